@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Installs weld and the pinned language toolchains it drives.
+#
+# Needs: rustup (with cargo), python3 with venv/pip, node with npm. Idempotent: a second run
+# checks each piece, finds it current, and changes nothing.
+#
+#   ./install.sh            everything
+#   ./install.sh --no-weld  only the toolchains (CI builds weld itself through cargo test)
+#
+# Where things go (override with WELD_HOME):
+#   $WELD_HOME/toolchains/python   virtualenv with componentize-py
+#   $WELD_HOME/toolchains/js       node_modules with componentize-js
+set -euo pipefail
+
+COMPONENTIZE_PY_VERSION=0.25.1
+COMPONENTIZE_JS_VERSION=0.23.0
+RUST_TARGET=wasm32-wasip2
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+weld_home=${WELD_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/weld}
+tools=$weld_home/toolchains
+install_weld=1
+for arg in "$@"; do
+    case $arg in
+        --no-weld) install_weld=0 ;;
+        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "install.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+step() { printf '\033[1m==>\033[0m %s\n' "$*"; }
+ok() { printf '    %s\n' "$*"; }
+die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 2; }
+
+need() {
+    command -v "$1" >/dev/null 2>&1 || die "'$1' is not on PATH. $2"
+}
+
+need cargo "Install Rust with rustup (https://rustup.rs), then run ./install.sh again."
+need rustup "weld needs rustup to add the $RUST_TARGET target."
+need python3 "Install Python 3.10 or newer with the venv module."
+need node "Install Node.js 18 or newer (with npm)."
+need npm "Install npm (it ships with Node.js)."
+
+mkdir -p "$tools"
+
+step "Rust target $RUST_TARGET"
+if rustup target list --installed | grep -qx "$RUST_TARGET"; then
+    ok "already installed"
+else
+    rustup target add "$RUST_TARGET"
+fi
+
+step "componentize-py $COMPONENTIZE_PY_VERSION (Python components)"
+py=$tools/python
+if [ -x "$py/bin/componentize-py" ] &&
+    [ "$("$py/bin/componentize-py" --version 2>/dev/null | awk '{print $2}')" = "$COMPONENTIZE_PY_VERSION" ]; then
+    ok "already installed in $py"
+else
+    python3 -m venv "$py" || die "python3 -m venv failed: install the venv module (Debian: apt-get install python3-venv)."
+    "$py/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY_VERSION"
+    ok "installed in $py"
+fi
+
+step "componentize-js $COMPONENTIZE_JS_VERSION (JavaScript components)"
+js=$tools/js
+# The lock file pins jco and preview2-shim to versions whose componentize works (see docs/toolchains.md).
+if [ -f "$js/node_modules/@bytecodealliance/componentize-js/package.json" ] &&
+    cmp -s "$repo/toolchains/js/package-lock.json" "$js/.weld-installed-lock" &&
+    node -e "process.exit(require('$js/node_modules/@bytecodealliance/componentize-js/package.json').version === '$COMPONENTIZE_JS_VERSION' ? 0 : 1)"; then
+    ok "already installed in $js"
+else
+    mkdir -p "$js"
+    cp "$repo/toolchains/js/package.json" "$repo/toolchains/js/package-lock.json" "$js/"
+    # `npm install` honours the lock; `npm ci` trips over npm 11's lock entries for other
+    # platforms' optional binaries.
+    (cd "$js" && npm install --no-audit --no-fund --loglevel=error)
+    cp "$repo/toolchains/js/package-lock.json" "$js/.weld-installed-lock"
+    ok "installed in $js"
+fi
+
+if [ "$install_weld" = 1 ]; then
+    step "weld (cargo install --path $repo)"
+    # Sharing the repo's target dir makes a repeat install an incremental no-op build.
+    cargo install --quiet --locked --force --path "$repo" --target-dir "$repo/target"
+    ok "installed $(command -v weld || echo "$HOME/.cargo/bin/weld")"
+    case ":$PATH:" in
+        *":$HOME/.cargo/bin:"*) ;;
+        *) ok "add $HOME/.cargo/bin to PATH to run weld" ;;
+    esac
+fi
+
+step "done: run 'weld doctor' to see every toolchain weld found"

@@ -1,0 +1,196 @@
+//! The command line: flags parsed by clap, one file per subcommand. Each subcommand resolves
+//! its flags and the manifest into library values and calls the library; nothing here knows
+//! how to build, check, compose or run.
+
+mod build;
+mod check;
+mod compose;
+mod doctor;
+mod graph;
+mod plan;
+mod run;
+mod test;
+mod up;
+mod wit;
+
+use std::path::{Path, PathBuf};
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+
+use weld::error::{Error, Result};
+use weld::project::Plan;
+use weld::report::{ColorChoice, Format, Reporter};
+
+const AFTER_HELP: &str = "\
+Examples:
+  weld up fixtures/calc          build, check, compose and run the example app
+  weld build -C fixtures/calc    build every component of a project
+  weld doctor                    show the toolchains weld found
+  weld plan --format json        the resolved project, for scripts
+
+Exit status:
+  0  success
+  1  the thing checked is wrong: incompatible components, a failing test, a build error in user code
+  2  usage or environment error: bad flag, missing file, invalid weld.toml, missing toolchain
+  A guest's own exit code is passed through by `weld run`. Any other code (101: a panic) is a bug.";
+
+/// weld builds, checks, composes and runs WebAssembly components written in Rust, Python and
+/// JavaScript.
+///
+/// A project is a weld.toml naming its components, their WIT worlds and how they compose into one
+/// application component, which weld runs under an embedded wasmtime with explicit capabilities.
+#[derive(Debug, Parser)]
+#[command(
+    name = "weld",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_long_help = AFTER_HELP
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalOptions,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Args)]
+struct GlobalOptions {
+    /// Say more (repeat for more detail)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+
+    /// Say nothing but results and errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// When to colour output
+    #[arg(
+        long,
+        value_name = "WHEN",
+        default_value = "auto",
+        global = true,
+        value_parser = PossibleValuesParser::new(ColorChoice::NAMES)
+            .map(|s: String| ColorChoice::from_name(&s).expect("listed"))
+    )]
+    color: ColorChoice,
+
+    /// Output format: human or json (dot and mermaid for `weld graph`)
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        default_value = "human",
+        global = true,
+        value_parser = PossibleValuesParser::new(Format::NAMES)
+            .map(|s: String| Format::from_name(&s).expect("listed"))
+    )]
+    format: Format,
+
+    /// The project's weld.toml, or the directory holding it [default: search upwards from the
+    /// current directory]
+    #[arg(short = 'C', long, value_name = "PATH", global = true)]
+    manifest_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Build(build::BuildArgs),
+    Check(check::CheckArgs),
+    Wit(wit::WitArgs),
+    Compose(compose::ComposeArgs),
+    Graph(graph::GraphArgs),
+    Run(run::RunArgs),
+    Test(test::TestArgs),
+    Up(up::UpArgs),
+    Doctor(doctor::DoctorArgs),
+    Plan(plan::PlanArgs),
+}
+
+/// What every subcommand gets besides its own flags.
+pub struct Context {
+    reporter: Reporter,
+    manifest_path: Option<PathBuf>,
+    cwd: PathBuf,
+}
+
+impl Context {
+    /// The project named by `-C` or found above the current directory.
+    fn plan(&self) -> Result<Plan> {
+        Ok(Plan::discover(self.manifest_path.as_deref(), &self.cwd)?)
+    }
+
+    /// `path` as the user would write it: relative to the current directory when inside it.
+    fn show(&self, path: &Path) -> String {
+        path.strip_prefix(&self.cwd)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+
+    /// Refuses `--format dot|mermaid` for commands other than `weld graph`.
+    fn human_or_json(&self, command: &str) -> Result<()> {
+        match self.reporter.format() {
+            Format::Human | Format::Json => Ok(()),
+            other => Err(Error::Usage {
+                message: format!(
+                    "`--format {}` applies to `weld graph`; `weld {command}` prints human or json",
+                    other.name()
+                ),
+            }),
+        }
+    }
+}
+
+impl Cli {
+    /// The reporter the global options ask for (also used to print a failure).
+    pub fn reporter(&self) -> Reporter {
+        let g = &self.global;
+        Reporter::new(g.format, g.color, g.verbose, g.quiet)
+    }
+
+    /// Runs the subcommand; `Ok` carries the exit code (a guest's, for `run`).
+    pub fn exec(self, reporter: Reporter) -> Result<u8> {
+        let cx = Context {
+            reporter,
+            manifest_path: self.global.manifest_path,
+            cwd: std::env::current_dir().map_err(|e| Error::Usage {
+                message: format!("the current directory is unusable: {e}"),
+            })?,
+        };
+        match self.command {
+            Command::Build(args) => args.exec(&cx),
+            Command::Check(args) => args.exec(&cx),
+            Command::Wit(args) => args.exec(&cx),
+            Command::Compose(args) => args.exec(&cx),
+            Command::Graph(args) => args.exec(&cx),
+            Command::Run(args) => args.exec(&cx),
+            Command::Test(args) => args.exec(&cx),
+            Command::Up(args) => args.exec(&cx),
+            Command::Doctor(args) => args.exec(&cx),
+            Command::Plan(args) => args.exec(&cx),
+        }
+    }
+}
+
+/// The error of a subcommand that is declared but not carried out by this build.
+fn not_implemented(command: &'static str, hint: &'static str) -> Result<u8> {
+    Err(Error::NotImplemented {
+        command,
+        version: env!("CARGO_PKG_VERSION"),
+        hint,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

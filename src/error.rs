@@ -1,0 +1,81 @@
+//! The error every weld operation returns, and its exit code.
+
+use miette::Diagnostic;
+
+use crate::project::ManifestError;
+use crate::toolchain::ToolchainError;
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the thing checked is wrong (incompatible components, a failing test, user code
+/// that does not compile).
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code: usage or environment error (bad flag, missing file, missing toolchain).
+pub const EXIT_USAGE: u8 = 2;
+
+/// Anything that stops a weld command.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum Error {
+    /// The project manifest is missing or wrong.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Manifest(#[from] ManifestError),
+
+    /// A required toolchain is missing or unusable.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Toolchain(#[from] ToolchainError),
+
+    /// The command exists in the interface but this build of weld does not carry it out yet.
+    #[error("`weld {command}` is not implemented in weld {version} yet")]
+    #[diagnostic(code(weld::not_implemented), help("{hint}"))]
+    NotImplemented {
+        /// The subcommand.
+        command: &'static str,
+        /// This weld's version.
+        version: &'static str,
+        /// What to use meanwhile.
+        hint: &'static str,
+    },
+
+    /// A combination of flags that makes no sense.
+    #[error("{message}")]
+    #[diagnostic(code(weld::usage))]
+    Usage {
+        /// What is wrong and what to do.
+        message: String,
+    },
+
+    /// Writing output failed (other than the reader going away).
+    #[error("cannot write output: {0}")]
+    #[diagnostic(code(weld::io))]
+    Output(std::io::Error),
+
+    /// The reader of our output went away (`weld … | head`): not an error to report.
+    #[error("broken pipe")]
+    BrokenPipe,
+}
+
+impl Error {
+    /// The exit code this error maps to (see README, "Exit status").
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Manifest(_) | Error::Toolchain(_) | Error::NotImplemented { .. } => EXIT_USAGE,
+            Error::Usage { .. } | Error::Output(_) => EXIT_USAGE,
+            Error::BrokenPipe => EXIT_OK,
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Error::BrokenPipe
+        } else {
+            Error::Output(e)
+        }
+    }
+}
+
+/// Shorthand for results in weld.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

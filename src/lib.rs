@@ -1,0 +1,15 @@
+//! weld: build, check, compose and run WebAssembly components written in Rust, Python and
+//! JavaScript.
+//!
+//! The library holds every stage of the pipeline; the `weld` binary only parses flags and calls
+//! it. Stages are modules named after the pipeline (see docs/architecture.md):
+//! [`project`] (weld.toml → [`project::Plan`]), then build, check, compose and run as they land.
+//! [`report`] prints results and diagnostics; [`toolchain`] finds the language toolchains.
+
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod project;
+pub mod report;
+pub mod toolchain;
+pub mod units;

@@ -1,0 +1,148 @@
+//! What can be wrong with a project manifest, as diagnostics that point into weld.toml.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode, SourceSpan};
+
+/// One problem in weld.toml, with the span it concerns.
+#[derive(Debug)]
+pub struct ManifestIssue {
+    code: &'static str,
+    message: String,
+    label: String,
+    span: Option<SourceSpan>,
+    help: Option<String>,
+    source: NamedSource<Arc<str>>,
+}
+
+impl ManifestIssue {
+    pub(crate) fn new(
+        source: &NamedSource<Arc<str>>,
+        code: &'static str,
+        span: Option<std::ops::Range<usize>>,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
+        ManifestIssue {
+            code,
+            message: message.into(),
+            label: label.into(),
+            span: span.map(SourceSpan::from),
+            help: None,
+            source: source.clone(),
+        }
+    }
+
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// The stable code of this problem, e.g. `weld::manifest::unknown-component`.
+    pub fn code_str(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl fmt::Display for ManifestIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ManifestIssue {}
+
+impl Diagnostic for ManifestIssue {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.span
+            .is_some()
+            .then_some(&self.source as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.span?;
+        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
+            Some(self.label.clone()),
+            span,
+        ))))
+    }
+}
+
+/// Why a project could not be loaded. Always a usage or environment problem (exit 2).
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum ManifestError {
+    /// No weld.toml where one was looked for.
+    #[error("no weld.toml in {} or any directory above it", dir.display())]
+    #[diagnostic(
+        code(weld::manifest::not_found),
+        help(
+            "run weld inside a project, or name one with `-C path/to/weld.toml` (or its directory); docs/manifest.md describes the format"
+        )
+    )]
+    NotFound {
+        /// Where the search started.
+        dir: PathBuf,
+    },
+
+    /// `-C` named something that is not there.
+    #[error("manifest {} does not exist", path.display())]
+    #[diagnostic(
+        code(weld::manifest::missing),
+        help("`-C` takes a weld.toml file or the directory that holds one")
+    )]
+    Missing {
+        /// The path given.
+        path: PathBuf,
+    },
+
+    /// The file exists but could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    #[diagnostic(code(weld::manifest::unreadable))]
+    Unreadable {
+        /// The manifest.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// One problem in the manifest.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(Box<ManifestIssue>),
+
+    /// Several problems in the manifest, all reported at once.
+    #[error("{} has {} problems", path.display(), issues.len())]
+    #[diagnostic(
+        code(weld::manifest::invalid),
+        help("docs/manifest.md describes every key")
+    )]
+    Many {
+        /// The manifest.
+        path: PathBuf,
+        /// Each problem.
+        #[related]
+        issues: Vec<ManifestIssue>,
+    },
+}
+
+impl ManifestError {
+    pub(crate) fn from_issues(path: PathBuf, mut issues: Vec<ManifestIssue>) -> Self {
+        if issues.len() == 1 {
+            ManifestError::Invalid(Box::new(issues.remove(0)))
+        } else {
+            ManifestError::Many { path, issues }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The raw weld.toml schema, exactly as written: every value keeps its span so that validation
+//! can point at the line and column it objects to. [`super::Plan`] is what the stages use.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A whole weld.toml.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawManifest {
+    pub project: Spanned<RawProject>,
+    #[serde(default)]
+    pub components: IndexMap<Spanned<String>, Spanned<RawComponent>>,
+    pub compose: Option<Spanned<RawCompose>>,
+    pub run: Option<RawRun>,
+    #[serde(default, rename = "test")]
+    pub tests: Vec<Spanned<RawTest>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProject {
+    pub name: Spanned<String>,
+    pub wit: Option<Spanned<String>>,
+    pub target: Option<Spanned<String>>,
+}
+
+/// The languages weld builds from, as spelled in `lang = "…"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// A cargo package built for wasm32-wasip2 with wit-bindgen.
+    Rust,
+    /// A Python module built with componentize-py.
+    Python,
+    /// A JavaScript module built with componentize-js.
+    Js,
+    /// A prebuilt component from any language.
+    Wasm,
+}
+
+impl Lang {
+    /// The spelling used in weld.toml and in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Rust => "rust",
+            Lang::Python => "python",
+            Lang::Js => "js",
+            Lang::Wasm => "wasm",
+        }
+    }
+}
+
+impl std::fmt::Display for Lang {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawComponent {
+    pub lang: Spanned<Lang>,
+    pub path: Spanned<String>,
+    pub world: Option<Spanned<String>>,
+    pub wit: Option<Spanned<String>>,
+    pub module: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCompose {
+    pub root: Option<Spanned<String>>,
+    pub plugs: Option<Spanned<Vec<Spanned<String>>>>,
+    pub script: Option<Spanned<String>>,
+    #[serde(default)]
+    pub deps: IndexMap<Spanned<String>, Spanned<String>>,
+    pub output: Option<Spanned<String>>,
+    #[serde(default)]
+    pub strict: bool,
+}
+
+/// `[run]`: arguments, capabilities and limits. A `[[test]]` that runs the app has the same keys;
+/// serde's `flatten` would lose both the spans and `deny_unknown_fields`, so they are listed twice.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawRun {
+    #[serde(default)]
+    pub args: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub env: IndexMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    pub env_inherit: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub dirs: Vec<Spanned<RawDir>>,
+    #[serde(default)]
+    pub allow_net: Vec<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub max_memory: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawDir {
+    pub host: Spanned<String>,
+    pub guest: Option<Spanned<String>>,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawTest {
+    pub name: Spanned<String>,
+    pub target: Option<Spanned<String>>,
+    pub invoke: Option<Spanned<String>>,
+    pub expect: Option<Spanned<String>>,
+    pub expect_error: Option<Spanned<String>>,
+    pub stdin: Option<Spanned<String>>,
+    pub expect_stdout: Option<Spanned<String>>,
+    pub expect_stdout_contains: Option<Spanned<String>>,
+    pub expect_exit: Option<Spanned<i32>>,
+    #[serde(default)]
+    pub args: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub env: IndexMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    pub env_inherit: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub dirs: Vec<Spanned<RawDir>>,
+    #[serde(default)]
+    pub allow_net: Vec<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub max_memory: Option<Spanned<String>>,
+}
+
+impl RawTest {
+    /// Splits off the keys a test shares with `[run]`, to validate them with the same code.
+    pub fn run_keys(&mut self) -> RawRun {
+        RawRun {
+            args: std::mem::take(&mut self.args),
+            env: std::mem::take(&mut self.env),
+            env_inherit: std::mem::take(&mut self.env_inherit),
+            dirs: std::mem::take(&mut self.dirs),
+            allow_net: std::mem::take(&mut self.allow_net),
+            timeout: self.timeout.take(),
+            max_memory: self.max_memory.take(),
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! weld.toml and flags → one validated [`Plan`], the value every later stage runs on.
+//!
+//! Parsing keeps the spans of every value ([`manifest`]); validation ([`validate`]) checks what
+//! the schema cannot express (paths exist, names refer to components, worlds exist in the WIT)
+//! and reports every problem at once, each pointing at its line and column.
+
+mod error;
+mod manifest;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+pub use error::{ManifestError, ManifestIssue};
+pub use manifest::Lang;
+
+/// The file name weld looks for.
+pub const MANIFEST_NAME: &str = "weld.toml";
+
+/// A guest's wall-clock budget when neither the manifest nor a flag sets one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A test's wall-clock budget when the test does not set one.
+pub const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// A guest's linear-memory budget when neither the manifest nor a flag sets one.
+pub const DEFAULT_MAX_MEMORY: u64 = 1 << 30;
+
+/// A validated project: what to build, how to compose it, how to run and test it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// `[project] name`.
+    pub name: String,
+    /// The weld.toml this plan came from.
+    pub manifest: PathBuf,
+    /// The directory holding weld.toml; relative paths in it are relative to this.
+    pub root: PathBuf,
+    /// Where build outputs go (`target/weld` unless `[project] target` says otherwise).
+    pub target_dir: PathBuf,
+    /// Components in manifest order.
+    pub components: Vec<Component>,
+    /// How the components become one application, if they do.
+    pub compose: Option<Compose>,
+    /// `[run]`: arguments, capabilities and limits for `weld run` and `weld up`.
+    pub run: RunSettings,
+    /// `[[test]]` entries in manifest order.
+    pub tests: Vec<TestCase>,
+}
+
+impl Plan {
+    /// Finds weld.toml (`manifest_path` may be the file or its directory; without it the search
+    /// walks up from `cwd`), then loads it.
+    pub fn discover(manifest_path: Option<&Path>, cwd: &Path) -> Result<Plan, ManifestError> {
+        Plan::load(&locate(manifest_path, cwd)?)
+    }
+
+    /// Reads and validates one weld.toml.
+    pub fn load(manifest: &Path) -> Result<Plan, ManifestError> {
+        let text = std::fs::read_to_string(manifest).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                ManifestError::Missing {
+                    path: manifest.to_path_buf(),
+                }
+            } else {
+                ManifestError::Unreadable {
+                    path: manifest.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
+        validate::plan_from_str(manifest, &text)
+    }
+
+    /// The component called `name`.
+    pub fn component(&self, name: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.name == name)
+    }
+
+    /// The languages the project builds from, each once, in manifest order.
+    pub fn langs(&self) -> Vec<Lang> {
+        let mut langs = Vec::new();
+        for c in &self.components {
+            if !langs.contains(&c.lang) {
+                langs.push(c.lang);
+            }
+        }
+        langs
+    }
+}
+
+/// One component of the project.
+#[derive(Debug, Clone, Serialize)]
+pub struct Component {
+    /// Its key under `[components]`.
+    pub name: String,
+    /// What builds it.
+    pub lang: Lang,
+    /// Its sources: a cargo package dir (rust), a dir (python), a file (js, wasm).
+    pub source: PathBuf,
+    /// The WIT directory it is built against, if any.
+    pub wit: Option<PathBuf>,
+    /// Its world, fully qualified (`weld:example/arith-provider@0.1.0`), if the manifest names one.
+    pub world: Option<String>,
+    /// The Python module to componentize.
+    pub module: Option<String>,
+    /// Where the built component lands.
+    pub output: PathBuf,
+}
+
+/// `[compose]`: how the components become one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Compose {
+    /// Automatic plugging or a WAC script.
+    pub wiring: Wiring,
+    /// The composed component.
+    pub output: PathBuf,
+    /// Treat imports that nothing provides (and that the runner does not offer) as errors.
+    pub strict: bool,
+}
+
+/// The two ways to compose.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Wiring {
+    /// `root` with its imports satisfied by `plugs` (and plugs by each other).
+    Plug {
+        /// The component whose exports the application exports.
+        root: String,
+        /// The providers.
+        plugs: Vec<String>,
+    },
+    /// A WAC script, with the components its package names refer to.
+    Script {
+        /// The .wac file.
+        path: PathBuf,
+        /// WAC package name (`weld:arith`) → component name.
+        deps: IndexMap<String, String>,
+    },
+}
+
+/// Arguments, capabilities and limits for one guest run. Nothing is granted by default.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSettings {
+    /// Arguments after the program name.
+    pub args: Vec<String>,
+    /// Environment variables set for the guest.
+    pub env: Vec<(String, String)>,
+    /// Host environment variables passed through by name.
+    pub env_inherit: Vec<String>,
+    /// Preopened directories.
+    pub dirs: Vec<DirGrant>,
+    /// `host:port` pairs the guest may connect to or bind.
+    pub allow_net: Vec<String>,
+    /// Wall-clock deadline.
+    #[serde(serialize_with = "serialize_duration")]
+    pub timeout: Duration,
+    /// Linear-memory limit in bytes.
+    pub max_memory: u64,
+}
+
+/// A host directory made visible to the guest.
+#[derive(Debug, Clone, Serialize)]
+pub struct DirGrant {
+    /// Absolute host path.
+    pub host: PathBuf,
+    /// The path the guest sees.
+    pub guest: String,
+    /// Whether writes are refused.
+    pub read_only: bool,
+}
+
+/// One `[[test]]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestCase {
+    /// Its name, unique in the project.
+    pub name: String,
+    /// What it runs.
+    pub target: TestTarget,
+    /// What it does and expects.
+    pub action: TestAction,
+    /// Capabilities and limits (`args` are used by run tests only).
+    pub run: RunSettings,
+}
+
+/// What a test runs against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "name")]
+pub enum TestTarget {
+    /// The composed application.
+    App,
+    /// One component on its own.
+    Component(String),
+}
+
+/// What a test does.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum TestAction {
+    /// Call an export with WAVE arguments.
+    Invoke {
+        /// The call, e.g. `text.shout("hi")`.
+        call: String,
+        /// The expected outcome.
+        expect: InvokeExpect,
+    },
+    /// Run `wasi:cli/run`.
+    Run {
+        /// Standard input.
+        stdin: Option<String>,
+        /// What stdout must be.
+        stdout: Option<StdoutExpect>,
+        /// The expected exit code.
+        exit: i32,
+    },
+}
+
+/// The expected outcome of an invocation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
+pub enum InvokeExpect {
+    /// The call succeeds; its result is not compared.
+    Success,
+    /// The result, in WAVE.
+    Value(String),
+    /// The call fails (an `err` result or a trap) with a message containing this text.
+    Error(String),
+}
+
+/// What a run test's stdout must be.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "text")]
+pub enum StdoutExpect {
+    /// Exactly this.
+    Exact(String),
+    /// Containing this.
+    Contains(String),
+}
+
+fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::units::format_duration(*d))
+}
+
+/// Resolves `-C` (a file or a directory) or searches `cwd` and its ancestors for weld.toml.
+pub fn locate(manifest_path: Option<&Path>, cwd: &Path) -> Result<PathBuf, ManifestError> {
+    match manifest_path {
+        Some(path) => {
+            let path = cwd.join(path);
+            let file = if path.is_dir() {
+                path.join(MANIFEST_NAME)
+            } else {
+                path
+            };
+            if file.is_file() {
+                Ok(file)
+            } else {
+                Err(ManifestError::Missing { path: file })
+            }
+        }
+        None => cwd
+            .ancestors()
+            .map(|dir| dir.join(MANIFEST_NAME))
+            .find(|file| file.is_file())
+            .ok_or_else(|| ManifestError::NotFound {
+                dir: cwd.to_path_buf(),
+            }),
+    }
+}

@@ -1,0 +1,880 @@
+//! Turns the raw manifest into a [`Plan`], collecting every problem with its span.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use miette::NamedSource;
+use toml::Spanned;
+use wit_parser::{PackageId, Resolve};
+
+use super::manifest::{RawComponent, RawCompose, RawDir, RawManifest, RawRun, RawTest};
+use super::{
+    Component, Compose, DirGrant, InvokeExpect, Lang, ManifestError, ManifestIssue, Plan,
+    RunSettings, StdoutExpect, TestAction, TestCase, TestTarget, Wiring,
+};
+use crate::units;
+
+pub(super) fn plan_from_str(manifest: &Path, text: &str) -> Result<Plan, ManifestError> {
+    let root = manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut v = Validator {
+        source: NamedSource::new(manifest.display().to_string(), Arc::from(text))
+            .with_language("toml"),
+        root,
+        issues: Vec::new(),
+        wit: HashMap::new(),
+    };
+    let raw: RawManifest = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            v.toml_error(&e);
+            return Err(ManifestError::from_issues(manifest.to_path_buf(), v.issues));
+        }
+    };
+    let plan = v.plan(manifest, raw);
+    if v.issues.is_empty() {
+        Ok(plan)
+    } else {
+        Err(ManifestError::from_issues(manifest.to_path_buf(), v.issues))
+    }
+}
+
+struct Validator {
+    source: NamedSource<Arc<str>>,
+    root: PathBuf,
+    issues: Vec<ManifestIssue>,
+    /// Parsed WIT directories, so that components sharing one parse it once.
+    wit: HashMap<PathBuf, Result<(Resolve, PackageId), String>>,
+}
+
+impl Validator {
+    fn report(
+        &mut self,
+        code: &'static str,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: Option<String>,
+    ) {
+        let mut issue = ManifestIssue::new(&self.source, code, span, message, label);
+        if let Some(help) = help {
+            issue = issue.with_help(help);
+        }
+        self.issues.push(issue);
+    }
+
+    fn toml_error(&mut self, e: &toml::de::Error) {
+        let message = e.message().trim().to_string();
+        let (code, label, help) = if let Some(rest) = message.strip_prefix("unknown field `") {
+            // serde says: unknown field `lnag`, expected one of `lang`, `path`, ...
+            let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
+            let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+            let help = match closest(field, known.iter().copied()) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => format!("known keys here: {}", known.join(", ")),
+            };
+            ("weld::manifest::unknown-key", "unknown key", Some(help))
+        } else if message.starts_with("unknown variant") {
+            (
+                "weld::manifest::invalid-value",
+                "not one of the allowed values",
+                None,
+            )
+        } else if message.starts_with("invalid type") {
+            ("weld::manifest::wrong-type", "wrong type", None)
+        } else if message.starts_with("missing field") {
+            let help = message.contains("`project`").then(|| {
+                "weld.toml starts with a [project] table naming the project: name = \"my-app\""
+                    .to_string()
+            });
+            (
+                "weld::manifest::missing-key",
+                "required key missing in this table",
+                help,
+            )
+        } else {
+            ("weld::manifest::syntax", "here", None)
+        };
+        self.report(code, e.span(), message, label, help);
+    }
+
+    fn path(&self, raw: &str) -> PathBuf {
+        self.root.join(raw)
+    }
+
+    fn plan(&mut self, manifest: &Path, raw: RawManifest) -> Plan {
+        let project = raw.project.into_inner();
+        let name = project.name.get_ref().clone();
+        if !is_name(&name) {
+            self.report(
+                "weld::manifest::invalid-name",
+                Some(project.name.span()),
+                format!("`{name}` is not a valid project name"),
+                "invalid name",
+                Some(NAME_RULE.to_string()),
+            );
+        }
+        let default_wit = match &project.wit {
+            Some(wit) => self.dir(wit, "the project's WIT directory"),
+            None => Some(self.path("wit")).filter(|p| p.is_dir()),
+        };
+        let target_dir = match &project.target {
+            Some(t) => self.path(t.get_ref()),
+            None => self.path("target"),
+        }
+        .join("weld");
+
+        let names: Vec<String> = raw.components.keys().map(|k| k.get_ref().clone()).collect();
+        let mut components = Vec::new();
+        for (key, raw_component) in raw.components {
+            if let Some(c) =
+                self.component(&key, raw_component, default_wit.as_deref(), &target_dir)
+            {
+                components.push(c);
+            }
+        }
+        let compose = raw
+            .compose
+            .and_then(|c| self.compose(c, &names, &target_dir));
+        let run = self.run(raw.run.unwrap_or_default(), super::DEFAULT_TIMEOUT);
+        let mut tests = Vec::new();
+        let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+        for raw_test in raw.tests {
+            let span = raw_test.span();
+            if let Some(t) = self.test(raw_test.into_inner(), span, &names, compose.is_some()) {
+                if seen.insert(t.name.clone(), 0..0).is_some() {
+                    self.report(
+                        "weld::manifest::duplicate-test",
+                        None,
+                        format!("two tests are named `{}`", t.name),
+                        "",
+                        Some(
+                            "test names must be unique so that `weld test NAME` is unambiguous"
+                                .into(),
+                        ),
+                    );
+                }
+                tests.push(t);
+            }
+        }
+
+        Plan {
+            name,
+            manifest: manifest.to_path_buf(),
+            root: self.root.clone(),
+            target_dir,
+            components,
+            compose,
+            run,
+            tests,
+        }
+    }
+
+    /// A directory that must exist.
+    fn dir(&mut self, raw: &Spanned<String>, what: &str) -> Option<PathBuf> {
+        let path = self.path(raw.get_ref());
+        if path.is_dir() {
+            return Some(path);
+        }
+        let (label, problem) = if path.exists() {
+            ("not a directory", "is not a directory")
+        } else {
+            ("no such directory", "does not exist")
+        };
+        self.report(
+            "weld::manifest::missing-path",
+            Some(raw.span()),
+            format!("{what} `{}` {problem}", raw.get_ref()),
+            label,
+            Some(self.relative_help()),
+        );
+        None
+    }
+
+    fn relative_help(&self) -> String {
+        format!(
+            "paths are relative to the directory holding weld.toml ({})",
+            self.root.display()
+        )
+    }
+
+    fn component(
+        &mut self,
+        key: &Spanned<String>,
+        raw: Spanned<RawComponent>,
+        default_wit: Option<&Path>,
+        target_dir: &Path,
+    ) -> Option<Component> {
+        let name = key.get_ref().clone();
+        let table_span = raw.span();
+        let raw = raw.into_inner();
+        let lang = *raw.lang.get_ref();
+        let mut ok = true;
+        if !is_name(&name) {
+            self.report(
+                "weld::manifest::invalid-name",
+                Some(key.span()),
+                format!("`{name}` is not a valid component name"),
+                "invalid name",
+                Some(NAME_RULE.to_string()),
+            );
+            ok = false;
+        }
+
+        let source = self.path(raw.path.get_ref());
+        if let Err((label, problem, help)) = check_source(lang, &source) {
+            self.report(
+                "weld::manifest::missing-path",
+                Some(raw.path.span()),
+                format!(
+                    "component `{name}`: {lang} source `{}` {problem}",
+                    raw.path.get_ref()
+                ),
+                label,
+                Some(help.unwrap_or_else(|| self.relative_help())),
+            );
+            ok = false;
+        }
+
+        let module = match (&raw.module, lang) {
+            (Some(m), Lang::Python) => Some(m.get_ref().clone()),
+            (None, Lang::Python) => Some("app".to_string()),
+            (Some(m), _) => {
+                self.report(
+                    "weld::manifest::misplaced-key",
+                    Some(m.span()),
+                    format!("component `{name}`: `module` applies only to python components"),
+                    "not used by a {lang} component",
+                    Some("remove this line".into()),
+                );
+                ok = false;
+                None
+            }
+            (None, _) => None,
+        };
+        if let (Some(module), Lang::Python, true) = (&module, lang, source.is_dir()) {
+            let file = module.replace('.', "/");
+            if !source.join(format!("{file}.py")).is_file()
+                && !source.join(&file).join("__init__.py").is_file()
+            {
+                let span = raw
+                    .module
+                    .as_ref()
+                    .map(|m| m.span())
+                    .unwrap_or(raw.path.span());
+                self.report(
+                    "weld::manifest::missing-path",
+                    Some(span),
+                    format!(
+                        "component `{name}`: python module `{module}` is not in `{}`",
+                        raw.path.get_ref()
+                    ),
+                    "no such module",
+                    Some(format!(
+                        "create `{}/{file}.py`, or set `module` to the module that defines the world's exports (the default is `app`)",
+                        raw.path.get_ref()
+                    )),
+                );
+                ok = false;
+            }
+        }
+
+        let wit = match &raw.wit {
+            Some(w) => self.dir(w, &format!("component `{name}`: WIT directory")),
+            None => default_wit.map(Path::to_path_buf),
+        };
+        let world = match &raw.world {
+            Some(world) => self.world(&name, world, wit.as_deref(), raw.wit.as_ref()),
+            None if matches!(lang, Lang::Python | Lang::Js) => {
+                let known = wit
+                    .as_deref()
+                    .map(|w| self.worlds_in(w))
+                    .unwrap_or_default();
+                let help = if known.is_empty() {
+                    "add `world = \"…\"`: the world in its WIT package that this component implements".to_string()
+                } else {
+                    format!(
+                        "add `world = \"…\"`; worlds in its WIT package: {}",
+                        known.join(", ")
+                    )
+                };
+                self.report(
+                    "weld::manifest::missing-key",
+                    Some(table_span),
+                    format!("{lang} component `{name}` does not name its `world`"),
+                    "this component needs `world`",
+                    Some(help),
+                );
+                None
+            }
+            None => None,
+        };
+        if raw.world.is_some() && world.is_none() {
+            ok = false;
+        }
+
+        ok.then(|| Component {
+            output: target_dir.join(format!("{name}.wasm")),
+            name,
+            lang,
+            source,
+            wit,
+            world,
+            module,
+        })
+    }
+
+    /// Checks that `world` exists in the WIT package at `wit`; returns its qualified name.
+    fn world(
+        &mut self,
+        component: &str,
+        world: &Spanned<String>,
+        wit: Option<&Path>,
+        wit_key: Option<&Spanned<String>>,
+    ) -> Option<String> {
+        let Some(wit) = wit else {
+            self.report(
+                "weld::manifest::missing-wit",
+                Some(world.span()),
+                format!("component `{component}` names world `{}`, but no WIT directory is set", world.get_ref()),
+                "which WIT package is this world in?",
+                Some("set `wit = \"…\"` on the component or under [project] (default: `wit`, when that directory exists)".into()),
+            );
+            return None;
+        };
+        let loaded = self
+            .wit
+            .entry(wit.to_path_buf())
+            .or_insert_with(|| load_wit(wit));
+        let (resolve, pkg) = match loaded {
+            Ok((resolve, pkg)) => (resolve, *pkg),
+            Err(e) => {
+                let e = e.clone();
+                let span = wit_key.map(|w| w.span()).unwrap_or(world.span());
+                self.report(
+                    "weld::manifest::invalid-wit",
+                    Some(span),
+                    format!("component `{component}`: the WIT in {} does not parse:\n{e}", wit.display()),
+                    "WIT used here",
+                    Some("fix the WIT file named above; `weld check --wit DIR` explains WIT errors in detail".into()),
+                );
+                return None;
+            }
+        };
+        match resolve.select_world(&[pkg], Some(world.get_ref())) {
+            Ok(id) => Some(resolve.id_of_name(pkg, &resolve.worlds[id].name)),
+            Err(_) => {
+                let known: Vec<String> = resolve.packages[pkg].worlds.keys().cloned().collect();
+                let pkg_name = resolve.packages[pkg].name.to_string();
+                let help = match closest(world.get_ref(), known.iter().map(String::as_str)) {
+                    Some(best) => format!(
+                        "did you mean `{best}`? worlds in {pkg_name}: {}",
+                        known.join(", ")
+                    ),
+                    None if known.is_empty() => format!("{pkg_name} declares no worlds"),
+                    None => format!("worlds in {pkg_name}: {}", known.join(", ")),
+                };
+                self.report(
+                    "weld::manifest::unknown-world",
+                    Some(world.span()),
+                    format!(
+                        "component `{component}`: world `{}` is not in WIT package {pkg_name} ({})",
+                        world.get_ref(),
+                        wit.display()
+                    ),
+                    "no such world",
+                    Some(help),
+                );
+                None
+            }
+        }
+    }
+
+    fn worlds_in(&mut self, wit: &Path) -> Vec<String> {
+        match self
+            .wit
+            .entry(wit.to_path_buf())
+            .or_insert_with(|| load_wit(wit))
+        {
+            Ok((resolve, pkg)) => resolve.packages[*pkg].worlds.keys().cloned().collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn compose(
+        &mut self,
+        raw: Spanned<RawCompose>,
+        names: &[String],
+        target_dir: &Path,
+    ) -> Option<Compose> {
+        let span = raw.span();
+        let raw = raw.into_inner();
+        let output = match &raw.output {
+            Some(o) => self.path(o.get_ref()),
+            None => target_dir.join("app.wasm"),
+        };
+        if let Some(o) = &raw.output
+            && output.is_dir()
+        {
+            self.report(
+                "weld::manifest::invalid-value",
+                Some(o.span()),
+                format!("compose output `{}` is a directory", o.get_ref()),
+                "a directory",
+                Some("name the .wasm file to write, e.g. `target/weld/app.wasm`".into()),
+            );
+        }
+        let wiring = match (&raw.script, &raw.root) {
+            (Some(script), Some(root)) => {
+                self.report(
+                    "weld::manifest::conflicting-keys",
+                    Some(root.span()),
+                    "[compose] has both `script` and `root`",
+                    "remove this, or `script`",
+                    Some(format!(
+                        "a WAC script (`{}`) describes the whole wiring; `root` + `plugs` is the automatic alternative",
+                        script.get_ref()
+                    )),
+                );
+                None
+            }
+            (Some(script), None) => self.script(script, &raw, names),
+            (None, Some(root)) => self.plugs(root, &raw, names),
+            (None, None) => {
+                self.report(
+                    "weld::manifest::missing-key",
+                    Some(span),
+                    "[compose] needs `root` (with `plugs`) or `script`",
+                    "incomplete",
+                    Some("e.g. root = \"cli\" and plugs = [\"arith\", \"words\"]; or script = \"app.wac\"".into()),
+                );
+                None
+            }
+        }?;
+        Some(Compose {
+            wiring,
+            output,
+            strict: raw.strict,
+        })
+    }
+
+    fn plugs(
+        &mut self,
+        root: &Spanned<String>,
+        raw: &RawCompose,
+        names: &[String],
+    ) -> Option<Wiring> {
+        let mut ok = self.component_ref(root, names, "compose root");
+        if let Some((key, _)) = raw.deps.first() {
+            self.report(
+                "weld::manifest::misplaced-key",
+                Some(key.span()),
+                "[compose] `deps` applies only to a WAC `script`",
+                "not used with `root`",
+                Some("automatic plugging finds each plug by what it exports".into()),
+            );
+            ok = false;
+        }
+        let mut plugs: Vec<String> = Vec::new();
+        for plug in raw.plugs.iter().flat_map(|p| p.get_ref()) {
+            ok &= self.component_ref(plug, names, "plug");
+            let name = plug.get_ref();
+            if name == root.get_ref() {
+                self.report(
+                    "weld::manifest::invalid-value",
+                    Some(plug.span()),
+                    format!("`{name}` is the root; it cannot also be a plug"),
+                    "also the root",
+                    None,
+                );
+                ok = false;
+            } else if plugs.contains(name) {
+                self.report(
+                    "weld::manifest::invalid-value",
+                    Some(plug.span()),
+                    format!("plug `{name}` is listed twice"),
+                    "duplicate",
+                    None,
+                );
+                ok = false;
+            } else {
+                plugs.push(name.clone());
+            }
+        }
+        ok.then(|| Wiring::Plug {
+            root: root.get_ref().clone(),
+            plugs,
+        })
+    }
+
+    fn script(
+        &mut self,
+        script: &Spanned<String>,
+        raw: &RawCompose,
+        names: &[String],
+    ) -> Option<Wiring> {
+        let mut ok = true;
+        if let Some(plugs) = &raw.plugs {
+            self.report(
+                "weld::manifest::conflicting-keys",
+                Some(plugs.span()),
+                "[compose] has both `script` and `plugs`",
+                "remove this, or `script`",
+                Some("with a WAC script, name the components it uses under `deps`".into()),
+            );
+            ok = false;
+        }
+        let path = self.path(script.get_ref());
+        if !path.is_file() {
+            self.report(
+                "weld::manifest::missing-path",
+                Some(script.span()),
+                format!("WAC script `{}` does not exist", script.get_ref()),
+                "no such file",
+                Some(self.relative_help()),
+            );
+            ok = false;
+        }
+        let mut deps = IndexMap::new();
+        for (package, component) in &raw.deps {
+            if !is_package_name(package.get_ref()) {
+                self.report(
+                    "weld::manifest::invalid-value",
+                    Some(package.span()),
+                    format!("`{}` is not a WAC package name", package.get_ref()),
+                    "expected `namespace:name`",
+                    Some("e.g. \"weld:arith\" = \"arith\"".into()),
+                );
+                ok = false;
+            }
+            ok &= self.component_ref(component, names, "WAC dependency");
+            deps.insert(package.get_ref().clone(), component.get_ref().clone());
+        }
+        ok.then_some(Wiring::Script { path, deps })
+    }
+
+    /// Checks that `name` is a component of the project.
+    fn component_ref(&mut self, name: &Spanned<String>, names: &[String], what: &str) -> bool {
+        if names.iter().any(|n| n == name.get_ref()) {
+            return true;
+        }
+        let help = match closest(name.get_ref(), names.iter().map(String::as_str)) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None if names.is_empty() => "declare it under [components.NAME]".to_string(),
+            None => format!("components: {}", names.join(", ")),
+        };
+        self.report(
+            "weld::manifest::unknown-component",
+            Some(name.span()),
+            format!(
+                "{what} `{}` is not a component of this project",
+                name.get_ref()
+            ),
+            "unknown component",
+            Some(help),
+        );
+        false
+    }
+
+    fn run(&mut self, raw: RawRun, default_timeout: Duration) -> RunSettings {
+        let mut env = Vec::new();
+        for (key, value) in raw.env {
+            self.env_name(&key);
+            env.push((key.into_inner(), value.into_inner()));
+        }
+        for key in &raw.env_inherit {
+            self.env_name(key);
+        }
+        let dirs = raw
+            .dirs
+            .into_iter()
+            .filter_map(|d| self.dir_grant(d))
+            .collect();
+        for addr in &raw.allow_net {
+            if parse_host_port(addr.get_ref()).is_none() {
+                self.report(
+                    "weld::manifest::invalid-value",
+                    Some(addr.span()),
+                    format!("`{}` is not a HOST:PORT address", addr.get_ref()),
+                    "expected HOST:PORT",
+                    Some("e.g. \"127.0.0.1:8080\" or \"example.com:443\"".into()),
+                );
+            }
+        }
+        let timeout = match &raw.timeout {
+            Some(t) => units::parse_duration(t.get_ref())
+                .map_err(|e| self.unit_error(t, "timeout", e))
+                .unwrap_or(default_timeout),
+            None => default_timeout,
+        };
+        let max_memory = match &raw.max_memory {
+            Some(m) => units::parse_size(m.get_ref())
+                .map_err(|e| self.unit_error(m, "max-memory", e))
+                .unwrap_or(super::DEFAULT_MAX_MEMORY),
+            None => super::DEFAULT_MAX_MEMORY,
+        };
+        RunSettings {
+            args: raw.args.into_iter().map(Spanned::into_inner).collect(),
+            env,
+            env_inherit: raw
+                .env_inherit
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            dirs,
+            allow_net: raw.allow_net.into_iter().map(Spanned::into_inner).collect(),
+            timeout,
+            max_memory,
+        }
+    }
+
+    fn unit_error(&mut self, value: &Spanned<String>, key: &str, e: units::UnitError) {
+        self.report(
+            "weld::manifest::invalid-value",
+            Some(value.span()),
+            format!("`{key}`: {e}"),
+            "invalid",
+            None,
+        );
+    }
+
+    fn env_name(&mut self, key: &Spanned<String>) {
+        let k = key.get_ref();
+        if k.is_empty() || k.contains('=') || k.contains('\0') {
+            self.report(
+                "weld::manifest::invalid-value",
+                Some(key.span()),
+                format!("`{k}` is not an environment variable name"),
+                "invalid name",
+                Some("a name is non-empty and has no `=`".into()),
+            );
+        }
+    }
+
+    fn dir_grant(&mut self, raw: Spanned<RawDir>) -> Option<DirGrant> {
+        let raw = raw.into_inner();
+        let host = self.dir(&raw.host, "granted directory")?;
+        Some(DirGrant {
+            host,
+            guest: raw
+                .guest
+                .map(Spanned::into_inner)
+                .unwrap_or_else(|| raw.host.get_ref().clone()),
+            read_only: raw.read_only,
+        })
+    }
+
+    fn test(
+        &mut self,
+        mut raw: RawTest,
+        span: Range<usize>,
+        names: &[String],
+        has_compose: bool,
+    ) -> Option<TestCase> {
+        let name = raw.name.get_ref().clone();
+        let mut ok = true;
+        if name.trim().is_empty() {
+            self.report(
+                "weld::manifest::invalid-value",
+                Some(raw.name.span()),
+                "a test needs a non-empty name",
+                "empty",
+                None,
+            );
+            ok = false;
+        }
+        let target = match &raw.target {
+            Some(t) if names.contains(t.get_ref()) => TestTarget::Component(t.get_ref().clone()),
+            Some(t) if t.get_ref() == "app" => TestTarget::App,
+            Some(t) => {
+                ok &= self.component_ref(t, names, &format!("test `{name}`: target"));
+                TestTarget::App
+            }
+            None => TestTarget::App,
+        };
+        if target == TestTarget::App && !has_compose {
+            self.report(
+                "weld::manifest::missing-key",
+                Some(span.clone()),
+                format!("test `{name}` targets the composed app, but there is no [compose]"),
+                "targets the app",
+                Some("add a [compose] section, or set `target` to a component".into()),
+            );
+            ok = false;
+        }
+        let run_keys = [
+            ("stdin", raw.stdin.as_ref().map(|s| s.span())),
+            (
+                "expect-stdout",
+                raw.expect_stdout.as_ref().map(|s| s.span()),
+            ),
+            (
+                "expect-stdout-contains",
+                raw.expect_stdout_contains.as_ref().map(|s| s.span()),
+            ),
+            ("expect-exit", raw.expect_exit.as_ref().map(|s| s.span())),
+            ("args", raw.args.first().map(|s| s.span())),
+        ];
+        let action = if let Some(invoke) = &raw.invoke {
+            for (key, key_span) in run_keys {
+                if let Some(key_span) = key_span {
+                    self.report(
+                        "weld::manifest::conflicting-keys",
+                        Some(key_span),
+                        format!(
+                            "test `{name}`: `{key}` applies to run tests, but this one has `invoke`"
+                        ),
+                        "not used with `invoke`",
+                        Some("split it into two tests: one that invokes, one that runs".into()),
+                    );
+                    ok = false;
+                }
+            }
+            let expect = match (&raw.expect, &raw.expect_error) {
+                (Some(_), Some(e)) => {
+                    self.report(
+                        "weld::manifest::conflicting-keys",
+                        Some(e.span()),
+                        format!("test `{name}` has both `expect` and `expect-error`"),
+                        "remove one",
+                        None,
+                    );
+                    ok = false;
+                    InvokeExpect::Success
+                }
+                (Some(v), None) => InvokeExpect::Value(v.get_ref().clone()),
+                (None, Some(e)) => InvokeExpect::Error(e.get_ref().clone()),
+                (None, None) => InvokeExpect::Success,
+            };
+            TestAction::Invoke {
+                call: invoke.get_ref().clone(),
+                expect,
+            }
+        } else {
+            for (key, value) in [("expect", &raw.expect), ("expect-error", &raw.expect_error)] {
+                if let Some(value) = value {
+                    self.report(
+                        "weld::manifest::conflicting-keys",
+                        Some(value.span()),
+                        format!("test `{name}`: `{key}` compares an invocation's result, but this test has no `invoke`"),
+                        "needs `invoke`",
+                        Some("add invoke = 'iface.func(args)', or use `expect-stdout` for a run test".into()),
+                    );
+                    ok = false;
+                }
+            }
+            let stdout = match (&raw.expect_stdout, &raw.expect_stdout_contains) {
+                (Some(_), Some(c)) => {
+                    self.report(
+                        "weld::manifest::conflicting-keys",
+                        Some(c.span()),
+                        format!(
+                            "test `{name}` has both `expect-stdout` and `expect-stdout-contains`"
+                        ),
+                        "remove one",
+                        None,
+                    );
+                    ok = false;
+                    None
+                }
+                (Some(s), None) => Some(StdoutExpect::Exact(s.get_ref().clone())),
+                (None, Some(c)) => Some(StdoutExpect::Contains(c.get_ref().clone())),
+                (None, None) => None,
+            };
+            TestAction::Run {
+                stdin: raw.stdin.as_ref().map(|s| s.get_ref().clone()),
+                stdout,
+                exit: raw.expect_exit.as_ref().map(|e| *e.get_ref()).unwrap_or(0),
+            }
+        };
+        let run = self.run(raw.run_keys(), super::DEFAULT_TEST_TIMEOUT);
+        ok.then_some(TestCase {
+            name,
+            target,
+            action,
+            run,
+        })
+    }
+}
+
+const NAME_RULE: &str =
+    "names start with a lowercase letter and use lowercase letters, digits, `-` and `_`";
+
+fn is_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn is_package_name(name: &str) -> bool {
+    name.split_once(':').is_some_and(|(ns, n)| {
+        let part =
+            |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        part(ns) && part(n)
+    })
+}
+
+fn parse_host_port(addr: &str) -> Option<(&str, u16)> {
+    let (host, port) = addr.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    (!host.is_empty()).then_some(())?;
+    Some((host, port.parse().ok()?))
+}
+
+/// What must be at a component's `path`, by language; the error is (label, problem, help).
+fn check_source(
+    lang: Lang,
+    path: &Path,
+) -> Result<(), (&'static str, &'static str, Option<String>)> {
+    if !path.exists() {
+        return Err(("no such file or directory", "does not exist", None));
+    }
+    match lang {
+        Lang::Rust => {
+            let manifest = if path.is_dir() { path.join("Cargo.toml") } else { path.to_path_buf() };
+            if manifest.file_name().is_some_and(|n| n == "Cargo.toml") && manifest.is_file() {
+                Ok(())
+            } else {
+                Err(("not a cargo package", "is not a cargo package", Some(
+                    "a rust component's path is the directory that holds its Cargo.toml".into(),
+                )))
+            }
+        }
+        Lang::Python if !path.is_dir() => Err(("not a directory", "is not a directory", Some(
+            "a python component's path is the directory that holds its module (set `module` to choose it)".into(),
+        ))),
+        Lang::Js if !path.is_file() => Err(("not a file", "is not a file", Some(
+            "a js component's path is its entry module, e.g. `words-js/words.js`".into(),
+        ))),
+        Lang::Wasm if !path.is_file() => Err(("not a file", "is not a file", Some(
+            "a wasm component's path is the prebuilt .wasm file".into(),
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn load_wit(dir: &Path) -> Result<(Resolve, PackageId), String> {
+    let mut resolve = Resolve::default();
+    match resolve.push_dir(dir) {
+        Ok((pkg, _)) => Ok((resolve, pkg)),
+        Err(e) => Err(format!("{e:#}")),
+    }
+}
+
+/// The candidate nearest to `word` by edit distance, if it is near enough to be a likely typo.
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::levenshtein(word, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}

@@ -1,0 +1,211 @@
+//! Output: results on stdout, diagnostics and status on stderr; human or JSON.
+//!
+//! Every command writes through a [`Reporter`], so colour, verbosity, format and broken pipes are
+//! decided in one place.
+
+use std::io::{IsTerminal, Write};
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, JSONReportHandler};
+use serde::Serialize;
+
+use crate::error::Result;
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// For people: aligned text, colours on a terminal.
+    Human,
+    /// For programs: JSON on stdout (and JSON diagnostics on stderr).
+    Json,
+    /// Graphviz DOT (`weld graph` only).
+    Dot,
+    /// Mermaid flowchart (`weld graph` only).
+    Mermaid,
+}
+
+/// When to use colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl Format {
+    /// Every format, as spelled on the command line.
+    pub const NAMES: [&'static str; 4] = ["human", "json", "dot", "mermaid"];
+
+    /// Parses a name from [`Format::NAMES`].
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name {
+            "human" => Some(Format::Human),
+            "json" => Some(Format::Json),
+            "dot" => Some(Format::Dot),
+            "mermaid" => Some(Format::Mermaid),
+            _ => None,
+        }
+    }
+
+    /// Its spelling on the command line.
+    pub fn name(self) -> &'static str {
+        Format::NAMES[self as usize]
+    }
+}
+
+impl ColorChoice {
+    /// Every choice, as spelled on the command line.
+    pub const NAMES: [&'static str; 3] = ["auto", "always", "never"];
+
+    /// Parses a name from [`ColorChoice::NAMES`].
+    pub fn from_name(name: &str) -> Option<ColorChoice> {
+        match name {
+            "auto" => Some(ColorChoice::Auto),
+            "always" => Some(ColorChoice::Always),
+            "never" => Some(ColorChoice::Never),
+            _ => None,
+        }
+    }
+}
+
+/// Where output goes and how it looks.
+#[derive(Debug, Clone)]
+pub struct Reporter {
+    format: Format,
+    color: bool,
+    verbosity: i8,
+    width: usize,
+}
+
+impl Reporter {
+    /// A reporter for the given global options; `verbose` counts `-v`, `quiet` is `-q`.
+    pub fn new(format: Format, color: ColorChoice, verbose: u8, quiet: bool) -> Self {
+        let stderr_tty = std::io::stderr().is_terminal();
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                stderr_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(100);
+        Reporter {
+            format,
+            color,
+            verbosity: if quiet { -1 } else { verbose.min(3) as i8 },
+            width,
+        }
+    }
+
+    /// The output format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Whether JSON was asked for.
+    pub fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    /// Whether colour is on.
+    pub fn color(&self) -> bool {
+        self.color
+    }
+
+    /// `-v` count (0 normally, -1 with `-q`).
+    pub fn verbosity(&self) -> i8 {
+        self.verbosity
+    }
+
+    /// Writes a result to stdout.
+    pub fn print(&self, text: &str) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+        Ok(())
+    }
+
+    /// Writes `value` as pretty JSON (and a newline) to stdout.
+    pub fn print_json<T: Serialize>(&self, value: &T) -> Result<()> {
+        let mut text = serde_json::to_string_pretty(value).expect("weld's JSON output serializes");
+        text.push('\n');
+        self.print(&text)
+    }
+
+    /// A progress or status line on stderr, unless `-q` (or JSON output) silences it.
+    pub fn status(&self, text: &str) {
+        if self.verbosity >= 0 && !self.json() {
+            let _ = writeln!(std::io::stderr().lock(), "{text}");
+        }
+    }
+
+    /// Detail shown with `-v`.
+    pub fn verbose(&self, text: &str) {
+        if self.verbosity >= 1 && !self.json() {
+            let _ = writeln!(std::io::stderr().lock(), "{text}");
+        }
+    }
+
+    /// Renders a diagnostic for stderr: graphical for people, one JSON object with `--format json`.
+    pub fn render_diagnostic(&self, diagnostic: &dyn Diagnostic) -> String {
+        let mut out = String::new();
+        if self.json() {
+            // Writing to a String cannot fail.
+            let _ = JSONReportHandler::new().render_report(&mut out, diagnostic);
+            out.push('\n');
+        } else {
+            let theme = if self.color {
+                GraphicalTheme::unicode()
+            } else {
+                GraphicalTheme::unicode_nocolor()
+            };
+            let _ = GraphicalReportHandler::new_themed(theme)
+                .with_width(self.width)
+                .render_report(&mut out, diagnostic);
+        }
+        out
+    }
+
+    /// Prints a diagnostic to stderr (even with `-q`: errors are never silenced).
+    pub fn error(&self, diagnostic: &dyn Diagnostic) {
+        let _ = std::io::stderr()
+            .lock()
+            .write_all(self.render_diagnostic(diagnostic).as_bytes());
+    }
+
+    /// Paints `text` with an ANSI style when colour is on.
+    pub fn paint(&self, text: &str, style: Style) -> String {
+        if !self.color {
+            return text.to_string();
+        }
+        let code = match style {
+            Style::Good => "32",
+            Style::Warn => "33",
+            Style::Bad => "31",
+            Style::Bold => "1",
+            Style::Dim => "2",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+}
+
+/// Text styles for [`Reporter::paint`].
+#[derive(Debug, Clone, Copy)]
+pub enum Style {
+    /// Success (green).
+    Good,
+    /// Warning (yellow).
+    Warn,
+    /// Failure (red).
+    Bad,
+    /// Emphasis.
+    Bold,
+    /// De-emphasis.
+    Dim,
+}

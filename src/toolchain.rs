@@ -1,0 +1,418 @@
+//! Finding the language toolchains weld drives, and telling the truth about them.
+//!
+//! install.sh puts the pinned Python and JavaScript toolchains under weld's own tool directory
+//! (`$WELD_HOME/toolchains`); Rust comes from rustup. Each probe runs the real tool to learn its
+//! version, so `weld doctor` reports what is actually there, not what should be.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use miette::Diagnostic;
+use serde::Serialize;
+
+use crate::project::Lang;
+
+/// The componentize-py version install.sh installs and weld is tested with.
+pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
+/// The componentize-js version install.sh installs and weld is tested with.
+pub const COMPONENTIZE_JS_VERSION: &str = "0.23.0";
+/// The Rust target weld builds Rust components for.
+pub const RUST_TARGET: &str = "wasm32-wasip2";
+/// The oldest Node.js major version componentize-js runs on.
+pub const MIN_NODE_MAJOR: u32 = 18;
+
+/// weld's data directory: `$WELD_HOME`, else `$XDG_DATA_HOME/weld`, else `~/.local/share/weld`
+/// (the same rule install.sh follows).
+pub fn weld_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("WELD_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(home);
+    }
+    if let Some(data) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(data).join("weld");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    home.join(".local/share/weld")
+}
+
+/// The tools weld needs, one per build step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tool {
+    /// cargo, for Rust components.
+    Cargo,
+    /// The wasm32-wasip2 standard library for rustc.
+    RustTarget,
+    /// componentize-py, for Python components.
+    ComponentizePy,
+    /// Node.js, which runs componentize-js.
+    Node,
+    /// componentize-js, for JavaScript components.
+    ComponentizeJs,
+}
+
+impl Tool {
+    /// Every tool, in the order doctor lists them.
+    pub const ALL: [Tool; 5] = [
+        Tool::Cargo,
+        Tool::RustTarget,
+        Tool::ComponentizePy,
+        Tool::Node,
+        Tool::ComponentizeJs,
+    ];
+
+    /// Its display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Cargo => "cargo",
+            Tool::RustTarget => RUST_TARGET,
+            Tool::ComponentizePy => "componentize-py",
+            Tool::Node => "node",
+            Tool::ComponentizeJs => "componentize-js",
+        }
+    }
+
+    /// The language whose components need it.
+    pub fn lang(self) -> Lang {
+        match self {
+            Tool::Cargo | Tool::RustTarget => Lang::Rust,
+            Tool::ComponentizePy => Lang::Python,
+            Tool::Node | Tool::ComponentizeJs => Lang::Js,
+        }
+    }
+
+    /// The tools needed to build components of `lang`.
+    pub fn for_lang(lang: Lang) -> impl Iterator<Item = Tool> {
+        Tool::ALL.into_iter().filter(move |t| t.lang() == lang)
+    }
+}
+
+/// The state of one tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Found, at a version weld works with.
+    Ok,
+    /// Found, but not at the pinned version: builds may differ from what weld is tested with.
+    Mismatch,
+    /// Not found, or found but unusable.
+    Missing,
+}
+
+/// What a probe found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Probe {
+    /// Which tool.
+    pub tool: Tool,
+    /// Its display name.
+    pub name: &'static str,
+    /// The language it serves.
+    pub lang: Lang,
+    /// Whether it is usable.
+    pub status: Status,
+    /// The version found.
+    pub version: Option<String>,
+    /// The version weld pins, if it pins one.
+    pub expected: Option<&'static str>,
+    /// Where it was found.
+    pub path: Option<PathBuf>,
+    /// What is wrong, when something is.
+    pub problem: Option<String>,
+    /// What to do about it.
+    pub fix: Option<String>,
+}
+
+/// Where the tools are looked for.
+#[derive(Debug, Clone)]
+pub struct Toolchains {
+    home: PathBuf,
+}
+
+impl Default for Toolchains {
+    fn default() -> Self {
+        Toolchains::new(weld_home())
+    }
+}
+
+impl Toolchains {
+    /// Tools under `weld_home/toolchains`, then on PATH.
+    pub fn new(weld_home: PathBuf) -> Self {
+        Toolchains { home: weld_home }
+    }
+
+    /// The directory install.sh installs toolchains into.
+    pub fn dir(&self) -> PathBuf {
+        self.home.join("toolchains")
+    }
+
+    /// The componentize-js package directory weld drives through node.
+    pub fn componentize_js_dir(&self) -> PathBuf {
+        self.dir()
+            .join("js/node_modules/@bytecodealliance/componentize-js")
+    }
+
+    /// Probes one tool.
+    pub fn probe(&self, tool: Tool) -> Probe {
+        let mut probe = Probe {
+            tool,
+            name: tool.name(),
+            lang: tool.lang(),
+            status: Status::Missing,
+            version: None,
+            expected: None,
+            path: None,
+            problem: None,
+            fix: None,
+        };
+        let found = match tool {
+            Tool::Cargo => self.probe_cargo(),
+            Tool::RustTarget => self.probe_rust_target(),
+            Tool::ComponentizePy => {
+                probe.expected = Some(COMPONENTIZE_PY_VERSION);
+                self.probe_componentize_py()
+            }
+            Tool::Node => self.probe_node(),
+            Tool::ComponentizeJs => {
+                probe.expected = Some(COMPONENTIZE_JS_VERSION);
+                self.probe_componentize_js()
+            }
+        };
+        match found {
+            Ok((path, version)) => {
+                probe.status = match probe.expected {
+                    Some(expected) if expected != version => {
+                        probe.problem = Some(format!("weld is tested with {expected}"));
+                        probe.fix = Some("run ./install.sh to install the pinned version".into());
+                        Status::Mismatch
+                    }
+                    _ => Status::Ok,
+                };
+                probe.path = Some(path);
+                probe.version = Some(version);
+            }
+            Err((problem, fix)) => {
+                probe.problem = Some(problem);
+                probe.fix = Some(fix);
+            }
+        }
+        probe
+    }
+
+    /// Probes every tool.
+    pub fn probe_all(&self) -> Vec<Probe> {
+        Tool::ALL.into_iter().map(|t| self.probe(t)).collect()
+    }
+
+    fn probe_cargo(&self) -> Found {
+        let path = find_in_path("cargo").ok_or_else(|| {
+            (
+                "cargo is not on PATH".to_string(),
+                "install Rust with rustup (https://rustup.rs)".to_string(),
+            )
+        })?;
+        let version = version_of(&path, ["--version"], 1)?;
+        Ok((path, version))
+    }
+
+    fn probe_rust_target(&self) -> Found {
+        let rustc = find_in_path("rustc").ok_or_else(|| {
+            (
+                "rustc is not on PATH".to_string(),
+                "install Rust with rustup (https://rustup.rs)".to_string(),
+            )
+        })?;
+        let version = version_of(&rustc, ["--version"], 1)?;
+        let sysroot = run(&rustc, ["--print", "sysroot"])?;
+        let lib = PathBuf::from(sysroot.trim())
+            .join("lib/rustlib")
+            .join(RUST_TARGET);
+        if lib.is_dir() {
+            Ok((lib, version))
+        } else {
+            Err((
+                format!("rustc {version} has no {RUST_TARGET} standard library"),
+                format!("run `rustup target add {RUST_TARGET}` (or ./install.sh)"),
+            ))
+        }
+    }
+
+    fn probe_componentize_py(&self) -> Found {
+        let path = self.componentize_py().ok_or_else(|| {
+            (
+                "componentize-py is not installed".to_string(),
+                format!(
+                    "run ./install.sh (it installs componentize-py {COMPONENTIZE_PY_VERSION} into {})",
+                    self.dir().join("python").display()
+                ),
+            )
+        })?;
+        let version = version_of(&path, ["--version"], 1)?;
+        Ok((path, version))
+    }
+
+    /// componentize-py: weld's own install first, then PATH.
+    pub fn componentize_py(&self) -> Option<PathBuf> {
+        let own = self.dir().join("python/bin/componentize-py");
+        if is_executable(&own) {
+            Some(own)
+        } else {
+            find_in_path("componentize-py")
+        }
+    }
+
+    fn probe_node(&self) -> Found {
+        let path = find_in_path("node").ok_or_else(|| {
+            (
+                "node is not on PATH".to_string(),
+                format!("install Node.js {MIN_NODE_MAJOR} or newer"),
+            )
+        })?;
+        let version = version_of(&path, ["--version"], 0)?;
+        let version = version.trim_start_matches('v').to_string();
+        let major: u32 = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
+        if major < MIN_NODE_MAJOR {
+            return Err((
+                format!("node {version} is too old"),
+                format!("install Node.js {MIN_NODE_MAJOR} or newer"),
+            ));
+        }
+        Ok((path, version))
+    }
+
+    fn probe_componentize_js(&self) -> Found {
+        let dir = self.componentize_js_dir();
+        let manifest = dir.join("package.json");
+        let missing = || {
+            (
+                "componentize-js is not installed".to_string(),
+                format!(
+                    "run ./install.sh (it installs componentize-js {COMPONENTIZE_JS_VERSION} into {})",
+                    self.dir().join("js").display()
+                ),
+            )
+        };
+        let text = std::fs::read_to_string(&manifest).map_err(|_| missing())?;
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            (
+                format!("{} is not valid JSON: {e}", manifest.display()),
+                "run ./install.sh to reinstall it".to_string(),
+            )
+        })?;
+        let version = json["version"].as_str().ok_or_else(missing)?.to_string();
+        Ok((dir, version))
+    }
+}
+
+/// (where, version) or (problem, fix).
+type Found = Result<(PathBuf, String), (String, String)>;
+
+/// Runs `tool args` and returns the `word`-th whitespace-separated word of its first line.
+fn version_of<const N: usize>(
+    tool: &Path,
+    args: [&str; N],
+    word: usize,
+) -> Result<String, (String, String)> {
+    let out = run(tool, args)?;
+    out.lines()
+        .next()
+        .and_then(|line| line.split_whitespace().nth(word))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            (
+                format!("{} printed no version: {out:?}", tool.display()),
+                "reinstall it (./install.sh)".to_string(),
+            )
+        })
+}
+
+fn run<I, S>(tool: &Path, args: I) -> Result<String, (String, String)>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let out = Command::new(tool).args(args).output().map_err(|e| {
+        (
+            format!("{} does not run: {e}", tool.display()),
+            "reinstall it (./install.sh)".to_string(),
+        )
+    })?;
+    if !out.status.success() {
+        return Err((
+            format!(
+                "{} failed: {}",
+                tool.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            "reinstall it (./install.sh)".to_string(),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The first executable called `name` on PATH.
+pub fn find_in_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        path.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
+}
+
+/// Required toolchains that are missing.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("missing toolchain{}: {}", if missing.len() == 1 { "" } else { "s" }, missing.join(", "))]
+#[diagnostic(code(weld::toolchain::missing), help("{fix}"))]
+pub struct ToolchainError {
+    /// The tools that are missing.
+    pub missing: Vec<String>,
+    /// What to run.
+    pub fix: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// install.sh and weld must agree on the pinned versions.
+    #[test]
+    fn install_script_pins_the_same_versions() {
+        let script = include_str!("../install.sh");
+        assert!(script.contains(&format!(
+            "COMPONENTIZE_PY_VERSION={COMPONENTIZE_PY_VERSION}\n"
+        )));
+        assert!(script.contains(&format!(
+            "COMPONENTIZE_JS_VERSION={COMPONENTIZE_JS_VERSION}\n"
+        )));
+        assert!(script.contains(&format!("RUST_TARGET={RUST_TARGET}\n")));
+        let lock = include_str!("../toolchains/js/package-lock.json");
+        assert!(lock.contains(&format!(
+            "\"node_modules/@bytecodealliance/componentize-js\": {{\n      \"version\": \"{COMPONENTIZE_JS_VERSION}\""
+        )));
+    }
+
+    #[test]
+    fn missing_tools_are_reported_with_a_fix() {
+        let chains = Toolchains::new(PathBuf::from("/nonexistent/weld-home"));
+        let js = chains.probe(Tool::ComponentizeJs);
+        assert_eq!(js.status, Status::Missing);
+        assert!(js.fix.unwrap().contains("./install.sh"));
+    }
+}
