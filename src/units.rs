@@ -103,7 +103,7 @@ pub fn format_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
     if millis < 1_000 {
         format!("{millis}ms")
-    } else if millis < 60_000 && millis % 1_000 == 0 {
+    } else if millis < 60_000 && millis.is_multiple_of(1_000) {
         format!("{}s", millis / 1_000)
     } else if millis < 60_000 {
         format!("{:.1}s", duration.as_secs_f64())

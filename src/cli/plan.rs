@@ -113,6 +113,7 @@ fn render(plan: &Plan) -> String {
         format_size(run.max_memory)
     );
     let _ = writeln!(out, "\ntests ({}):", plan.tests.len());
+    let width = plan.tests.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for t in &plan.tests {
         let target = match &t.target {
             TestTarget::App => "app".to_string(),
@@ -122,7 +123,7 @@ fn render(plan: &Plan) -> String {
             TestAction::Invoke { call, .. } => format!("invoke {call}"),
             TestAction::Run { exit, .. } => format!("run, expect exit {exit}"),
         };
-        let _ = writeln!(out, "  {}  [{target}]  {action}", t.name);
+        let _ = writeln!(out, "  {:width$}  {:8}  {action}", t.name, target);
     }
     out
 }

@@ -139,6 +139,8 @@ pub enum ManifestError {
 
 impl ManifestError {
     pub(crate) fn from_issues(path: PathBuf, mut issues: Vec<ManifestIssue>) -> Self {
+        // In the order they appear in the file, as a reader goes through it.
+        issues.sort_by_key(|i| i.span.map(|s| s.offset()));
         if issues.len() == 1 {
             ManifestError::Invalid(Box::new(issues.remove(0)))
         } else {

@@ -52,24 +52,35 @@ impl Plan {
     /// Finds weld.toml (`manifest_path` may be the file or its directory; without it the search
     /// walks up from `cwd`), then loads it.
     pub fn discover(manifest_path: Option<&Path>, cwd: &Path) -> Result<Plan, ManifestError> {
-        Plan::load(&locate(manifest_path, cwd)?)
+        let manifest = locate(manifest_path, cwd)?;
+        // Diagnostics name files as the user would: relative to where weld was started.
+        let shown = manifest
+            .strip_prefix(cwd)
+            .unwrap_or(&manifest)
+            .to_path_buf();
+        Plan::load_as(&manifest, &shown)
     }
 
     /// Reads and validates one weld.toml.
     pub fn load(manifest: &Path) -> Result<Plan, ManifestError> {
+        Plan::load_as(manifest, manifest)
+    }
+
+    /// Like [`Plan::load`], naming the manifest `shown` in diagnostics.
+    fn load_as(manifest: &Path, shown: &Path) -> Result<Plan, ManifestError> {
         let text = std::fs::read_to_string(manifest).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 ManifestError::Missing {
-                    path: manifest.to_path_buf(),
+                    path: shown.to_path_buf(),
                 }
             } else {
                 ManifestError::Unreadable {
-                    path: manifest.to_path_buf(),
+                    path: shown.to_path_buf(),
                     source,
                 }
             }
         })?;
-        validate::plan_from_str(manifest, &text)
+        validate::plan_from_str(manifest, shown, &text)
     }
 
     /// The component called `name`.
@@ -245,16 +256,16 @@ fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok,
 pub fn locate(manifest_path: Option<&Path>, cwd: &Path) -> Result<PathBuf, ManifestError> {
     match manifest_path {
         Some(path) => {
-            let path = cwd.join(path);
-            let file = if path.is_dir() {
+            let given = if cwd.join(path).is_dir() {
                 path.join(MANIFEST_NAME)
             } else {
-                path
+                path.to_path_buf()
             };
+            let file = cwd.join(&given);
             if file.is_file() {
                 Ok(file)
             } else {
-                Err(ManifestError::Missing { path: file })
+                Err(ManifestError::Missing { path: given })
             }
         }
         None => cwd

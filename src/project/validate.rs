@@ -18,15 +18,17 @@ use super::{
 };
 use crate::units;
 
-pub(super) fn plan_from_str(manifest: &Path, text: &str) -> Result<Plan, ManifestError> {
-    let root = manifest
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
+pub(super) fn plan_from_str(
+    manifest: &Path,
+    shown: &Path,
+    text: &str,
+) -> Result<Plan, ManifestError> {
+    let parent = |p: &Path| p.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut v = Validator {
-        source: NamedSource::new(manifest.display().to_string(), Arc::from(text))
+        source: NamedSource::new(shown.display().to_string(), Arc::from(text))
             .with_language("toml"),
-        root,
+        root: parent(manifest),
+        shown_base: shown_base(manifest, shown),
         issues: Vec::new(),
         wit: HashMap::new(),
     };
@@ -34,20 +36,22 @@ pub(super) fn plan_from_str(manifest: &Path, text: &str) -> Result<Plan, Manifes
         Ok(raw) => raw,
         Err(e) => {
             v.toml_error(&e);
-            return Err(ManifestError::from_issues(manifest.to_path_buf(), v.issues));
+            return Err(ManifestError::from_issues(shown.to_path_buf(), v.issues));
         }
     };
     let plan = v.plan(manifest, raw);
     if v.issues.is_empty() {
         Ok(plan)
     } else {
-        Err(ManifestError::from_issues(manifest.to_path_buf(), v.issues))
+        Err(ManifestError::from_issues(shown.to_path_buf(), v.issues))
     }
 }
 
 struct Validator {
     source: NamedSource<Arc<str>>,
     root: PathBuf,
+    /// The directory diagnostics show paths relative to (where weld was started).
+    shown_base: Option<PathBuf>,
     issues: Vec<ManifestIssue>,
     /// Parsed WIT directories, so that components sharing one parse it once.
     wit: HashMap<PathBuf, Result<(Resolve, PackageId), String>>,
@@ -105,7 +109,7 @@ impl Validator {
     }
 
     fn path(&self, raw: &str) -> PathBuf {
-        self.root.join(raw)
+        clean(&self.root.join(raw))
     }
 
     fn plan(&mut self, manifest: &Path, raw: RawManifest) -> Plan {
@@ -200,8 +204,21 @@ impl Validator {
     fn relative_help(&self) -> String {
         format!(
             "paths are relative to the directory holding weld.toml ({})",
-            self.root.display()
+            self.show(&self.root)
         )
+    }
+
+    /// A path as diagnostics show it: relative to where weld was started, when under it.
+    fn show(&self, path: &Path) -> String {
+        let rel = self
+            .shown_base
+            .as_deref()
+            .and_then(|b| path.strip_prefix(b).ok());
+        match rel {
+            Some(rel) if rel.as_os_str().is_empty() => ".".to_string(),
+            Some(rel) => rel.display().to_string(),
+            None => path.display().to_string(),
+        }
     }
 
     fn component(
@@ -250,7 +267,7 @@ impl Validator {
                     "weld::manifest::misplaced-key",
                     Some(m.span()),
                     format!("component `{name}`: `module` applies only to python components"),
-                    "not used by a {lang} component",
+                    format!("not used by a {lang} component"),
                     Some("remove this line".into()),
                 );
                 ok = false;
@@ -339,6 +356,9 @@ impl Validator {
         wit_key: Option<&Spanned<String>>,
     ) -> Option<String> {
         let Some(wit) = wit else {
+            if wit_key.is_some() {
+                return None; // the missing directory itself was reported
+            }
             self.report(
                 "weld::manifest::missing-wit",
                 Some(world.span()),
@@ -360,7 +380,7 @@ impl Validator {
                 self.report(
                     "weld::manifest::invalid-wit",
                     Some(span),
-                    format!("component `{component}`: the WIT in {} does not parse:\n{e}", wit.display()),
+                    format!("component `{component}`: the WIT in {} does not parse:\n{e}", self.show(wit)),
                     "WIT used here",
                     Some("fix the WIT file named above; `weld check --wit DIR` explains WIT errors in detail".into()),
                 );
@@ -386,7 +406,7 @@ impl Validator {
                     format!(
                         "component `{component}`: world `{}` is not in WIT package {pkg_name} ({})",
                         world.get_ref(),
-                        wit.display()
+                        self.show(wit)
                     ),
                     "no such world",
                     Some(help),
@@ -801,6 +821,35 @@ impl Validator {
             run,
         })
     }
+}
+
+/// Where `shown` is relative to: `manifest` with `shown`'s components taken off its end.
+fn shown_base(manifest: &Path, shown: &Path) -> Option<PathBuf> {
+    if shown.is_absolute() {
+        return None;
+    }
+    manifest
+        .ancestors()
+        .nth(shown.components().count())
+        .map(Path::to_path_buf)
+}
+
+/// `path` with `.` and `..` resolved textually, so that diagnostics and outputs read cleanly.
+fn clean(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 const NAME_RULE: &str =

@@ -1,0 +1,203 @@
+//! Integration tests: behaviour that takes more than one golden invocation to show.
+
+use std::process::Stdio;
+
+use libtest_mimic::{Failed, Trial};
+use serde_json::Value;
+
+use crate::weld;
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        Trial::test("doctor::reports_this_machine", doctor_reports_this_machine),
+        Trial::test(
+            "doctor::missing_toolchains_exit_2",
+            doctor_missing_toolchains_exit_2,
+        ),
+        Trial::test(
+            "doctor::requires_only_what_the_project_uses",
+            doctor_requires_only_what_the_project_uses,
+        ),
+        Trial::test(
+            "plan::json_is_the_resolved_plan",
+            plan_json_is_the_resolved_plan,
+        ),
+        Trial::test(
+            "output::broken_pipe_exits_quietly",
+            broken_pipe_exits_quietly,
+        ),
+    ]
+}
+
+fn json_of(output: &std::process::Output) -> Result<Value, Failed> {
+    serde_json::from_slice(&output.stdout).map_err(|e| {
+        format!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into()
+    })
+}
+
+fn tool<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["tools"]
+        .as_array()
+        .and_then(|tools| tools.iter().find(|t| t["name"] == name))
+        .unwrap_or(&Value::Null)
+}
+
+/// After install.sh, every toolchain is found at its pinned version, by running the real tools.
+fn doctor_reports_this_machine() -> Result<(), Failed> {
+    let out = weld().args(["doctor", "--format", "json"]).output()?;
+    let report = json_of(&out)?;
+    if out.status.code() != Some(0) || report["ready"] != true {
+        return Err(format!(
+            "doctor says this machine is not ready (did install.sh run?):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+        .into());
+    }
+    for (name, version) in [
+        ("componentize-py", weld::toolchain::COMPONENTIZE_PY_VERSION),
+        ("componentize-js", weld::toolchain::COMPONENTIZE_JS_VERSION),
+    ] {
+        let t = tool(&report, name);
+        assert_eq!(t["status"], "ok", "{name}: {t}");
+        assert_eq!(t["version"], version, "{name}: {t}");
+        let path = t["path"].as_str().unwrap_or_default();
+        assert!(
+            std::path::Path::new(path).exists(),
+            "{name} path {path} does not exist"
+        );
+    }
+    // The Rust version doctor reports is the one rustc itself reports.
+    let rustc = std::process::Command::new("rustc")
+        .arg("--version")
+        .output()?;
+    let rustc = String::from_utf8_lossy(&rustc.stdout);
+    let reported = tool(&report, "wasm32-wasip2")["version"]
+        .as_str()
+        .unwrap_or("?")
+        .to_string();
+    assert!(
+        rustc.contains(&reported),
+        "doctor says rustc {reported}, rustc says {rustc}"
+    );
+    Ok(())
+}
+
+/// With no toolchains anywhere, doctor names each one, says what to run, and exits 2.
+fn doctor_missing_toolchains_exit_2() -> Result<(), Failed> {
+    let home = tempdir("doctor-empty")?;
+    let out = weld()
+        .args(["doctor", "--format", "json"])
+        .env("WELD_HOME", &home)
+        .env("PATH", &home)
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json_of(&out)?;
+    assert_eq!(report["ready"], false);
+    for name in [
+        "cargo",
+        "wasm32-wasip2",
+        "componentize-py",
+        "node",
+        "componentize-js",
+    ] {
+        let t = tool(&report, name);
+        assert_eq!(t["status"], "missing", "{name}: {t}");
+        assert_eq!(t["required"], true, "{name}: {t}");
+        assert!(
+            t["fix"].as_str().is_some_and(|f| !f.is_empty()),
+            "{name} has no fix: {t}"
+        );
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("install.sh"),
+        "stderr does not say what to run: {stderr}"
+    );
+    Ok(())
+}
+
+/// A Rust-only project does not need the Python and JavaScript toolchains.
+fn doctor_requires_only_what_the_project_uses() -> Result<(), Failed> {
+    let home = tempdir("doctor-rust-only")?;
+    let out = weld()
+        .args(["doctor", "--format", "json", "-C", "fixtures/hello"])
+        .env("WELD_HOME", &home)
+        .output()?;
+    let report = json_of(&out)?;
+    assert_eq!(report["project"], "hello");
+    assert_eq!(tool(&report, "componentize-py")["required"], false);
+    assert_eq!(tool(&report, "componentize-js")["status"], "missing");
+    assert_eq!(tool(&report, "cargo")["required"], true);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// `weld plan --format json` carries what the stages will use: absolute paths, qualified worlds.
+fn plan_json_is_the_resolved_plan() -> Result<(), Failed> {
+    let out = weld()
+        .args(["plan", "--format", "json", "-C", "fixtures/calc"])
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan = json_of(&out)?;
+    assert_eq!(plan["name"], "calc");
+    let components = plan["components"].as_array().ok_or("no components")?;
+    let names: Vec<&str> = components
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["arith", "words", "cli"]);
+    assert_eq!(components[0]["lang"], "python");
+    assert_eq!(components[0]["module"], "app");
+    assert_eq!(components[0]["world"], "weld:example/arith-provider@0.1.0");
+    for c in components {
+        let source = c["source"].as_str().unwrap_or_default();
+        assert!(
+            std::path::Path::new(source).is_absolute() && std::path::Path::new(source).exists()
+        );
+    }
+    assert_eq!(plan["compose"]["wiring"]["kind"], "plug");
+    assert_eq!(plan["compose"]["wiring"]["root"], "cli");
+    assert_eq!(plan["run"]["args"], serde_json::json!(["3", "4", "5.5"]));
+    Ok(())
+}
+
+/// `weld … | head` must not print an error or panic when the reader goes away.
+fn broken_pipe_exits_quietly() -> Result<(), Failed> {
+    let (reader, writer) = std::io::pipe()?;
+    drop(reader);
+    let out = weld()
+        .args(["plan", "-C", "fixtures/calc"])
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()?;
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    Ok(())
+}
+
+fn tempdir(name: &str) -> Result<std::path::PathBuf, Failed> {
+    let dir = std::env::temp_dir().join(format!("weld-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
