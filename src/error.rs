@@ -2,6 +2,7 @@
 
 use miette::Diagnostic;
 
+use crate::build::BuildError;
 use crate::project::ManifestError;
 use crate::toolchain::ToolchainError;
 
@@ -20,6 +21,11 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Manifest(#[from] ManifestError),
+
+    /// Building components failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Build(#[from] BuildError),
 
     /// A required toolchain is missing or unusable.
     #[error(transparent)]
@@ -60,6 +66,7 @@ impl Error {
     /// The exit code this error maps to (see README, "Exit status").
     pub fn exit_code(&self) -> u8 {
         match self {
+            Error::Build(e) => e.exit_code(),
             Error::Manifest(_) | Error::Toolchain(_) | Error::NotImplemented { .. } => EXIT_USAGE,
             Error::Usage { .. } | Error::Output(_) => EXIT_USAGE,
             Error::BrokenPipe => EXIT_OK,

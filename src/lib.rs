@@ -8,7 +8,9 @@
 
 #![deny(missing_docs)]
 
+pub mod build;
 pub mod error;
+pub mod fsutil;
 pub mod project;
 pub mod report;
 pub mod toolchain;

@@ -153,6 +153,17 @@ impl Toolchains {
             .join("js/node_modules/@bytecodealliance/componentize-js")
     }
 
+    /// The module node imports componentize-js from (its package.json `exports.import`).
+    pub fn componentize_js_entry(&self) -> PathBuf {
+        let dir = self.componentize_js_dir();
+        let entry = std::fs::read_to_string(dir.join("package.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .and_then(|json| json["exports"]["import"].as_str().map(str::to_string))
+            .unwrap_or_else(|| "src/componentize.js".to_string());
+        dir.join(entry)
+    }
+
     /// Probes one tool.
     pub fn probe(&self, tool: Tool) -> Probe {
         let mut probe = Probe {

@@ -6,6 +6,8 @@
 use std::io::{IsTerminal, Write};
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, JSONReportHandler};
+pub mod progress;
+
 use serde::Serialize;
 
 use crate::error::Result;

@@ -1,0 +1,226 @@
+//! The per-language build steps. Each runs the language's real toolchain and returns the bytes
+//! of the component it produced; validation and installation of the output are shared (mod.rs).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use super::{Failure, Job, Profile};
+
+/// Lines of toolchain output shown with a failure (all of them with `-v`).
+const SHOWN_LINES: usize = 60;
+
+/// Rust: `cargo build --target wasm32-wasip2`; the artifact comes from cargo's JSON messages.
+pub(super) fn rust(job: &Job) -> Result<Vec<u8>, Failure> {
+    let c = job.component;
+    let manifest = if c.source.is_dir() {
+        c.source.join("Cargo.toml")
+    } else {
+        c.source.clone()
+    };
+    let manifest = manifest
+        .canonicalize()
+        .map_err(|e| job.env_failure(format!("cannot resolve {}: {e}", manifest.display())))?;
+    let mut cmd = Command::new(&job.tools.cargo);
+    cmd.arg("build")
+        .args(["--target", crate::toolchain::RUST_TARGET])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        // One target dir per project: components share compiled dependencies.
+        .arg("--target-dir")
+        .arg(job.target_dir.join("cargo"))
+        .args(["--message-format", "json", "--color", "never"]);
+    if job.profile == Profile::Release {
+        cmd.arg("--release");
+    }
+    job.stage("cargo build");
+    let out = run(job, &mut cmd)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut artifacts: Vec<PathBuf> = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    for line in stdout.lines() {
+        let Ok(msg) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        match msg["reason"].as_str() {
+            Some("compiler-artifact")
+                if Path::new(msg["manifest_path"].as_str().unwrap_or("")) == manifest =>
+            {
+                let files = msg["filenames"].as_array().into_iter().flatten();
+                artifacts.extend(
+                    files
+                        .filter_map(Value::as_str)
+                        .filter(|f| f.ends_with(".wasm"))
+                        .map(PathBuf::from),
+                );
+            }
+            Some("compiler-message") if msg["message"]["level"] == "error" => {
+                if let Some(rendered) = msg["message"]["rendered"].as_str() {
+                    errors.push(rendered.trim_end().to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    if !out.status.success() {
+        let detail = if errors.is_empty() {
+            // Cargo's own errors (a bad Cargo.toml, an unresolvable dependency) go to stderr.
+            cargo_stderr(&out.stderr)
+        } else {
+            errors.join("\n\n")
+        };
+        return Err(job.source_failure("cargo build failed", detail));
+    }
+    match artifacts.as_slice() {
+        [one] => std::fs::read(one).map_err(|e| job.env_failure(format!("cannot read {}: {e}", one.display()))),
+        [] => Err(job.source_failure(
+            "cargo built no .wasm artifact",
+            format!(
+                "{} has no `bin` target and no `cdylib` library; a component is built from one of them\n(add `[lib] crate-type = [\"cdylib\"]` for a library exporting interfaces)",
+                manifest.display()
+            ),
+        )),
+        many => Err(job.source_failure(
+            "cargo built several .wasm artifacts",
+            format!(
+                "weld builds one component per package, but {} produced:\n{}\nsplit them into separate packages, one component each",
+                manifest.display(),
+                many.iter().map(|p| format!("  {}", p.display())).collect::<Vec<_>>().join("\n")
+            ),
+        )),
+    }
+}
+
+fn cargo_stderr(stderr: &[u8]) -> String {
+    const PROGRESS: [&str; 8] = [
+        "Compiling",
+        "Blocking",
+        "Updating",
+        "Downloaded",
+        "Downloading",
+        "Finished",
+        "Checking",
+        "Locking",
+    ];
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|l| !PROGRESS.iter().any(|p| l.trim_start().starts_with(p)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Python: `componentize-py -d WIT -w WORLD componentize MODULE -p DIR -o OUT`.
+pub(super) fn python(job: &Job) -> Result<Vec<u8>, Failure> {
+    let c = job.component;
+    let (wit, world) = job.wit_and_world()?;
+    let module = c.module.as_deref().unwrap_or("app");
+    let out = job.scratch_file()?;
+    let mut cmd = Command::new(&job.tools.componentize_py);
+    cmd.arg("-d")
+        .arg(wit)
+        .arg("-w")
+        .arg(world)
+        .arg("componentize")
+        .arg(module)
+        .arg("-p")
+        .arg(&c.source)
+        .arg("-o")
+        .arg(&out)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    job.stage("componentize-py");
+    let result = run(job, &mut cmd);
+    read_scratch(job, result, &out, "componentize-py failed")
+}
+
+/// JavaScript: componentize-js through node, with engine features the world does not use
+/// switched off (no `wasi:http` import unless the world has one).
+pub(super) fn js(job: &Job) -> Result<Vec<u8>, Failure> {
+    let c = job.component;
+    let (wit, world) = job.wit_and_world()?;
+    let out = job.scratch_file()?;
+    let disabled = if job.world_uses_http()? {
+        ""
+    } else {
+        "http,fetch-event"
+    };
+    let mut cmd = Command::new(&job.tools.node);
+    cmd.args([
+        "--input-type=module",
+        "-e",
+        include_str!("componentize.mjs"),
+        "--",
+    ])
+    .arg(&job.tools.componentize_js)
+    .arg(&c.source)
+    .arg(wit)
+    .arg(world)
+    .arg(&out)
+    .arg(disabled);
+    job.stage("componentize-js");
+    let result = run(job, &mut cmd);
+    read_scratch(job, result, &out, "componentize-js failed")
+}
+
+/// Prebuilt: the file as it is (validated by the caller like every other output).
+pub(super) fn wasm(job: &Job) -> Result<Vec<u8>, Failure> {
+    job.stage("reading");
+    std::fs::read(&job.component.source).map_err(|e| {
+        job.env_failure(format!(
+            "cannot read {}: {e}",
+            job.component.source.display()
+        ))
+    })
+}
+
+/// Runs a toolchain command: its failure to start is the environment's fault (exit 2).
+fn run(job: &Job, cmd: &mut Command) -> Result<Output, Failure> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    job.verbose(format!("running {cmd:?}"));
+    cmd.output()
+        .map_err(|e| job.env_failure(format!("cannot run {program}: {e}")))
+}
+
+fn read_scratch(
+    job: &Job,
+    result: Result<Output, Failure>,
+    out: &Path,
+    what: &str,
+) -> Result<Vec<u8>, Failure> {
+    let output = result?;
+    let bytes = if output.status.success() {
+        std::fs::read(out).map_err(|e| job.env_failure(format!("{what}: it wrote no output ({e})")))
+    } else {
+        let mut detail = String::from_utf8_lossy(&output.stderr)
+            .trim_end()
+            .to_string();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !stdout.trim().is_empty() {
+            detail = format!("{}\n{detail}", stdout.trim_end());
+        }
+        Err(job.source_failure(what, detail))
+    };
+    let _ = std::fs::remove_file(out);
+    bytes
+}
+
+/// The toolchain's output, trimmed to what a person reads: the head for a compiler's error list
+/// (the first errors cause the rest), the tail otherwise (where a traceback ends).
+pub(super) fn trim_output(text: &str, head: bool, verbose: bool) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    if verbose || lines.len() <= SHOWN_LINES {
+        return lines.join("\n");
+    }
+    let skipped = lines.len() - SHOWN_LINES;
+    if head {
+        format!(
+            "{}\n… {skipped} more lines (weld build -v shows them)",
+            lines[..SHOWN_LINES].join("\n")
+        )
+    } else {
+        format!(
+            "… {skipped} earlier lines (weld build -v shows them)\n{}",
+            lines[skipped..].join("\n")
+        )
+    }
+}

@@ -1,0 +1,66 @@
+//! Filesystem helpers shared by every stage that writes output.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A path beside `target` for a temporary file that will be renamed onto it: same directory, so
+/// the rename is atomic; unique per process and call, so concurrent writers never collide.
+pub fn temp_beside(target: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    target.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
+}
+
+/// Writes `bytes` to `target` atomically: readers see the old file or the new one, never a
+/// part, and a failure leaves the old file in place.
+pub fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = target.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let temp = temp_beside(target);
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, target)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_whole_file_and_leaves_no_temp() {
+        let dir = std::env::temp_dir().join(format!("weld-fsutil-{}", std::process::id()));
+        let file = dir.join("out.wasm");
+        write_atomic(&file, b"first").unwrap();
+        write_atomic(&file, b"second").unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"second");
+        let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(entries.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn failure_keeps_the_old_file() {
+        let dir = std::env::temp_dir().join(format!("weld-fsutil-fail-{}", std::process::id()));
+        let file = dir.join("out.wasm");
+        write_atomic(&file, b"good").unwrap();
+        // A directory where the file should be renamed to makes the rename fail.
+        let blocked = dir.join("blocked");
+        std::fs::create_dir_all(blocked.join("inner")).unwrap();
+        assert!(write_atomic(&blocked, b"bad").is_err());
+        assert_eq!(std::fs::read(&file).unwrap(), b"good");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
