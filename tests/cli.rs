@@ -7,6 +7,7 @@
 //! # FAIL: plan -C %         weld must exit 1 or 2 (never a panic or any other code)
 //! ```
 //!
+//! `# ENV: KEY=VALUE` sets a variable for every run of the file (`%dir` is the case's directory).
 //! `%` is the case file's path. weld runs from the repository root with NO_COLOR set; its
 //! stdout and stderr are compared with `<case>.stdout` and `<case>.stderr` beside the file
 //! (`<case>.N.stdout` when a file has several directives; a missing file means empty output).
@@ -47,14 +48,19 @@ pub fn weld() -> Command {
 /// Output with machine-specific parts replaced: the checkout's path, weld's version.
 pub fn normalize(text: &[u8]) -> String {
     let version = env!("CARGO_PKG_VERSION");
-    String::from_utf8_lossy(text)
+    let mut text = String::from_utf8_lossy(text)
         .replace(&root().display().to_string(), "<ROOT>")
-        .replace(&format!("weld {version}"), "weld <VERSION>")
+        .replace(&format!("weld {version}"), "weld <VERSION>");
+    if let Some(home) = std::env::var_os("HOME").filter(|h| h.len() > 1) {
+        text = text.replace(&*home.to_string_lossy(), "<HOME>");
+    }
+    text
 }
 
 struct Directive {
     expect_success: bool,
     args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 fn golden_trials() -> Vec<Trial> {
@@ -99,7 +105,9 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
 fn directives(file: &Path) -> Vec<Directive> {
     let text = std::fs::read_to_string(file).unwrap_or_default();
     let rel = file.strip_prefix(root()).unwrap().display().to_string();
+    let dir = file.parent().unwrap().display().to_string();
     let mut out = Vec::new();
+    let mut env = Vec::new();
     for line in text.lines() {
         let Some(body) = ["#", "//", ";;"]
             .iter()
@@ -108,6 +116,13 @@ fn directives(file: &Path) -> Vec<Directive> {
             break;
         };
         let body = body.trim();
+        if let Some((key, value)) = body
+            .strip_prefix("ENV:")
+            .and_then(|kv| kv.trim().split_once('='))
+        {
+            env.push((key.to_string(), value.replace("%dir", &dir)));
+            continue;
+        }
         let (expect_success, rest) = if let Some(rest) = body.strip_prefix("RUN:") {
             (true, rest)
         } else if let Some(rest) = body.strip_prefix("FAIL:") {
@@ -122,7 +137,11 @@ fn directives(file: &Path) -> Vec<Directive> {
         out.push(Directive {
             expect_success,
             args,
+            env: Vec::new(),
         });
+    }
+    for d in &mut out {
+        d.env = env.clone();
     }
     out
 }
@@ -130,6 +149,7 @@ fn directives(file: &Path) -> Vec<Directive> {
 fn run_case(file: &Path, stem: &str, directive: &Directive) -> Result<(), Failed> {
     let output: Output = weld()
         .args(&directive.args)
+        .envs(directive.env.iter().map(|(k, v)| (k, v)))
         .output()
         .map_err(|e| format!("cannot run weld: {e}"))?;
     let code = output.status.code();

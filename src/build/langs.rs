@@ -127,10 +127,25 @@ pub(super) fn python(job: &Job) -> Result<Vec<u8>, Failure> {
         .arg(&c.source)
         .arg("-o")
         .arg(&out)
-        .env("PYTHONDONTWRITEBYTECODE", "1");
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        // componentize-py is a Rust program: a backtrace of it is noise to the user.
+        .env("RUST_BACKTRACE", "0")
+        .env("RUST_LIB_BACKTRACE", "0");
     job.stage("componentize-py");
     let result = run(job, &mut cmd);
-    read_scratch(job, result, &out, "componentize-py failed")
+    read_scratch(job, result, &out, "componentize-py failed").map_err(|mut f| {
+        f.detail = python_detail(&f.detail, &c.source);
+        f
+    })
+}
+
+/// componentize-py reports a user's error inside a traceback of its own entry script, with the
+/// module path (`-p`) renamed `/0`: keep the user's part, under its real path.
+fn python_detail(detail: &str, source: &Path) -> String {
+    let start = detail
+        .find("AssertionError: ")
+        .map_or(0, |i| i + "AssertionError: ".len());
+    detail[start..].replace("\"/0/", &format!("\"{}/", source.display()))
 }
 
 /// JavaScript: componentize-js through node, with engine features the world does not use

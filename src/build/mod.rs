@@ -160,6 +160,11 @@ pub enum BuildError {
         source: std::io::Error,
     },
 
+    /// One component failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Component(Box<Failure>),
+
     /// Some components failed.
     #[error("{} of {} components failed to build", failures.len(), total)]
     #[diagnostic(code(weld::build::failed))]
@@ -177,13 +182,15 @@ pub enum BuildError {
 impl BuildError {
     /// 1 when the user's sources are at fault, 2 when the machine is.
     pub fn exit_code(&self) -> u8 {
-        match self {
-            BuildError::Failed { failures, .. }
-                if failures.iter().all(|f| f.kind == FailureKind::Source) =>
-            {
-                crate::error::EXIT_FAILURE
-            }
-            _ => crate::error::EXIT_USAGE,
+        let failures = match self {
+            BuildError::Component(f) => std::slice::from_ref(&**f),
+            BuildError::Failed { failures, .. } => failures.as_slice(),
+            _ => return crate::error::EXIT_USAGE,
+        };
+        if failures.iter().all(|f| f.kind == FailureKind::Source) {
+            crate::error::EXIT_FAILURE
+        } else {
+            crate::error::EXIT_USAGE
         }
     }
 }

@@ -117,8 +117,14 @@ impl BuildArgs {
         } else if !built.is_empty() && cx.reporter.verbosity() >= 0 {
             cx.reporter.print(&size_report(built))?;
         }
-        result?;
-        Ok(0)
+        match result {
+            Ok(_) => Ok(0),
+            // A single failure needs no "1 of N failed" header around it.
+            Err(BuildError::Failed { mut failures, .. }) if failures.len() == 1 => {
+                Err(BuildError::Component(Box::new(failures.remove(0))).into())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

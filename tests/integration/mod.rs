@@ -7,8 +7,10 @@ use serde_json::Value;
 
 use crate::weld;
 
+mod build;
+
 pub fn trials() -> Vec<Trial> {
-    vec![
+    let mut trials = vec![
         Trial::test("doctor::reports_this_machine", doctor_reports_this_machine),
         Trial::test(
             "doctor::missing_toolchains_exit_2",
@@ -26,7 +28,9 @@ pub fn trials() -> Vec<Trial> {
             "output::broken_pipe_exits_quietly",
             broken_pipe_exits_quietly,
         ),
-    ]
+    ];
+    trials.extend(build::trials());
+    trials
 }
 
 fn json_of(output: &std::process::Output) -> Result<Value, Failed> {

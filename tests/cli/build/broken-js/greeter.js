@@ -1,0 +1,5 @@
+export const greeter = {
+  greet(name) {
+    return `Hello, ${name}!`;
+  },
+;

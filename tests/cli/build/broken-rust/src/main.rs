@@ -1,0 +1,4 @@
+fn main() {
+    let answer: u32 = "forty-two";
+    println!("{answer}");
+}

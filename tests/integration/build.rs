@@ -1,0 +1,225 @@
+//! `weld build` for real: the example apps through cargo, componentize-py and componentize-js,
+//! and the cache and atomic-output rules on components made here.
+
+use std::path::{Path, PathBuf};
+
+use libtest_mimic::{Failed, Trial};
+use serde_json::Value;
+use wit_component::DecodedWasm;
+
+use crate::weld;
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        Trial::test("build::calc_example_builds_and_is_cached", calc_example),
+        Trial::test("build::hello_example_builds_and_is_cached", hello_example),
+        Trial::test(
+            "build::cache_rebuilds_only_what_changed",
+            cache_rebuilds_only_what_changed,
+        ),
+        Trial::test(
+            "build::failed_build_keeps_last_good_output",
+            failed_build_keeps_last_good_output,
+        ),
+    ]
+}
+
+/// Runs `weld build --format json` and returns its lines by component name.
+fn build_json(args: &[&str]) -> Result<(Option<i32>, Vec<Value>, String), Failed> {
+    let out = weld()
+        .args(["build", "--format", "json"])
+        .args(args)
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<Vec<Value>, _>>()
+        .map_err(|e| format!("stdout is not JSON lines: {e}\nstderr: {stderr}"))?;
+    Ok((out.status.code(), lines, stderr))
+}
+
+fn line<'a>(lines: &'a [Value], name: &str) -> &'a Value {
+    lines
+        .iter()
+        .find(|l| l["name"] == name)
+        .unwrap_or(&Value::Null)
+}
+
+/// The component's world as "import NAME" / "export NAME" lines, decoded by wit-component.
+fn world_items(path: &Path) -> Result<Vec<String>, Failed> {
+    let bytes = std::fs::read(path)?;
+    let decoded =
+        wit_component::decode(&bytes).map_err(|e| format!("{}: {e:#}", path.display()))?;
+    let DecodedWasm::Component(resolve, world) = decoded else {
+        return Err(format!("{} is not a component", path.display()).into());
+    };
+    let w = &resolve.worlds[world];
+    let mut items = Vec::new();
+    for (dir, map) in [("import", &w.imports), ("export", &w.exports)] {
+        for key in map.keys() {
+            items.push(format!("{dir} {}", resolve.name_world_key(key)));
+        }
+    }
+    Ok(items)
+}
+
+fn has(items: &[String], prefix: &str) -> bool {
+    items.iter().any(|i| i.starts_with(prefix))
+}
+
+/// The polyglot example: Python, JavaScript and Rust, each built by its real toolchain.
+fn calc_example() -> Result<(), Failed> {
+    let (code, lines, stderr) = build_json(&["-C", "fixtures/calc"])?;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for name in ["arith", "words", "cli"] {
+        let l = line(&lines, name);
+        assert!(l["status"] == "built" || l["status"] == "cached", "{l}");
+    }
+    let out = Path::new("fixtures/calc/target/weld");
+    let arith = world_items(&crate::root().join(out).join("arith.wasm"))?;
+    assert!(has(&arith, "export weld:example/arith@0.1.0"), "{arith:?}");
+    let words = world_items(&crate::root().join(out).join("words.wasm"))?;
+    assert!(has(&words, "export weld:example/words@0.1.0"), "{words:?}");
+    assert!(
+        !has(&words, "import wasi:http"),
+        "http must be disabled: {words:?}"
+    );
+    let cli = world_items(&crate::root().join(out).join("cli.wasm"))?;
+    assert!(has(&cli, "import weld:example/arith@0.1.0"), "{cli:?}");
+    assert!(has(&cli, "import weld:example/words@0.1.0"), "{cli:?}");
+    assert!(has(&cli, "export wasi:cli/run@0.2"), "{cli:?}");
+
+    // Nothing changed: no toolchain runs again.
+    let (code, lines, stderr) = build_json(&["-C", "fixtures/calc"])?;
+    assert_eq!(code, Some(0), "{stderr}");
+    for l in &lines {
+        assert_eq!(l["status"], "cached", "{l}");
+    }
+    Ok(())
+}
+
+/// The Rust-only example: a cdylib exporting an interface and a bin importing it.
+fn hello_example() -> Result<(), Failed> {
+    let (code, lines, stderr) = build_json(&["-C", "fixtures/hello"])?;
+    assert_eq!(code, Some(0), "{stderr}");
+    let out = crate::root().join("fixtures/hello/target/weld");
+    let greeter = world_items(&out.join("greeter.wasm"))?;
+    assert!(
+        has(&greeter, "export weld:hello/greeter@0.1.0"),
+        "{greeter:?}"
+    );
+    let hello = world_items(&out.join("hello.wasm"))?;
+    assert!(has(&hello, "import weld:hello/greeter@0.1.0"), "{hello:?}");
+    assert!(has(&hello, "export wasi:cli/run@0.2"), "{hello:?}");
+    assert_eq!(lines.len(), 2);
+
+    // `weld build NAME` builds just that one.
+    let (code, lines, stderr) = build_json(&["-C", "fixtures/hello", "greeter"])?;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["name"], "greeter");
+    assert_eq!(lines[0]["status"], "cached");
+    Ok(())
+}
+
+/// A tiny real component exporting `weld:t/api@1.0.0`, made with wit-component.
+fn make_component(func: &str) -> Vec<u8> {
+    let mut resolve = wit_parser::Resolve::default();
+    let pkg = resolve
+        .push_str(
+            "t.wit",
+            &format!("package weld:t@1.0.0; interface api {{ {func}: func(); }} world w {{ export api; }}"),
+        )
+        .unwrap();
+    let world = resolve.select_world(&[pkg], Some("w")).unwrap();
+    let mut module =
+        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+        false,
+    )
+    .unwrap();
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .encode()
+        .unwrap()
+}
+
+/// A project of two prebuilt components in a fresh directory.
+fn two_component_project(name: &str) -> Result<PathBuf, Failed> {
+    let dir = std::env::temp_dir().join(format!("weld-build-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("a.wasm"), make_component("a"))?;
+    std::fs::write(dir.join("b.wasm"), make_component("b"))?;
+    std::fs::write(
+        dir.join("weld.toml"),
+        "[project]\nname = \"two\"\n\n[components.a]\nlang = \"wasm\"\npath = \"a.wasm\"\n\n[components.b]\nlang = \"wasm\"\npath = \"b.wasm\"\n",
+    )?;
+    Ok(dir)
+}
+
+fn cache_rebuilds_only_what_changed() -> Result<(), Failed> {
+    let dir = two_component_project("cache")?;
+    let manifest = dir.display().to_string();
+    let (code, lines, stderr) = build_json(&["-C", &manifest])?;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(line(&lines, "a")["status"], "built");
+    assert_eq!(line(&lines, "b")["status"], "built");
+
+    let (_, lines, _) = build_json(&["-C", &manifest])?;
+    assert_eq!(line(&lines, "a")["status"], "cached");
+    assert_eq!(line(&lines, "b")["status"], "cached");
+
+    // One input changes: only its component is rebuilt.
+    std::fs::write(dir.join("b.wasm"), make_component("b2"))?;
+    let (_, lines, _) = build_json(&["-C", &manifest])?;
+    assert_eq!(line(&lines, "a")["status"], "cached");
+    assert_eq!(line(&lines, "b")["status"], "built");
+
+    // An output deleted behind weld's back is rebuilt; --force rebuilds everything.
+    std::fs::remove_file(dir.join("target/weld/a.wasm"))?;
+    let (_, lines, _) = build_json(&["-C", &manifest])?;
+    assert_eq!(line(&lines, "a")["status"], "built");
+    let (_, lines, _) = build_json(&["-C", &manifest, "--force"])?;
+    assert_eq!(line(&lines, "a")["status"], "built");
+    assert_eq!(line(&lines, "b")["status"], "built");
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+fn failed_build_keeps_last_good_output() -> Result<(), Failed> {
+    let dir = two_component_project("atomic")?;
+    let manifest = dir.display().to_string();
+    let (code, _, stderr) = build_json(&["-C", &manifest])?;
+    assert_eq!(code, Some(0), "{stderr}");
+    let good = std::fs::read(dir.join("target/weld/a.wasm"))?;
+
+    // A truncated component fails validation and must not replace the good one.
+    std::fs::write(dir.join("a.wasm"), &make_component("a")[..40])?;
+    let (code, lines, _) = build_json(&["-C", &manifest])?;
+    assert_eq!(code, Some(1));
+    assert_eq!(line(&lines, "a")["status"], "failed");
+    assert_eq!(
+        line(&lines, "b")["status"],
+        "cached",
+        "the other component is unaffected"
+    );
+    assert_eq!(std::fs::read(dir.join("target/weld/a.wasm"))?, good);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.join("target/weld"))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary files left behind: {leftovers:?}"
+    );
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
