@@ -70,8 +70,8 @@ impl Observer for BuildProgress {
         }
         if self.live.is_none() && stage != "checking cache" && stage != "validating" {
             self.line(format!(
-                "{:>10} {} ({})",
-                self.reporter.paint("Building", Style::Bold),
+                "{} {} ({})",
+                self.reporter.paint(&format!("{:>10}", "Building"), Style::Bold),
                 component.name,
                 stage
             ));
@@ -87,20 +87,20 @@ impl Observer for BuildProgress {
     fn finished(&self, component: &Component, outcome: &Outcome) {
         let text = match outcome {
             Ok(b) if b.cached => format!(
-                "{:>10} {} (up to date)",
-                self.reporter.paint("Fresh", Style::Dim),
+                "{} {} (up to date)",
+                self.reporter.paint(&format!("{:>10}", "Fresh"), Style::Dim),
                 component.name
             ),
             Ok(b) => format!(
-                "{:>10} {} in {} ({})",
-                self.reporter.paint("Built", Style::Good),
+                "{} {} in {} ({})",
+                self.reporter.paint(&format!("{:>10}", "Built"), Style::Good),
                 component.name,
                 format_duration(b.duration),
                 format_size(b.size)
             ),
             Err(f) => format!(
-                "{:>10} {}: {}",
-                self.reporter.paint("Failed", Style::Bad),
+                "{} {}: {}",
+                self.reporter.paint(&format!("{:>10}", "Failed"), Style::Bad),
                 component.name,
                 f.summary
             ),
