@@ -211,9 +211,18 @@ impl Toolchains {
         probe
     }
 
-    /// Probes every tool.
-    pub fn probe_all(&self) -> Vec<Probe> {
-        Tool::ALL.into_iter().map(|t| self.probe(t)).collect()
+    /// Probes several tools at once (each probe starts a process; together they would add up).
+    pub fn probe_many(&self, tools: &[Tool]) -> Vec<Probe> {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = tools
+                .iter()
+                .map(|&t| scope.spawn(move || self.probe(t)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a probe does not panic"))
+                .collect()
+        })
     }
 
     fn probe_cargo(&self) -> Found {

@@ -324,10 +324,12 @@ fn select<'a>(plan: &'a Plan, only: &[String]) -> Result<Vec<&'a Component>, Bui
 fn resolve_tools(selected: &[&Component], toolchains: &Toolchains) -> Result<Tools, BuildError> {
     let mut tools = Tools::default();
     let mut missing = Vec::new();
-    let mut langs: Vec<Lang> = selected.iter().map(|c| c.lang).collect();
-    langs.dedup();
-    for tool in Tool::ALL.into_iter().filter(|t| langs.contains(&t.lang())) {
-        let probe = toolchains.probe(tool);
+    let needed: Vec<Tool> = Tool::ALL
+        .into_iter()
+        .filter(|t| selected.iter().any(|c| c.lang == t.lang()))
+        .collect();
+    for probe in toolchains.probe_many(&needed) {
+        let tool = probe.tool;
         if probe.status == Status::Missing {
             missing.push(format!(
                 "{} ({})",

@@ -61,11 +61,12 @@ impl DoctorArgs {
             None => vec![Lang::Rust, Lang::Python, Lang::Js],
         };
         let chains = Toolchains::default();
-        let tools: Vec<Entry> = Tool::ALL
+        let tools: Vec<Entry> = chains
+            .probe_many(&Tool::ALL)
             .into_iter()
-            .map(|tool| Entry {
-                required: needed.contains(&tool.lang()),
-                probe: chains.probe(tool),
+            .map(|probe| Entry {
+                required: needed.contains(&probe.lang),
+                probe,
             })
             .collect();
         let missing: Vec<String> = tools

@@ -71,7 +71,8 @@ impl Observer for BuildProgress {
         if self.live.is_none() && stage != "checking cache" && stage != "validating" {
             self.line(format!(
                 "{} {} ({})",
-                self.reporter.paint(&format!("{:>10}", "Building"), Style::Bold),
+                self.reporter
+                    .paint(&format!("{:>10}", "Building"), Style::Bold),
                 component.name,
                 stage
             ));
@@ -93,14 +94,16 @@ impl Observer for BuildProgress {
             ),
             Ok(b) => format!(
                 "{} {} in {} ({})",
-                self.reporter.paint(&format!("{:>10}", "Built"), Style::Good),
+                self.reporter
+                    .paint(&format!("{:>10}", "Built"), Style::Good),
                 component.name,
                 format_duration(b.duration),
                 format_size(b.size)
             ),
             Err(f) => format!(
                 "{} {}: {}",
-                self.reporter.paint(&format!("{:>10}", "Failed"), Style::Bad),
+                self.reporter
+                    .paint(&format!("{:>10}", "Failed"), Style::Bad),
                 component.name,
                 f.summary
             ),
