@@ -3,6 +3,7 @@
 use miette::Diagnostic;
 
 use crate::build::BuildError;
+use crate::check::LoadError;
 use crate::project::ManifestError;
 use crate::toolchain::ToolchainError;
 
@@ -26,6 +27,16 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Build(#[from] BuildError),
+
+    /// A component file that cannot be used.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Load(#[from] LoadError),
+
+    /// The checked components do not fit (the findings were printed already).
+    #[error("{0}")]
+    #[diagnostic(code(weld::check::failed))]
+    Checked(String),
 
     /// A required toolchain is missing or unusable.
     #[error(transparent)]
@@ -67,6 +78,8 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Build(e) => e.exit_code(),
+            Error::Load(e) => e.exit_code(),
+            Error::Checked(_) => EXIT_FAILURE,
             Error::Manifest(_) | Error::Toolchain(_) | Error::NotImplemented { .. } => EXIT_USAGE,
             Error::Usage { .. } | Error::Output(_) => EXIT_USAGE,
             Error::BrokenPipe => EXIT_OK,

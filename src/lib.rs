@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod build;
+pub mod check;
 pub mod error;
 pub mod fsutil;
 pub mod project;

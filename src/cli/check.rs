@@ -1,57 +1,223 @@
 //! `weld check`: WIT contracts, worlds and plug compatibility.
 
+use std::fmt::Write;
 use std::path::PathBuf;
 
 use clap::Args;
+use serde::Serialize;
 
-use super::{Context, not_implemented};
-use weld::error::Result;
+use super::Context;
+use weld::check::{self, Finding, Loaded, Severity, load, plug};
+use weld::error::{Error, Result};
+use weld::project::Wiring;
+use weld::report::Style;
 
-/// Check components against their worlds and against each other
+/// Check components against each other: every import, who provides it, or exactly why nobody does
 ///
 /// For every import of every component, says who satisfies it (another component, or the WASI
-/// runtime weld provides), or exactly why nobody does: a missing function, a parameter of another
-/// type, an incompatible version. With --wit and --against, compares two versions of a WIT
-/// package and lists breaking changes.
+/// runtime weld provides), or why nobody does: nobody exports it, two components do, a version
+/// that is not semver-compatible, or a contract that differs (a missing function, a parameter of
+/// another type, a record field that changed), shown as WIT on both sides. Without arguments,
+/// checks the project's built components as [compose] wires them.
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
 Examples:
-  weld check                                     the whole project from weld.toml
+  weld check                                     the project's components, as weld.toml wires them
   weld check app.wasm --plug arith.wasm --plug words.wasm
-  weld check arith.wasm --wit wit --world arith-provider
-  weld check --wit wit --against old-wit         breaking changes between two versions
+  weld check cli.wasm                            which of its imports need a provider
+  weld check --format json                       one object per finding, for CI (docs/check-json.md)
 
 Exit status:
   0  everything fits
-  1  something does not fit (each finding is explained)
-  2  usage or environment error: missing file, unreadable WIT")]
+  1  something does not fit (each finding is explained), or a file is not a component
+  2  usage or environment error: missing file, components not built yet")]
 pub struct CheckArgs {
     /// A component to check [default: the project's components]
     #[arg(value_name = "COMPONENT.wasm")]
     component: Option<PathBuf>,
 
     /// Check COMPONENT's imports against what these components export
-    #[arg(long, value_name = "PLUG.wasm")]
+    #[arg(long, value_name = "PLUG.wasm", requires = "component")]
     plug: Vec<PathBuf>,
+}
 
-    /// A WIT directory: the target world's package, or the new version with --against
-    #[arg(long, value_name = "DIR")]
-    wit: Option<PathBuf>,
-
-    /// The world in --wit that COMPONENT must satisfy
-    #[arg(long, value_name = "NAME", requires = "wit")]
-    world: Option<String>,
-
-    /// The previous version of the WIT package in --wit, to list breaking changes
-    #[arg(long, value_name = "DIR", requires = "wit")]
-    against: Option<PathBuf>,
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    ok: bool,
+    errors: usize,
+    warnings: usize,
+    findings: &'a [Finding],
 }
 
 impl CheckArgs {
-    pub fn exec(self, _cx: &Context) -> Result<u8> {
-        not_implemented(
-            "check",
-            "`weld plan` already validates weld.toml and the worlds it names",
-        )
+    pub fn exec(self, cx: &Context) -> Result<u8> {
+        cx.human_or_json("check")?;
+        let (components, roots) = match &self.component {
+            Some(root) => {
+                let mut files = vec![root.clone()];
+                files.extend(self.plug.iter().cloned());
+                let mut loaded = Vec::new();
+                for file in files {
+                    let name = file.file_name().map_or_else(
+                        || file.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    );
+                    loaded.push(load::load(&file, &name)?);
+                }
+                (loaded, 1)
+            }
+            None => project_components(cx)?,
+        };
+        let findings = plug::check(&components, roots);
+        let errors = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count();
+        let warnings = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .count();
+        if cx.reporter.json() {
+            cx.reporter.print_json(&JsonReport {
+                ok: errors == 0,
+                errors,
+                warnings,
+                findings: &findings,
+            })?;
+        } else {
+            cx.reporter.print(&render(cx, &components, &findings))?;
+        }
+        Ok(if check::has_errors(&findings) { 1 } else { 0 })
     }
+}
+
+/// The project's built components: the composition's root and plugs, or every component.
+fn project_components(cx: &Context) -> Result<(Vec<Loaded>, usize)> {
+    let plan = cx.plan()?;
+    let (names, roots): (Vec<String>, usize) = match plan.compose.as_ref().map(|c| &c.wiring) {
+        Some(Wiring::Plug { root, plugs }) => {
+            let mut names = vec![root.clone()];
+            names.extend(plugs.iter().cloned());
+            (names, 1)
+        }
+        _ => {
+            let names: Vec<String> = plan.components.iter().map(|c| c.name.clone()).collect();
+            let n = names.len();
+            (names, n)
+        }
+    };
+    let mut loaded = Vec::new();
+    for name in names {
+        let component = plan
+            .component(&name)
+            .expect("the plan's wiring names its components");
+        if !component.output.exists() {
+            return Err(Error::Usage {
+                message: format!(
+                    "component `{name}` is not built yet ({} does not exist): run `weld build` first",
+                    cx.show(&component.output)
+                ),
+            });
+        }
+        loaded.push(load::load(&component.output, &name)?);
+    }
+    Ok((loaded, roots))
+}
+
+fn render(cx: &Context, components: &[Loaded], findings: &[Finding]) -> String {
+    let r = &cx.reporter;
+    let verbose = r.verbosity() >= 1;
+    let mut out = String::new();
+    let width = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Info && (verbose || f.code == "satisfied"))
+        .map(|f| f.interface.len())
+        .max()
+        .unwrap_or(0);
+    for c in components {
+        let _ = writeln!(out, "{}", r.paint(&c.name, Style::Bold));
+        let mine: Vec<&Finding> = findings.iter().filter(|f| f.consumer == c.name).collect();
+        let mut runtime: Vec<&str> = Vec::new();
+        for f in &mine {
+            match (f.code, f.severity) {
+                ("satisfied", _) => {
+                    let _ = writeln!(
+                        out,
+                        "  {} {:width$}  from {}",
+                        r.paint("ok     ", Style::Good),
+                        f.interface,
+                        f.provider.as_deref().unwrap_or("?")
+                    );
+                }
+                ("runtime-provided", _) if verbose => {
+                    let _ = writeln!(
+                        out,
+                        "  {} {:width$}  WASI 0.2, from weld's runtime",
+                        r.paint("runtime", Style::Dim),
+                        f.interface
+                    );
+                }
+                ("runtime-provided", _) => runtime.push(&f.interface),
+                (_, Severity::Error) => {
+                    let _ = writeln!(out, "  {} {}", r.paint("error  ", Style::Bad), f.interface);
+                }
+                _ => {}
+            }
+        }
+        if !runtime.is_empty() {
+            let mut packages: Vec<&str> = Vec::new();
+            for package in runtime.iter().map(|i| i.split('/').next().unwrap_or(i)) {
+                if !packages.contains(&package) {
+                    packages.push(package);
+                }
+            }
+            let _ = writeln!(
+                out,
+                "  {} {} WASI 0.2 import{} ({}) from weld's runtime (-v lists them)",
+                r.paint("runtime", Style::Dim),
+                runtime.len(),
+                if runtime.len() == 1 { "" } else { "s" },
+                packages.join(", ")
+            );
+        }
+        if mine.is_empty() {
+            let _ = writeln!(out, "  (imports nothing)");
+        }
+    }
+    for f in findings.iter().filter(|f| f.severity != Severity::Info) {
+        let label = match f.severity {
+            Severity::Error => r.paint(&format!("error[{}]", f.code), Style::Bad),
+            _ => r.paint(&format!("warning[{}]", f.code), Style::Warn),
+        };
+        let _ = writeln!(out, "\n{label}: {}", f.message);
+        if let (Some(expected), Some(found)) = (&f.expected, &f.found) {
+            let consumer = format!("expected by {}:", f.consumer);
+            let provider = format!("found in {}:", f.provider.as_deref().unwrap_or("?"));
+            let w = consumer.len().max(provider.len());
+            let _ = writeln!(out, "    {consumer:w$}  {expected}");
+            let _ = writeln!(out, "    {provider:w$}  {found}");
+        }
+        if let Some(help) = &f.help {
+            let _ = writeln!(out, "  help: {help}");
+        }
+    }
+    let count = |code: &str| findings.iter().filter(|f| f.code == code).count();
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
+    let summary = format!(
+        "{} satisfied by components, {} by the runtime; {errors} error{}, {warnings} warning{}",
+        count("satisfied"),
+        count("runtime-provided"),
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" },
+    );
+    let style = if errors > 0 { Style::Bad } else { Style::Good };
+    let _ = writeln!(out, "\n{}", r.paint(&summary, style));
+    out
 }

@@ -124,31 +124,11 @@ fn hello_example() -> Result<(), Failed> {
     Ok(())
 }
 
-/// A tiny real component exporting `weld:t/api@1.0.0`, made with wit-component.
+/// A tiny real component exporting `weld:t/api@1.0.0` with one function.
 fn make_component(func: &str) -> Vec<u8> {
-    let mut resolve = wit_parser::Resolve::default();
-    let pkg = resolve
-        .push_str(
-            "t.wit",
-            &format!("package weld:t@1.0.0; interface api {{ {func}: func(); }} world w {{ export api; }}"),
-        )
-        .unwrap();
-    let world = resolve.select_world(&[pkg], Some("w")).unwrap();
-    let mut module =
-        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-        false,
-    )
-    .unwrap();
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .encode()
-        .unwrap()
+    super::component_from_wit(&format!(
+        "package weld:t@1.0.0; interface api {{ {func}: func(); }} world w {{ export api; }}"
+    ))
 }
 
 /// A project of two prebuilt components in a fresh directory.

@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::weld;
 
 mod build;
+mod check;
 
 pub fn trials() -> Vec<Trial> {
     let mut trials = vec![
@@ -30,6 +31,7 @@ pub fn trials() -> Vec<Trial> {
         ),
     ];
     trials.extend(build::trials());
+    trials.extend(check::trials());
     trials
 }
 
@@ -204,4 +206,27 @@ fn tempdir(name: &str) -> Result<std::path::PathBuf, Failed> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// A real component (with a dummy core module) implementing the one world in `wit`.
+pub fn component_from_wit(wit: &str) -> Vec<u8> {
+    let mut resolve = wit_parser::Resolve::default();
+    let pkg = resolve.push_str("component.wit", wit).expect("valid WIT");
+    let world = resolve.select_world(&[pkg], None).expect("one world");
+    let mut module =
+        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+        false,
+    )
+    .expect("metadata embeds");
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .expect("the dummy module is valid")
+        .validate(true)
+        .encode()
+        .expect("the component encodes")
 }

@@ -1,0 +1,358 @@
+//! Does one side's interface give what the other side expects? A structural comparison across two
+//! [`Resolve`]s (two components never share one), reporting the first difference of each item in
+//! WIT words.
+
+use std::collections::HashSet;
+
+use wit_parser::{Function, Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, TypeOwner};
+
+use super::wit_text::{func_sig, type_str, typedef_str};
+
+/// One way in which the provided interface differs from the expected one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// `missing-function`, `missing-type` or `incompatible-type`.
+    pub code: &'static str,
+    /// Where: `function `divide`, param `a``, `record `stats`, field `mean``.
+    pub item: String,
+    /// What the expecting side has, as WIT.
+    pub expected: String,
+    /// What the providing side has, as WIT (`(nothing)` when missing).
+    pub found: String,
+    /// The difference in a few words.
+    pub what: String,
+}
+
+/// Compares interface `expected` (the consumer's view, or a target world's) with `found` (the
+/// provider's). Items only the provider has are fine: a provider may offer more.
+pub fn compare_interfaces(
+    expected: (&Resolve, InterfaceId),
+    found: (&Resolve, InterfaceId),
+) -> Vec<Difference> {
+    let mut cx = Cx {
+        e: expected.0,
+        f: found.0,
+        seen: HashSet::new(),
+        out: Vec::new(),
+    };
+    let ei = &cx.e.interfaces[expected.1];
+    let fi = &cx.f.interfaces[found.1];
+    for (name, &eid) in &ei.types {
+        match fi.types.get(name) {
+            Some(&fid) => {
+                let item = format!("{} `{name}`", kind_word(cx.e, eid));
+                cx.types(&Type::Id(eid), &Type::Id(fid), &item);
+            }
+            None => cx.out.push(Difference {
+                code: "missing-type",
+                item: format!("{} `{name}`", kind_word(cx.e, eid)),
+                expected: typedef_str(cx.e, eid),
+                found: "(nothing)".into(),
+                what: "the type is missing".into(),
+            }),
+        }
+    }
+    for (name, ef) in &ei.functions {
+        match fi.functions.get(name) {
+            Some(ff) => cx.function(ef, ff),
+            None => cx.out.push(Difference {
+                code: "missing-function",
+                item: format!("function `{name}`"),
+                expected: format!("{name}: {}", func_sig(cx.e, ef)),
+                found: "(nothing)".into(),
+                what: "the function is missing".into(),
+            }),
+        }
+    }
+    cx.out
+}
+
+/// Compares two functions (e.g. a world's top-level imports).
+pub fn compare_functions(
+    expected: (&Resolve, &Function),
+    found: (&Resolve, &Function),
+) -> Vec<Difference> {
+    let mut cx = Cx {
+        e: expected.0,
+        f: found.0,
+        seen: HashSet::new(),
+        out: Vec::new(),
+    };
+    cx.function(expected.1, found.1);
+    cx.out
+}
+
+struct Cx<'a> {
+    e: &'a Resolve,
+    f: &'a Resolve,
+    /// Named type pairs already compared, so a record used by five functions is explained once.
+    seen: HashSet<(TypeId, TypeId)>,
+    out: Vec<Difference>,
+}
+
+impl Cx<'_> {
+    fn diff(&mut self, item: &str, expected: String, found: String, what: impl Into<String>) {
+        self.out.push(Difference {
+            code: "incompatible-type",
+            item: item.to_string(),
+            expected,
+            found,
+            what: what.into(),
+        });
+    }
+
+    fn function(&mut self, ef: &Function, ff: &Function) {
+        let name = ef.item_name();
+        let item = format!("function `{name}`");
+        let sig = |r: &Resolve, f: &Function| format!("{}: {}", f.item_name(), func_sig(r, f));
+        if std::mem::discriminant(&ef.kind) != std::mem::discriminant(&ff.kind) {
+            let (e, f) = (sig(self.e, ef), sig(self.f, ff));
+            self.diff(
+                &item,
+                e,
+                f,
+                "the function kinds differ (async, method, static or constructor)",
+            );
+            return;
+        }
+        if ef.params.len() != ff.params.len() {
+            let (e, f) = (sig(self.e, ef), sig(self.f, ff));
+            let what = format!(
+                "{} parameters expected, {} found",
+                ef.params.len(),
+                ff.params.len()
+            );
+            self.diff(&item, e, f, what);
+            return;
+        }
+        for (ep, fp) in ef.params.iter().zip(&ff.params) {
+            let at = format!("{item}, param `{}`", ep.name);
+            if ep.name != fp.name {
+                let e = format!("{}: {}", ep.name, type_str(self.e, &ep.ty));
+                let f = format!("{}: {}", fp.name, type_str(self.f, &fp.ty));
+                self.diff(
+                    &at,
+                    e,
+                    f,
+                    "the parameter names differ (names are part of a component function's type)",
+                );
+                continue;
+            }
+            self.types(&ep.ty, &fp.ty, &at);
+        }
+        match (&ef.result, &ff.result) {
+            (Some(er), Some(fr)) => self.types(er, fr, &format!("{item}, result")),
+            (None, None) => {}
+            (er, fr) => {
+                let show = |r: &Resolve, t: &Option<Type>| {
+                    t.as_ref()
+                        .map_or("(no result)".to_string(), |t| type_str(r, t))
+                };
+                let (e, f) = (show(self.e, er), show(self.f, fr));
+                self.diff(
+                    &format!("{item}, result"),
+                    e,
+                    f,
+                    "one side returns a value, the other does not",
+                );
+            }
+        }
+    }
+
+    fn types(&mut self, et: &Type, ft: &Type, item: &str) {
+        let (et, ft) = (unalias(self.e, *et), unalias(self.f, *ft));
+        let (eid, fid) = match (et, ft) {
+            (Type::Id(e), Type::Id(f)) => (e, f),
+            (Type::Id(_), _) | (_, Type::Id(_)) => {
+                let (e, f) = (type_str(self.e, &et), type_str(self.f, &ft));
+                return self.diff(item, e, f, "the types differ");
+            }
+            (e, f) if e == f => return,
+            (e, f) => {
+                let (e, f) = (type_str(self.e, &e), type_str(self.f, &f));
+                return self.diff(item, e, f, "the types differ");
+            }
+        };
+        let (ed, fd) = (&self.e.types[eid], &self.f.types[fid]);
+        if ed.name.is_some() && !self.seen.insert((eid, fid)) {
+            return;
+        }
+        // Inside a named type, point at the type itself: `record `stats`, field `mean``.
+        let here = match &ed.name {
+            Some(name) if !item.ends_with(&format!("`{name}`")) => {
+                format!("{item} (type `{name}`)")
+            }
+            _ => item.to_string(),
+        };
+        let whole = |cx: &Self| {
+            let show = |r: &Resolve, id: TypeId| {
+                if r.types[id].name.is_some() {
+                    typedef_str(r, id)
+                } else {
+                    type_str(r, &Type::Id(id))
+                }
+            };
+            (show(cx.e, eid), show(cx.f, fid))
+        };
+        match (&ed.kind, &fd.kind) {
+            (TypeDefKind::Record(er), TypeDefKind::Record(fr)) => {
+                let en: Vec<&str> = er.fields.iter().map(|f| f.name.as_str()).collect();
+                let fnames: Vec<&str> = fr.fields.iter().map(|f| f.name.as_str()).collect();
+                if en != fnames {
+                    let (e, f) = whole(self);
+                    return self.diff(&here, e, f, field_change("field", &en, &fnames));
+                }
+                for (a, b) in er.fields.iter().zip(&fr.fields) {
+                    self.types(&a.ty, &b.ty, &format!("{here}, field `{}`", a.name));
+                }
+            }
+            (TypeDefKind::Variant(ev), TypeDefKind::Variant(fv)) => {
+                let en: Vec<&str> = ev.cases.iter().map(|c| c.name.as_str()).collect();
+                let fnames: Vec<&str> = fv.cases.iter().map(|c| c.name.as_str()).collect();
+                if en != fnames {
+                    let (e, f) = whole(self);
+                    return self.diff(&here, e, f, field_change("case", &en, &fnames));
+                }
+                for (a, b) in ev.cases.iter().zip(&fv.cases) {
+                    self.optional(&a.ty, &b.ty, &format!("{here}, case `{}`", a.name));
+                }
+            }
+            (TypeDefKind::Enum(ee), TypeDefKind::Enum(fe)) => {
+                let en: Vec<&str> = ee.cases.iter().map(|c| c.name.as_str()).collect();
+                let fnames: Vec<&str> = fe.cases.iter().map(|c| c.name.as_str()).collect();
+                if en != fnames {
+                    let (e, f) = whole(self);
+                    self.diff(&here, e, f, field_change("case", &en, &fnames));
+                }
+            }
+            (TypeDefKind::Flags(ef), TypeDefKind::Flags(ff)) => {
+                let en: Vec<&str> = ef.flags.iter().map(|c| c.name.as_str()).collect();
+                let fnames: Vec<&str> = ff.flags.iter().map(|c| c.name.as_str()).collect();
+                if en != fnames {
+                    let (e, f) = whole(self);
+                    self.diff(&here, e, f, field_change("flag", &en, &fnames));
+                }
+            }
+            (TypeDefKind::Resource, TypeDefKind::Resource) => {
+                let (e, f) = (resource_id(self.e, eid), resource_id(self.f, fid));
+                if e != f {
+                    self.diff(&here, e, f, "these are different resources");
+                }
+            }
+            (TypeDefKind::Handle(eh), TypeDefKind::Handle(fh)) => match (eh, fh) {
+                (Handle::Own(e), Handle::Own(f)) | (Handle::Borrow(e), Handle::Borrow(f)) => {
+                    self.types(&Type::Id(*e), &Type::Id(*f), &here)
+                }
+                _ => {
+                    let (e, f) = whole(self);
+                    self.diff(
+                        &here,
+                        e,
+                        f,
+                        "one side owns the resource, the other borrows it",
+                    );
+                }
+            },
+            (TypeDefKind::Tuple(et), TypeDefKind::Tuple(ft))
+                if et.types.len() == ft.types.len() =>
+            {
+                for (i, (a, b)) in et.types.iter().zip(&ft.types).enumerate() {
+                    self.types(a, b, &format!("{here}, tuple element {i}"));
+                }
+            }
+            (TypeDefKind::Option(a), TypeDefKind::Option(b)) => {
+                self.types(a, b, &format!("{here}, option payload"))
+            }
+            (TypeDefKind::List(a), TypeDefKind::List(b)) => {
+                self.types(a, b, &format!("{here}, list element"))
+            }
+            (TypeDefKind::FixedLengthList(a, n), TypeDefKind::FixedLengthList(b, m)) if n == m => {
+                self.types(a, b, &format!("{here}, list element"))
+            }
+            (TypeDefKind::Map(ak, av), TypeDefKind::Map(bk, bv)) => {
+                self.types(ak, bk, &format!("{here}, map key"));
+                self.types(av, bv, &format!("{here}, map value"));
+            }
+            (TypeDefKind::Result(a), TypeDefKind::Result(b)) => {
+                self.optional(&a.ok, &b.ok, &format!("{here}, ok type"));
+                self.optional(&a.err, &b.err, &format!("{here}, err type"));
+            }
+            (TypeDefKind::Future(a), TypeDefKind::Future(b))
+            | (TypeDefKind::Stream(a), TypeDefKind::Stream(b)) => {
+                self.optional(a, b, &format!("{here}, payload"))
+            }
+            _ => {
+                let (e, f) = whole(self);
+                self.diff(&here, e, f, "the types differ");
+            }
+        }
+    }
+
+    fn optional(&mut self, e: &Option<Type>, f: &Option<Type>, item: &str) {
+        match (e, f) {
+            (Some(e), Some(f)) => self.types(e, f, item),
+            (None, None) => {}
+            (e, f) => {
+                let show = |r: &Resolve, t: &Option<Type>| {
+                    t.as_ref().map_or("(none)".to_string(), |t| type_str(r, t))
+                };
+                let (e, f) = (show(self.e, e), show(self.f, f));
+                self.diff(item, e, f, "one side has a payload, the other does not");
+            }
+        }
+    }
+}
+
+fn unalias(resolve: &Resolve, mut ty: Type) -> Type {
+    while let Type::Id(id) = ty {
+        match resolve.types[id].kind {
+            TypeDefKind::Type(inner) => ty = inner,
+            _ => break,
+        }
+    }
+    ty
+}
+
+/// `record`, `variant`, … for a named type.
+fn kind_word(resolve: &Resolve, id: TypeId) -> &'static str {
+    match resolve.types[id].kind {
+        TypeDefKind::Record(_) => "record",
+        TypeDefKind::Variant(_) => "variant",
+        TypeDefKind::Enum(_) => "enum",
+        TypeDefKind::Flags(_) => "flags",
+        TypeDefKind::Resource => "resource",
+        _ => "type",
+    }
+}
+
+/// A resource's identity across components: its name and its interface's unversioned name.
+fn resource_id(resolve: &Resolve, id: TypeId) -> String {
+    let def = &resolve.types[id];
+    let name = def.name.clone().unwrap_or_default();
+    match def.owner {
+        TypeOwner::Interface(i) => {
+            let iface = &resolve.interfaces[i];
+            let pkg = iface.package.map(|p| {
+                let n = &resolve.packages[p].name;
+                format!("{}:{}/", n.namespace, n.name)
+            });
+            format!(
+                "resource {name} (from {}{})",
+                pkg.unwrap_or_default(),
+                iface.name.clone().unwrap_or_default()
+            )
+        }
+        _ => format!("resource {name}"),
+    }
+}
+
+/// "field `mean` is missing", "field `median` is extra", or "the fields are in another order".
+fn field_change(what: &str, expected: &[&str], found: &[&str]) -> String {
+    if let Some(missing) = expected.iter().find(|n| !found.contains(n)) {
+        format!("{what} `{missing}` is missing")
+    } else if let Some(extra) = found.iter().find(|n| !expected.contains(n)) {
+        format!("{what} `{extra}` is not expected")
+    } else {
+        format!("the {what}s are in a different order")
+    }
+}

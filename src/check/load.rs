@@ -1,0 +1,135 @@
+//! Reading a component file into its world, with a one-line reason for every kind of bad input.
+
+use std::path::{Path, PathBuf};
+
+use miette::Diagnostic;
+use wit_parser::{Resolve, WorldId};
+
+/// A component, decoded: the world it imports and exports, in its own [`Resolve`].
+pub struct Loaded {
+    /// The name messages use: the component's name in weld.toml, or the file name.
+    pub name: String,
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its types.
+    pub resolve: Resolve,
+    /// Its world.
+    pub world: WorldId,
+}
+
+/// Why a file is not a usable component.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum LoadError {
+    /// No such file (exit 2).
+    #[error("{}: no such file", path.display())]
+    #[diagnostic(
+        code(weld::input::missing),
+        help("check the path; `weld build` puts components in target/weld/")
+    )]
+    Missing {
+        /// The path.
+        path: PathBuf,
+    },
+    /// Unreadable (exit 2).
+    #[error("{}: cannot read: {source}", path.display())]
+    #[diagnostic(code(weld::input::unreadable))]
+    Unreadable {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not a component (exit 1): the reason says what it is instead.
+    #[error("{}: {reason}", path.display())]
+    #[diagnostic(code(weld::input::not_a_component))]
+    NotAComponent {
+        /// The path.
+        path: PathBuf,
+        /// What it is, in one line.
+        reason: String,
+        /// What to do.
+        #[help]
+        help: Option<String>,
+    },
+}
+
+impl LoadError {
+    /// 2 for a file that is missing or unreadable, 1 for one that is not a component.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            LoadError::NotAComponent { .. } => crate::error::EXIT_FAILURE,
+            _ => crate::error::EXIT_USAGE,
+        }
+    }
+}
+
+/// Reads, validates and decodes the component at `path`, calling it `name`.
+pub fn load(path: &Path, name: &str) -> Result<Loaded, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            LoadError::Missing {
+                path: path.to_path_buf(),
+            }
+        } else {
+            LoadError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    let (resolve, world) = decode(&bytes).map_err(|(reason, help)| LoadError::NotAComponent {
+        path: path.to_path_buf(),
+        reason,
+        help,
+    })?;
+    Ok(Loaded {
+        name: name.to_string(),
+        path: path.to_path_buf(),
+        resolve,
+        world,
+    })
+}
+
+/// The world of a component given as bytes, or (what it is instead, what to do).
+pub fn decode(bytes: &[u8]) -> Result<(Resolve, WorldId), (String, Option<String>)> {
+    if bytes.is_empty() {
+        return Err((
+            "the file is empty, not a component".into(),
+            Some("rebuild it (`weld build`)".into()),
+        ));
+    }
+    if !bytes.starts_with(b"\0asm") {
+        let what = if std::str::from_utf8(&bytes[..bytes.len().min(512)]).is_ok() {
+            "a text file"
+        } else {
+            "not WebAssembly (no `\\0asm` header)"
+        };
+        return Err((format!("this is {what}, not a component"), None));
+    }
+    if wasmparser::Parser::is_core_wasm(bytes) {
+        return Err((
+            "this is a core WebAssembly module, not a component".into(),
+            Some("wrap it with `wasm-tools component new MODULE.wasm -o COMPONENT.wasm` (with `--adapt` for a WASI preview 1 module), or build it for a component target such as wasm32-wasip2".into()),
+        ));
+    }
+    let mut validator = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
+    if let Err(e) = validator.validate_all(bytes) {
+        let reason = if e.message().contains("end-of-file") {
+            format!("the component is truncated ({e})")
+        } else {
+            format!("the component is invalid: {e}")
+        };
+        return Err((
+            reason,
+            Some("rebuild it; a partial download or copy also looks like this".into()),
+        ));
+    }
+    match wit_component::decode(bytes) {
+        Ok(wit_component::DecodedWasm::Component(resolve, world)) => Ok((resolve, world)),
+        Ok(wit_component::DecodedWasm::WitPackage(..)) => Err((
+            "this is a WIT package encoded as wasm, not a component".into(),
+            Some("a component implements a world; `weld check --wit DIR` checks WIT itself".into()),
+        )),
+        Err(e) => Err((format!("cannot decode the component's types: {e:#}"), None)),
+    }
+}

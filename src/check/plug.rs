@@ -1,0 +1,357 @@
+//! Plug compatibility: for every import of every component, who provides it, or exactly why
+//! nobody does.
+
+use wit_parser::{WorldItem, WorldKey};
+
+use super::compat::{Difference, compare_interfaces};
+use super::load::Loaded;
+use super::{Finding, Severity};
+
+/// WASI 0.2 packages that `weld run` provides to every guest (wasmtime-wasi's command linker:
+/// cli, clocks, filesystem, io, random, sockets). wasi:http comes with `weld serve`, not `run`.
+const RUNTIME_PACKAGES: [&str; 6] = [
+    "wasi:cli",
+    "wasi:clocks",
+    "wasi:filesystem",
+    "wasi:io",
+    "wasi:random",
+    "wasi:sockets",
+];
+
+/// An interface name split into its unversioned part and version: `weld:example/arith`, `0.1.0`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceName {
+    /// `namespace:package/interface`.
+    pub base: String,
+    /// The package version, if any.
+    pub version: Option<semver::Version>,
+}
+
+impl InterfaceName {
+    /// Parses `ns:pkg/iface@1.2.3` (the version is optional).
+    pub fn parse(name: &str) -> InterfaceName {
+        match name.split_once('@') {
+            Some((base, v)) => InterfaceName {
+                base: base.to_string(),
+                version: semver::Version::parse(v).ok(),
+            },
+            None => InterfaceName {
+                base: name.to_string(),
+                version: None,
+            },
+        }
+    }
+
+    /// The package part: `wasi:cli` of `wasi:cli/environment@0.2.6`.
+    pub fn package(&self) -> &str {
+        self.base.split('/').next().unwrap_or(&self.base)
+    }
+
+    /// Whether weld's runner provides this interface.
+    pub fn runtime_provided(&self) -> bool {
+        RUNTIME_PACKAGES.contains(&self.package())
+            && self
+                .version
+                .as_ref()
+                .is_some_and(|v| v.major == 0 && v.minor == 2)
+    }
+}
+
+/// Whether an import at version `a` can be satisfied by an export at version `b` (semver: same
+/// major; for 0.x the same minor; for 0.0.x the same patch). Unversioned matches unversioned.
+pub fn versions_compatible(a: &Option<semver::Version>, b: &Option<semver::Version>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            a.major == b.major
+                && (a.major > 0 || (a.minor == b.minor && (a.minor > 0 || a.patch == b.patch)))
+        }
+        _ => false,
+    }
+}
+
+fn show_version(v: &Option<semver::Version>) -> String {
+    v.as_ref()
+        .map_or("(unversioned)".to_string(), |v| format!("@{v}"))
+}
+
+/// The interfaces a component exports, as (name, interface id).
+fn exported_interfaces(c: &Loaded) -> Vec<(InterfaceName, wit_parser::InterfaceId)> {
+    let world = &c.resolve.worlds[c.world];
+    world
+        .exports
+        .iter()
+        .filter_map(|(key, item)| match item {
+            WorldItem::Interface { id, .. } => {
+                Some((InterfaceName::parse(&c.resolve.name_world_key(key)), *id))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Checks every import of every component against the exports of the others. `roots` counts how
+/// many leading components are roots (whose own exports need no consumer); the rest are plugs, and
+/// a plug whose exports nobody imports is reported.
+pub fn check(components: &[Loaded], roots: usize) -> Vec<Finding> {
+    let exports: Vec<_> = components.iter().map(exported_interfaces).collect();
+    let mut used = vec![false; components.len()];
+    let mut findings = Vec::new();
+    for (ci, consumer) in components.iter().enumerate() {
+        let world = &consumer.resolve.worlds[consumer.world];
+        for (key, item) in &world.imports {
+            let interface = consumer.resolve.name_world_key(key);
+            let finding = |severity, code, message: String| Finding {
+                severity,
+                code,
+                consumer: consumer.name.clone(),
+                provider: None,
+                interface: interface.clone(),
+                item: None,
+                expected: None,
+                found: None,
+                message,
+                help: None,
+            };
+            let id = match item {
+                WorldItem::Interface { id, .. } => *id,
+                WorldItem::Function(f) => {
+                    let mut x = finding(
+                        Severity::Error,
+                        "unsatisfied-import",
+                        format!(
+                            "`{}` imports the function `{}` directly, and plugging provides only interfaces",
+                            consumer.name, f.name
+                        ),
+                    );
+                    x.help = Some(
+                        "move the function into an interface, or wire it with a WAC script".into(),
+                    );
+                    findings.push(x);
+                    continue;
+                }
+                WorldItem::Type { .. } => continue,
+            };
+            let name = match key {
+                WorldKey::Interface(_) => InterfaceName::parse(&interface),
+                WorldKey::Name(_) => InterfaceName {
+                    base: interface.clone(),
+                    version: None,
+                },
+            };
+            let providers: Vec<(usize, &InterfaceName, wit_parser::InterfaceId)> = exports
+                .iter()
+                .enumerate()
+                .filter(|(pi, _)| *pi != ci)
+                .flat_map(|(pi, list)| list.iter().map(move |(n, id)| (pi, n, *id)))
+                .filter(|(_, n, _)| n.base == name.base)
+                .collect();
+            if providers.is_empty() {
+                if name.runtime_provided() {
+                    findings.push(finding(
+                        Severity::Info,
+                        "runtime-provided",
+                        format!(
+                            "`{}` imports {interface}: provided by weld's runtime (WASI 0.2)",
+                            consumer.name
+                        ),
+                    ));
+                } else {
+                    let mut x = finding(
+                        Severity::Error,
+                        "unsatisfied-import",
+                        format!(
+                            "`{}` imports {interface}, but no component exports it",
+                            consumer.name
+                        ),
+                    );
+                    x.help = Some(if name.package() == "wasi:http" {
+                        "wasi:http is provided by `weld serve`, not by `weld run`; or plug a component that exports it".into()
+                    } else if name.base.starts_with("wasi:") {
+                        format!(
+                            "weld's runtime provides WASI 0.2 ({}); plug a component that exports {interface}",
+                            RUNTIME_PACKAGES.join(", ")
+                        )
+                    } else {
+                        format!(
+                            "plug a component that exports {} (`--plug FILE.wasm`, or add it to [compose] plugs)",
+                            name.base
+                        )
+                    });
+                    findings.push(x);
+                }
+                continue;
+            }
+            // A provider matched by name counts as used even when it does not fit: the error
+            // about it says more than "unused" would.
+            for (pi, _, _) in &providers {
+                used[*pi] = true;
+            }
+            let compatible: Vec<_> = providers
+                .iter()
+                .filter(|(_, n, _)| versions_compatible(&name.version, &n.version))
+                .collect();
+            match compatible.as_slice() {
+                [] => {
+                    let offered: Vec<String> = providers
+                        .iter()
+                        .map(|(pi, n, _)| {
+                            format!(
+                                "`{}` exports {}",
+                                components[*pi].name,
+                                show_version(&n.version)
+                            )
+                        })
+                        .collect();
+                    let mut x = finding(
+                        Severity::Error,
+                        "incompatible-version",
+                        format!(
+                            "`{}` imports {interface}, but {}: not semver-compatible",
+                            consumer.name,
+                            offered.join(", ")
+                        ),
+                    );
+                    x.provider = Some(components[providers[0].0].name.clone());
+                    x.expected = Some(show_version(&name.version));
+                    x.found = Some(show_version(&providers[0].1.version));
+                    x.help = Some("versions are compatible within one major version (for 0.x, within one minor version): rebuild one side against the other's WIT".into());
+                    findings.push(x);
+                }
+                [(pi, pname, pid)] => {
+                    let provider = &components[*pi];
+                    let diffs =
+                        compare_interfaces((&consumer.resolve, id), (&provider.resolve, *pid));
+                    if diffs.is_empty() {
+                        let mut x = finding(
+                            Severity::Info,
+                            "satisfied",
+                            format!(
+                                "`{}` imports {interface} from `{}` (exports {})",
+                                consumer.name,
+                                provider.name,
+                                show_version(&pname.version)
+                            ),
+                        );
+                        x.provider = Some(provider.name.clone());
+                        findings.push(x);
+                    }
+                    for d in diffs {
+                        findings.push(incompatible(consumer, provider, &interface, d));
+                    }
+                }
+                many => {
+                    let names: Vec<String> = many
+                        .iter()
+                        .map(|(pi, _, _)| format!("`{}`", components[*pi].name))
+                        .collect();
+                    let mut x = finding(
+                        Severity::Error,
+                        "ambiguous-provider",
+                        format!(
+                            "`{}` imports {interface}, which {} {} export",
+                            consumer.name,
+                            names.join(", "),
+                            if names.len() == 2 { "both" } else { "all" }
+                        ),
+                    );
+                    x.provider = Some(names.join(", ").replace('`', ""));
+                    x.help = Some("plug only one of them, or choose with a WAC script (`weld compose app.wac`)".into());
+                    findings.push(x);
+                }
+            }
+        }
+    }
+    for (pi, plug) in components.iter().enumerate().skip(roots) {
+        if !used[pi] {
+            let exported: Vec<String> = exports[pi]
+                .iter()
+                .map(|(n, _)| {
+                    format!(
+                        "{}{}",
+                        n.base,
+                        n.version
+                            .as_ref()
+                            .map(|v| format!("@{v}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            findings.push(Finding {
+                severity: Severity::Warning,
+                code: "unused-plug",
+                consumer: String::new(),
+                provider: Some(plug.name.clone()),
+                interface: exported.join(", "),
+                item: None,
+                expected: None,
+                found: None,
+                message: format!(
+                    "plug `{}` provides nothing that another component imports (it exports {})",
+                    plug.name,
+                    if exported.is_empty() { "no interfaces".to_string() } else { exported.join(", ") }
+                ),
+                help: Some("remove it, or check that the component importing it was built against the same WIT".into()),
+            });
+        }
+    }
+    findings
+}
+
+fn incompatible(consumer: &Loaded, provider: &Loaded, interface: &str, d: Difference) -> Finding {
+    let message = match d.code {
+        "missing-function" | "missing-type" => format!(
+            "`{}` exports {interface}, but without {}, which `{}` needs",
+            provider.name, d.item, consumer.name
+        ),
+        _ => format!(
+            "`{}` exports {interface}, but not as `{}` imports it: {}: {}",
+            provider.name, consumer.name, d.item, d.what
+        ),
+    };
+    Finding {
+        severity: Severity::Error,
+        code: d.code,
+        consumer: consumer.name.clone(),
+        provider: Some(provider.name.clone()),
+        interface: interface.to_string(),
+        help: Some(format!(
+            "build `{}` and `{}` against the same WIT for {interface}",
+            consumer.name, provider.name
+        )),
+        item: Some(d.item),
+        expected: Some(d.expected),
+        found: Some(d.found),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Option<semver::Version> {
+        Some(semver::Version::parse(s).unwrap())
+    }
+
+    #[test]
+    fn semver_compatibility() {
+        assert!(versions_compatible(&v("0.2.0"), &v("0.2.1")));
+        assert!(versions_compatible(&v("0.2.6"), &v("0.2.12")));
+        assert!(!versions_compatible(&v("0.2.0"), &v("0.3.0")));
+        assert!(versions_compatible(&v("1.0.0"), &v("1.4.2")));
+        assert!(!versions_compatible(&v("1.0.0"), &v("2.0.0")));
+        assert!(!versions_compatible(&v("0.0.1"), &v("0.0.2")));
+        assert!(versions_compatible(&None, &None));
+        assert!(!versions_compatible(&v("1.0.0"), &None));
+    }
+
+    #[test]
+    fn runtime_provides_wasi_0_2_only() {
+        assert!(InterfaceName::parse("wasi:cli/environment@0.2.6").runtime_provided());
+        assert!(InterfaceName::parse("wasi:io/streams@0.2.12").runtime_provided());
+        assert!(!InterfaceName::parse("wasi:http/types@0.2.0").runtime_provided());
+        assert!(!InterfaceName::parse("wasi:cli/environment@0.3.0").runtime_provided());
+        assert!(!InterfaceName::parse("weld:example/arith@0.1.0").runtime_provided());
+    }
+}

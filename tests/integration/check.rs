@@ -1,0 +1,39 @@
+//! The components `weld check`'s golden cases use are built from the WIT beside them
+//! (tests/cli/check/components/NAME.wit → NAME.wasm, real components with dummy bodies). This
+//! keeps the committed .wasm files in step with their WIT; `BLESS=1` rewrites them.
+
+use libtest_mimic::{Failed, Trial};
+
+pub fn trials() -> Vec<Trial> {
+    vec![Trial::test(
+        "check::test_components_match_their_wit",
+        components_match_their_wit,
+    )]
+}
+
+fn components_match_their_wit() -> Result<(), Failed> {
+    let dir = crate::root().join("tests/cli/check/components");
+    let mut stale = Vec::new();
+    for entry in std::fs::read_dir(&dir)? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "wit") {
+            continue;
+        }
+        let wasm = super::component_from_wit(&std::fs::read_to_string(&path)?);
+        let target = path.with_extension("wasm");
+        if std::env::var_os("BLESS").is_some() {
+            std::fs::write(&target, &wasm)?;
+        } else if std::fs::read(&target).ok().as_deref() != Some(&wasm[..]) {
+            stale.push(target.display().to_string());
+        }
+    }
+    if stale.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "out of date with their WIT (rerun with BLESS=1): {}",
+            stale.join(", ")
+        )
+        .into())
+    }
+}
