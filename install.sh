@@ -23,7 +23,7 @@ install_weld=1
 for arg in "$@"; do
     case $arg in
         --no-weld) install_weld=0 ;;
-        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "install.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -39,13 +39,15 @@ need() {
 need cargo "Install Rust with rustup (https://rustup.rs), then run ./install.sh again."
 need rustup "weld needs rustup to add the $RUST_TARGET target."
 need python3 "Install Python 3.10 or newer with the venv module."
-need node "Install Node.js 18 or newer (with npm)."
+need node "Install Node.js 20.19 or newer (with npm)."
 need npm "Install npm (it ships with Node.js)."
+node -e "const [a, b] = process.versions.node.split('.').map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)" ||
+    die "componentize-js needs Node.js 20.19 or newer; this is $(node --version)."
 
 mkdir -p "$tools"
 
 step "Rust target $RUST_TARGET"
-if rustup target list --installed | grep -qx "$RUST_TARGET"; then
+if rustup target list --installed 2>/dev/null | grep -x "$RUST_TARGET" >/dev/null; then
     ok "already installed"
 else
     rustup target add "$RUST_TARGET"
@@ -57,7 +59,7 @@ if [ -x "$py/bin/componentize-py" ] &&
     [ "$("$py/bin/componentize-py" --version 2>/dev/null | awk '{print $2}')" = "$COMPONENTIZE_PY_VERSION" ]; then
     ok "already installed in $py"
 else
-    python3 -m venv "$py" || die "python3 -m venv failed: install the venv module (Debian: apt-get install python3-venv)."
+    python3 -m venv --clear "$py" || die "python3 -m venv failed: install the venv module (Debian: apt-get install python3-venv)."
     "$py/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY_VERSION"
     ok "installed in $py"
 fi
@@ -67,7 +69,8 @@ js=$tools/js
 # The lock file pins jco and preview2-shim to versions whose componentize works (see docs/toolchains.md).
 if [ -f "$js/node_modules/@bytecodealliance/componentize-js/package.json" ] &&
     cmp -s "$repo/toolchains/js/package-lock.json" "$js/.weld-installed-lock" &&
-    node -e "process.exit(require('$js/node_modules/@bytecodealliance/componentize-js/package.json').version === '$COMPONENTIZE_JS_VERSION' ? 0 : 1)"; then
+    node -e "process.exit(require(process.argv[1]).version === process.argv[2] ? 0 : 1)" \
+        "$js/node_modules/@bytecodealliance/componentize-js/package.json" "$COMPONENTIZE_JS_VERSION"; then
     ok "already installed in $js"
 else
     mkdir -p "$js"
@@ -83,10 +86,11 @@ if [ "$install_weld" = 1 ]; then
     step "weld (cargo install --path $repo)"
     # Sharing the repo's target dir makes a repeat install an incremental no-op build.
     cargo install --quiet --locked --force --path "$repo" --target-dir "$repo/target"
-    ok "installed $(command -v weld || echo "$HOME/.cargo/bin/weld")"
+    bin=${CARGO_HOME:-$HOME/.cargo}/bin
+    ok "installed $bin/weld"
     case ":$PATH:" in
-        *":$HOME/.cargo/bin:"*) ;;
-        *) ok "add $HOME/.cargo/bin to PATH to run weld" ;;
+        *":$bin:"*) ;;
+        *) ok "add $bin to PATH to run weld" ;;
     esac
 fi
 

@@ -19,8 +19,8 @@ pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 pub const COMPONENTIZE_JS_VERSION: &str = "0.23.0";
 /// The Rust target weld builds Rust components for.
 pub const RUST_TARGET: &str = "wasm32-wasip2";
-/// The oldest Node.js major version componentize-js runs on.
-pub const MIN_NODE_MAJOR: u32 = 18;
+/// The oldest Node.js componentize-js and its locked dependencies run on (major, minor).
+pub const MIN_NODE: (u32, u32) = (20, 19);
 
 /// weld's data directory: `$WELD_HOME`, else `$XDG_DATA_HOME/weld`, else `~/.local/share/weld`
 /// (the same rule install.sh follows).
@@ -286,20 +286,17 @@ impl Toolchains {
         let path = find_in_path("node").ok_or_else(|| {
             (
                 "node is not on PATH".to_string(),
-                format!("install Node.js {MIN_NODE_MAJOR} or newer"),
+                format!("install Node.js {}.{} or newer", MIN_NODE.0, MIN_NODE.1),
             )
         })?;
         let version = version_of(&path, ["--version"], 0)?;
         let version = version.trim_start_matches('v').to_string();
-        let major: u32 = version
-            .split('.')
-            .next()
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(0);
-        if major < MIN_NODE_MAJOR {
+        let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        if found < MIN_NODE {
             return Err((
                 format!("node {version} is too old"),
-                format!("install Node.js {MIN_NODE_MAJOR} or newer"),
+                format!("install Node.js {}.{} or newer", MIN_NODE.0, MIN_NODE.1),
             ));
         }
         Ok((path, version))
@@ -325,6 +322,16 @@ impl Toolchains {
             )
         })?;
         let version = json["version"].as_str().ok_or_else(missing)?.to_string();
+        let entry = self.componentize_js_entry();
+        if !entry.is_file() {
+            return Err((
+                format!(
+                    "componentize-js {version} is incomplete (no {})",
+                    entry.display()
+                ),
+                "run ./install.sh to reinstall it".to_string(),
+            ));
+        }
         Ok((dir, version))
     }
 }

@@ -91,7 +91,10 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("tests/cli exists") {
         let path = entry.unwrap().path();
         if path.is_dir() {
-            collect(&path, files);
+            // Build outputs of the cases themselves.
+            if path.file_name().is_some_and(|n| n != "target") {
+                collect(&path, files);
+            }
         } else if !matches!(
             path.extension().and_then(|e| e.to_str()),
             Some("stdout" | "stderr")

@@ -12,26 +12,24 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// Directory names never hashed as sources: build outputs, caches, VCS metadata.
-const SKIPPED: [&str; 6] = [
-    "target",
-    "node_modules",
-    "__pycache__",
-    ".git",
-    ".venv",
-    ".weld",
-];
+/// Directory names never hashed as sources, at any depth: caches and VCS metadata.
+const SKIPPED: [&str; 5] = ["node_modules", "__pycache__", ".git", ".venv", ".weld"];
+
+/// Symlinked directories are followed, to this depth, so that a link cycle ends.
+const MAX_DEPTH: usize = 32;
 
 /// What a component's build depends on.
 pub(crate) struct Inputs<'a> {
     /// Files or directories whose contents matter.
     pub paths: Vec<&'a Path>,
+    /// Directories that are outputs, never inputs (the project's target directory).
+    pub exclude: Vec<&'a Path>,
     /// Everything else: language, toolchain version, options.
     pub settings: Vec<(&'static str, String)>,
 }
 
-/// Hashes the inputs into a hex digest.
-pub(crate) fn fingerprint(inputs: &Inputs) -> io::Result<String> {
+/// Hashes the inputs into a hex digest; an error names the file that could not be read.
+pub(crate) fn fingerprint(inputs: &Inputs) -> Result<String, String> {
     let mut hasher = Sha256::new();
     hasher.update(env!("CARGO_PKG_VERSION"));
     for (key, value) in &inputs.settings {
@@ -43,7 +41,8 @@ pub(crate) fn fingerprint(inputs: &Inputs) -> io::Result<String> {
     for root in &inputs.paths {
         let mut files = Vec::new();
         if root.is_dir() {
-            walk(root, &mut files)?;
+            walk(root, root, &inputs.exclude, 0, &mut files)
+                .map_err(|(path, e)| format!("cannot read {}: {e}", path.display()))?;
         } else {
             files.push(root.to_path_buf());
         }
@@ -55,23 +54,38 @@ pub(crate) fn fingerprint(inputs: &Inputs) -> io::Result<String> {
             hasher.update([2]);
             hasher.update(rel.to_string_lossy().as_bytes());
             hasher.update([0]);
-            hasher.update(std::fs::read(&file)?);
+            let bytes =
+                std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            hasher.update(bytes);
         }
     }
     Ok(format!("{:x}", hasher.finalize()))
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            if !SKIPPED.iter().any(|s| name == *s) {
-                walk(&entry.path(), files)?;
+fn walk(
+    root: &Path,
+    dir: &Path,
+    exclude: &[&Path],
+    depth: usize,
+    files: &mut Vec<PathBuf>,
+) -> Result<(), (PathBuf, io::Error)> {
+    let at = |e| (dir.to_path_buf(), e);
+    for entry in std::fs::read_dir(dir).map_err(at)? {
+        let path = entry.map_err(at)?.path();
+        let name = path.file_name().unwrap_or_default();
+        // Follows symlinks; a dangling one is an input that cannot be read.
+        let meta = std::fs::metadata(&path).map_err(|e| (path.clone(), e))?;
+        if meta.is_dir() {
+            let skipped = SKIPPED.iter().any(|s| name == *s)
+                // A package's own build directory, not a source directory that happens to be
+                // called `target` deeper down.
+                || (dir == root && name == "target")
+                || exclude.contains(&path.as_path());
+            if !skipped && depth < MAX_DEPTH {
+                walk(root, &path, exclude, depth + 1, files)?;
             }
-        } else if kind.is_file() || kind.is_symlink() {
-            files.push(entry.path());
+        } else {
+            files.push(path);
         }
     }
     Ok(())
@@ -144,6 +158,7 @@ mod tests {
         let fp = |settings: Vec<(&'static str, String)>| {
             fingerprint(&Inputs {
                 paths: vec![&dir],
+                exclude: Vec::new(),
                 settings,
             })
             .unwrap()

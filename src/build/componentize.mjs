@@ -5,8 +5,15 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const [entry, sourcePath, witPath, worldName, out, disabled] = process.argv.slice(-6);
+let componentize;
 try {
-  const { componentize } = await import(pathToFileURL(entry).href);
+  ({ componentize } = await import(pathToFileURL(entry).href));
+} catch (e) {
+  // Exit 3: the toolchain is broken, not the user's code.
+  console.error(`cannot load componentize-js from ${entry}: ${e && e.message ? e.message : e}`);
+  process.exit(3);
+}
+try {
   const { component } = await componentize({
     sourcePath,
     witPath,

@@ -203,7 +203,12 @@ fn read_scratch(
     what: &str,
 ) -> Result<Vec<u8>, Failure> {
     let output = result?;
-    let bytes = if output.status.success() {
+    let bytes = if output.status.code() == Some(3) && what.starts_with("componentize-js") {
+        // The driver's code for "the toolchain itself would not load".
+        let mut f = job.env_failure(String::from_utf8_lossy(&output.stderr).trim().to_string());
+        f.help = Some("run ./install.sh to reinstall componentize-js, then `weld doctor`".into());
+        Err(f)
+    } else if output.status.success() {
         std::fs::read(out).map_err(|e| job.env_failure(format!("{what}: it wrote no output ({e})")))
     } else {
         let mut detail = String::from_utf8_lossy(&output.stderr)

@@ -151,7 +151,7 @@ pub enum BuildError {
     Toolchain(#[from] ToolchainError),
 
     /// The output directory cannot be created.
-    #[error("cannot create {}: {source}", path.display())]
+    #[error("cannot create {}", path.display())]
     #[diagnostic(code(weld::build::output_dir))]
     OutputDir {
         /// The directory.
@@ -317,6 +317,8 @@ fn select<'a>(plan: &'a Plan, only: &[String]) -> Result<Vec<&'a Component>, Bui
             selected.push(component);
         }
     }
+    let index = |c: &Component| plan.components.iter().position(|x| x.name == c.name);
+    selected.sort_by_key(|c| index(c));
     Ok(selected)
 }
 
@@ -439,8 +441,15 @@ impl Job<'_> {
         if c.lang == Lang::Rust {
             settings.push(("profile", format!("{:?}", self.profile)));
         }
-        cache::fingerprint(&cache::Inputs { paths, settings }).map_err(|e| {
-            self.env_failure(format!("cannot read the sources to fingerprint them: {e}"))
+        cache::fingerprint(&cache::Inputs {
+            paths,
+            exclude: vec![self.target_dir],
+            settings,
+        })
+        .map_err(|e| {
+            let mut f = self.env_failure(format!("cannot fingerprint its sources: {e}"));
+            f.help = Some("every file under a component's path and WIT directory is an input; remove or fix the one named".into());
+            f
         })
     }
 
@@ -507,7 +516,13 @@ impl Job<'_> {
     }
 
     fn source_failure(&self, summary: &str, detail: String) -> Failure {
-        let head = self.component.lang == Lang::Rust;
+        let c = self.component;
+        let head = c.lang == Lang::Rust;
+        // For a prebuilt component the file is the whole story: name it.
+        let summary = match c.lang {
+            Lang::Wasm => format!("{}: {summary}", c.source.display()),
+            _ => summary.to_string(),
+        };
         self.failure(
             FailureKind::Source,
             summary,

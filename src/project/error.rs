@@ -108,7 +108,7 @@ pub enum ManifestError {
     },
 
     /// The file exists but could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     #[diagnostic(code(weld::manifest::unreadable))]
     Unreadable {
         /// The manifest.

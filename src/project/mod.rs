@@ -261,7 +261,7 @@ pub fn locate(manifest_path: Option<&Path>, cwd: &Path) -> Result<PathBuf, Manif
             } else {
                 path.to_path_buf()
             };
-            let file = cwd.join(&given);
+            let file = crate::fsutil::clean(&cwd.join(&given));
             if file.is_file() {
                 Ok(file)
             } else {

@@ -109,7 +109,7 @@ impl Validator {
     }
 
     fn path(&self, raw: &str) -> PathBuf {
-        clean(&self.root.join(raw))
+        crate::fsutil::clean(&self.root.join(raw))
     }
 
     fn plan(&mut self, manifest: &Path, raw: RawManifest) -> Plan {
@@ -143,27 +143,47 @@ impl Validator {
                 components.push(c);
             }
         }
+        let compose_span = raw.compose.as_ref().map(|c| c.span());
         let compose = raw
             .compose
             .and_then(|c| self.compose(c, &names, &target_dir));
+        if let Some(c) = compose.as_ref()
+            && let Some(clash) = components
+                .iter()
+                .find(|x: &&Component| x.output == c.output)
+        {
+            self.report(
+                "weld::manifest::output-clash",
+                compose_span,
+                format!(
+                    "the composed app and component `{}` would both be written to {}",
+                    clash.name,
+                    self.show(&c.output)
+                ),
+                "composes to the same file",
+                Some("set [compose] `output` to another file, or rename the component".into()),
+            );
+        }
         let run = self.run(raw.run.unwrap_or_default(), super::DEFAULT_TIMEOUT);
         let mut tests = Vec::new();
-        let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+        let mut seen: Vec<String> = Vec::new();
         for raw_test in raw.tests {
             let span = raw_test.span();
+            let name_span = raw_test.get_ref().name.span();
             if let Some(t) = self.test(raw_test.into_inner(), span, &names, compose.is_some()) {
-                if seen.insert(t.name.clone(), 0..0).is_some() {
+                if seen.contains(&t.name) {
                     self.report(
                         "weld::manifest::duplicate-test",
-                        None,
+                        Some(name_span),
                         format!("two tests are named `{}`", t.name),
-                        "",
+                        "a second test of this name",
                         Some(
                             "test names must be unique so that `weld test NAME` is unambiguous"
                                 .into(),
                         ),
                     );
                 }
+                seen.push(t.name.clone());
                 tests.push(t);
             }
         }
@@ -244,7 +264,7 @@ impl Validator {
             ok = false;
         }
 
-        let source = self.path(raw.path.get_ref());
+        let mut source = self.path(raw.path.get_ref());
         if let Err((label, problem, help)) = check_source(lang, &source) {
             self.report(
                 "weld::manifest::missing-path",
@@ -257,6 +277,12 @@ impl Validator {
                 Some(help.unwrap_or_else(|| self.relative_help())),
             );
             ok = false;
+        }
+
+        // A rust component named by its Cargo.toml is its package directory: that is what the
+        // build fingerprints and cargo builds.
+        if lang == Lang::Rust && source.is_file() {
+            source.pop();
         }
 
         let module = match (&raw.module, lang) {
@@ -832,24 +858,6 @@ fn shown_base(manifest: &Path, shown: &Path) -> Option<PathBuf> {
         .ancestors()
         .nth(shown.components().count())
         .map(Path::to_path_buf)
-}
-
-/// `path` with `.` and `..` resolved textually, so that diagnostics and outputs read cleanly.
-fn clean(path: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir
-                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
-            {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 const NAME_RULE: &str =

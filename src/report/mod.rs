@@ -95,8 +95,9 @@ impl Reporter {
         };
         let width = std::env::var("COLUMNS")
             .ok()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(100);
+            .and_then(|c| c.parse::<usize>().ok())
+            .unwrap_or(100)
+            .max(40);
         Reporter {
             format,
             color,
