@@ -97,6 +97,68 @@ fn calc_example() -> Result<(), Failed> {
     for l in &lines {
         assert_eq!(l["status"], "cached", "{l}");
     }
+
+    // The three fit together as weld.toml wires them.
+    let out = weld().args(["check", "-C", "fixtures/calc", "--format", "json"]).output()?;
+    let report: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    let satisfied: Vec<&Value> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["code"] == "satisfied")
+        .collect();
+    assert_eq!(satisfied.len(), 2, "{report:#}");
+    skewed_provider_is_explained()
+}
+
+/// A copy of the Python provider built against WIT where `divide` takes `b: f32`: check names the
+/// parameter and shows both types.
+fn skewed_provider_is_explained() -> Result<(), Failed> {
+    let dir = std::env::temp_dir().join(format!("weld-skewed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("wit"))?;
+    let wit = std::fs::read_to_string(crate::root().join("fixtures/calc/wit/calc.wit"))?;
+    let skewed = wit.replace("divide: func(a: f64, b: f64)", "divide: func(a: f64, b: f32)");
+    assert_ne!(wit, skewed, "the example's WIT changed: update this test");
+    std::fs::write(dir.join("wit/calc.wit"), skewed)?;
+    std::fs::write(
+        dir.join("weld.toml"),
+        format!(
+            "[project]\nname = \"skewed\"\n\n[components.arith]\nlang = \"python\"\npath = {:?}\nworld = \"arith-provider\"\n",
+            crate::root().join("fixtures/calc/arith-py").display().to_string()
+        ),
+    )?;
+    let (code, _, stderr) = build_json(&["-C", &dir.display().to_string()])?;
+    assert_eq!(code, Some(0), "{stderr}");
+    let built = crate::root().join("fixtures/calc/target/weld");
+    let out = weld()
+        .arg("check")
+        .arg(built.join("cli.wasm"))
+        .arg("--plug")
+        .arg(dir.join("target/weld/arith.wasm"))
+        .arg("--plug")
+        .arg(built.join("words.wasm"))
+        .args(["--format", "json"])
+        .output()?;
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout)?;
+    let errors: Vec<&Value> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["severity"] == "error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{report:#}");
+    let e = errors[0];
+    assert_eq!(e["code"], "incompatible-type");
+    assert_eq!(e["consumer"], "cli.wasm");
+    assert_eq!(e["provider"], "arith.wasm");
+    assert_eq!(e["interface"], "weld:example/arith@0.1.0");
+    assert_eq!(e["item"], "function `divide`, param `b`");
+    assert_eq!(e["expected"], "f64");
+    assert_eq!(e["found"], "f32");
+    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
 
