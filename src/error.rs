@@ -33,6 +33,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Load(#[from] LoadError),
 
+    /// A WIT directory that does not load.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Wit(#[from] crate::wit::WitError),
+
     /// The checked components do not fit (the findings were printed already).
     #[error("{0}")]
     #[diagnostic(code(weld::check::failed))]
@@ -79,7 +84,7 @@ impl Error {
         match self {
             Error::Build(e) => e.exit_code(),
             Error::Load(e) => e.exit_code(),
-            Error::Checked(_) => EXIT_FAILURE,
+            Error::Checked(_) | Error::Wit(_) => EXIT_FAILURE,
             Error::Manifest(_) | Error::Toolchain(_) | Error::NotImplemented { .. } => EXIT_USAGE,
             Error::Usage { .. } | Error::Output(_) => EXIT_USAGE,
             Error::BrokenPipe => EXIT_OK,

@@ -16,3 +16,4 @@ pub mod project;
 pub mod report;
 pub mod toolchain;
 pub mod units;
+pub mod wit;

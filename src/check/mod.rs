@@ -7,6 +7,7 @@
 pub mod compat;
 pub mod load;
 pub mod plug;
+pub mod target;
 pub mod wit_text;
 
 use serde::Serialize;

@@ -7,7 +7,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::Context;
-use weld::check::{self, Finding, Loaded, Severity, load, plug};
+use weld::check::{self, Finding, Loaded, Severity, load, plug, target};
 use weld::error::{Error, Result};
 use weld::project::Wiring;
 use weld::report::Style;
@@ -39,6 +39,18 @@ pub struct CheckArgs {
     /// Check COMPONENT's imports against what these components export
     #[arg(long, value_name = "PLUG.wasm", requires = "component")]
     plug: Vec<PathBuf>,
+
+    /// A WIT directory: checked on its own, or holding the --world COMPONENT must implement
+    #[arg(long, value_name = "DIR")]
+    wit: Option<PathBuf>,
+
+    /// The world in --wit that COMPONENT must implement (exports all of it, imports no more)
+    #[arg(long, value_name = "NAME", requires_all = ["wit", "component"])]
+    world: Option<String>,
+
+    /// An older version of the WIT package in --wit, to list breaking changes
+    #[arg(long, value_name = "DIR", requires = "wit")]
+    against: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -52,6 +64,15 @@ struct JsonReport<'a> {
 impl CheckArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("check")?;
+        if self.against.is_some() {
+            return super::not_implemented(
+                "check --against",
+                "`wasm-tools component semver-check` compares two worlds meanwhile",
+            );
+        }
+        if let (Some(wit), None) = (&self.wit, &self.component) {
+            return check_wit_dir(cx, wit);
+        }
         let (components, roots) = match &self.component {
             Some(root) => {
                 let mut files = vec![root.clone()];
@@ -68,7 +89,21 @@ impl CheckArgs {
             }
             None => project_components(cx)?,
         };
-        let findings = plug::check(&components, roots);
+        // Against a world alone, the component's imports are the world's business, not plugs'.
+        let mut findings = if self.world.is_some() && self.plug.is_empty() {
+            Vec::new()
+        } else {
+            plug::check(&components, roots)
+        };
+        match (&self.wit, &self.world) {
+            (Some(wit), Some(world)) => {
+                let (resolve, pkg) = weld::wit::load_dir(wit, wit)?;
+                let id = select_world(&resolve, pkg, world, wit)?;
+                findings.extend(target::check(&components[0], &resolve, id, world));
+            }
+            _ if self.component.is_none() => findings.extend(project_targets(cx, &components)?),
+            _ => {}
+        }
         let errors = findings
             .iter()
             .filter(|f| f.severity == Severity::Error)
@@ -89,6 +124,91 @@ impl CheckArgs {
         }
         Ok(if check::has_errors(&findings) { 1 } else { 0 })
     }
+}
+
+/// `weld check --wit DIR`: the WIT on its own.
+fn check_wit_dir(cx: &Context, wit: &std::path::Path) -> Result<u8> {
+    let (resolve, pkg) = weld::wit::load_dir(wit, wit)?;
+    let p = &resolve.packages[pkg];
+    let worlds: Vec<&str> = p.worlds.keys().map(String::as_str).collect();
+    let interfaces: Vec<&str> = p.interfaces.keys().map(String::as_str).collect();
+    let deps: Vec<String> = resolve
+        .packages
+        .iter()
+        .filter(|(id, _)| *id != pkg)
+        .map(|(_, d)| d.name.to_string())
+        .collect();
+    if cx.reporter.json() {
+        let value = serde_json::json!({
+            "ok": true,
+            "package": p.name.to_string(),
+            "interfaces": interfaces,
+            "worlds": worlds,
+            "deps": deps,
+        });
+        cx.reporter.print_json(&value)?;
+    } else {
+        let list = |v: &[&str]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        let mut out = format!(
+            "{}: package {}
+",
+            wit.display(),
+            p.name
+        );
+        let _ = writeln!(out, "  interfaces  {}", list(&interfaces));
+        let _ = writeln!(out, "  worlds      {}", list(&worlds));
+        let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
+        let _ = writeln!(out, "  deps        {}", list(&deps));
+        cx.reporter.print(&out)?;
+    }
+    Ok(0)
+}
+
+fn select_world(
+    resolve: &wit_parser::Resolve,
+    pkg: wit_parser::PackageId,
+    world: &str,
+    wit: &std::path::Path,
+) -> Result<wit_parser::WorldId> {
+    resolve.select_world(&[pkg], Some(world)).map_err(|_| {
+        let known: Vec<&str> = resolve.packages[pkg]
+            .worlds
+            .keys()
+            .map(String::as_str)
+            .collect();
+        Error::Usage {
+            message: format!(
+                "world `{world}` is not in the WIT package in {} (worlds: {})",
+                wit.display(),
+                known.join(", ")
+            ),
+        }
+    })
+}
+
+/// Each built component that names its world in weld.toml, checked against that world.
+fn project_targets(cx: &Context, components: &[Loaded]) -> Result<Vec<Finding>> {
+    let plan = cx.plan()?;
+    let mut findings = Vec::new();
+    for loaded in components {
+        let Some(c) = plan.component(&loaded.name) else {
+            continue;
+        };
+        let (Some(wit), Some(world)) = (&c.wit, &c.world) else {
+            continue;
+        };
+        let (resolve, pkg) = weld::wit::load_dir(wit, &PathBuf::from(cx.show(wit)))?;
+        let id = select_world(&resolve, pkg, world, wit)?;
+        let short = resolve.worlds[id].name.clone();
+        findings.extend(target::check(loaded, &resolve, id, &short));
+    }
+    Ok(findings)
 }
 
 /// The project's built components: the composition's root and plugs, or every component.
@@ -130,7 +250,7 @@ fn render(cx: &Context, components: &[Loaded], findings: &[Finding]) -> String {
     let mut out = String::new();
     let width = findings
         .iter()
-        .filter(|f| f.severity == Severity::Info && (verbose || f.code == "satisfied"))
+        .filter(|f| f.severity == Severity::Info && (verbose || f.code != "runtime-provided"))
         .map(|f| f.interface.len())
         .max()
         .unwrap_or(0);
@@ -144,6 +264,15 @@ fn render(cx: &Context, components: &[Loaded], findings: &[Finding]) -> String {
                     let _ = writeln!(
                         out,
                         "  {} {:width$}  from {}",
+                        r.paint("ok     ", Style::Good),
+                        f.interface,
+                        f.provider.as_deref().unwrap_or("?")
+                    );
+                }
+                ("world-export", _) => {
+                    let _ = writeln!(
+                        out,
+                        "  {} {:width$}  exported, as {} requires",
                         r.paint("ok     ", Style::Good),
                         f.interface,
                         f.provider.as_deref().unwrap_or("?")
@@ -191,8 +320,15 @@ fn render(cx: &Context, components: &[Loaded], findings: &[Finding]) -> String {
         };
         let _ = writeln!(out, "\n{label}: {}", f.message);
         if let (Some(expected), Some(found)) = (&f.expected, &f.found) {
-            let consumer = format!("expected by {}:", f.consumer);
-            let provider = format!("found in {}:", f.provider.as_deref().unwrap_or("?"));
+            let other = f.provider.as_deref().unwrap_or("?");
+            let (consumer, provider) = if other.starts_with("world `") {
+                (format!("{other} says:"), format!("{} has:", f.consumer))
+            } else {
+                (
+                    format!("expected by {}:", f.consumer),
+                    format!("found in {other}:"),
+                )
+            };
             let w = consumer.len().max(provider.len());
             let _ = writeln!(out, "    {consumer:w$}  {expected}");
             let _ = writeln!(out, "    {provider:w$}  {found}");

@@ -15,6 +15,8 @@ pub struct ManifestIssue {
     span: Option<SourceSpan>,
     help: Option<String>,
     source: NamedSource<Arc<str>>,
+    /// A WIT error behind this one, shown with its own file and caret.
+    wit: Option<crate::wit::WitError>,
 }
 
 impl ManifestIssue {
@@ -32,11 +34,17 @@ impl ManifestIssue {
             span: span.map(SourceSpan::from),
             help: None,
             source: source.clone(),
+            wit: None,
         }
     }
 
     pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    pub(crate) fn with_wit_error(mut self, error: crate::wit::WitError) -> Self {
+        self.wit = Some(error);
         self
     }
 
@@ -63,6 +71,11 @@ impl Diagnostic for ManifestIssue {
         self.help
             .as_ref()
             .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        let wit = self.wit.as_ref()?;
+        Some(Box::new(std::iter::once(wit as &dyn Diagnostic)))
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {

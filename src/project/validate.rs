@@ -54,7 +54,7 @@ struct Validator {
     shown_base: Option<PathBuf>,
     issues: Vec<ManifestIssue>,
     /// Parsed WIT directories, so that components sharing one parse it once.
-    wit: HashMap<PathBuf, Result<(Resolve, PackageId), String>>,
+    wit: HashMap<PathBuf, Result<(Resolve, PackageId), crate::wit::WitError>>,
 }
 
 impl Validator {
@@ -394,22 +394,29 @@ impl Validator {
             );
             return None;
         };
+        let shown = PathBuf::from(self.show(wit));
         let loaded = self
             .wit
             .entry(wit.to_path_buf())
-            .or_insert_with(|| load_wit(wit));
+            .or_insert_with(|| crate::wit::load_dir(wit, &shown));
         let (resolve, pkg) = match loaded {
             Ok((resolve, pkg)) => (resolve, *pkg),
             Err(e) => {
                 let e = e.clone();
                 let span = wit_key.map(|w| w.span()).unwrap_or(world.span());
-                self.report(
+                let issue = ManifestIssue::new(
+                    &self.source,
                     "weld::manifest::invalid-wit",
                     Some(span),
-                    format!("component `{component}`: the WIT in {} does not parse:\n{e}", self.show(wit)),
+                    format!(
+                        "component `{component}`: its WIT in {} does not load",
+                        shown.display()
+                    ),
                     "WIT used here",
-                    Some("fix the WIT file named above; `weld check --wit DIR` explains WIT errors in detail".into()),
-                );
+                )
+                .with_help("fix the WIT error shown below")
+                .with_wit_error(e);
+                self.issues.push(issue);
                 return None;
             }
         };
@@ -443,10 +450,11 @@ impl Validator {
     }
 
     fn worlds_in(&mut self, wit: &Path) -> Vec<String> {
+        let shown = PathBuf::from(self.show(wit));
         match self
             .wit
             .entry(wit.to_path_buf())
-            .or_insert_with(|| load_wit(wit))
+            .or_insert_with(|| crate::wit::load_dir(wit, &shown))
         {
             Ok((resolve, pkg)) => resolve.packages[*pkg].worlds.keys().cloned().collect(),
             Err(_) => Vec::new(),
@@ -913,14 +921,6 @@ fn check_source(
             "a wasm component's path is the prebuilt .wasm file".into(),
         ))),
         _ => Ok(()),
-    }
-}
-
-fn load_wit(dir: &Path) -> Result<(Resolve, PackageId), String> {
-    let mut resolve = Resolve::default();
-    match resolve.push_dir(dir) {
-        Ok((pkg, _)) => Ok((resolve, pkg)),
-        Err(e) => Err(format!("{e:#}")),
     }
 }
 

@@ -99,7 +99,9 @@ fn calc_example() -> Result<(), Failed> {
     }
 
     // The three fit together as weld.toml wires them.
-    let out = weld().args(["check", "-C", "fixtures/calc", "--format", "json"]).output()?;
+    let out = weld()
+        .args(["check", "-C", "fixtures/calc", "--format", "json"])
+        .output()?;
     let report: Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     let satisfied: Vec<&Value> = report["findings"]
@@ -119,14 +121,20 @@ fn skewed_provider_is_explained() -> Result<(), Failed> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("wit"))?;
     let wit = std::fs::read_to_string(crate::root().join("fixtures/calc/wit/calc.wit"))?;
-    let skewed = wit.replace("divide: func(a: f64, b: f64)", "divide: func(a: f64, b: f32)");
+    let skewed = wit.replace(
+        "divide: func(a: f64, b: f64)",
+        "divide: func(a: f64, b: f32)",
+    );
     assert_ne!(wit, skewed, "the example's WIT changed: update this test");
     std::fs::write(dir.join("wit/calc.wit"), skewed)?;
     std::fs::write(
         dir.join("weld.toml"),
         format!(
             "[project]\nname = \"skewed\"\n\n[components.arith]\nlang = \"python\"\npath = {:?}\nworld = \"arith-provider\"\n",
-            crate::root().join("fixtures/calc/arith-py").display().to_string()
+            crate::root()
+                .join("fixtures/calc/arith-py")
+                .display()
+                .to_string()
         ),
     )?;
     let (code, _, stderr) = build_json(&["-C", &dir.display().to_string()])?;

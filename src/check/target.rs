@@ -1,0 +1,157 @@
+//! Target world: does a component implement the world it claims? It must export everything the
+//! world exports, with the same contracts, and import nothing the world does not allow (besides
+//! the WASI 0.2 interfaces weld's runtime provides).
+//!
+//! In these findings `expected` is always the world's side and `found` the component's.
+
+use wit_parser::{Resolve, WorldId, WorldItem};
+
+use super::compat::{compare_functions, compare_interfaces};
+use super::load::Loaded;
+use super::plug::{InterfaceName, versions_compatible};
+use super::{Finding, Severity};
+
+/// Checks `component` against `world` (in its own `resolve`), named `world_name` in messages.
+pub fn check(
+    component: &Loaded,
+    resolve: &Resolve,
+    world: WorldId,
+    world_name: &str,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let cw = &component.resolve.worlds[component.world];
+    let tw = &resolve.worlds[world];
+    let target = format!("world `{world_name}`");
+    let finding = |severity, code, interface: String, message: String| Finding {
+        severity,
+        code,
+        consumer: component.name.clone(),
+        provider: Some(target.clone()),
+        interface,
+        item: None,
+        expected: None,
+        found: None,
+        message,
+        help: None,
+    };
+
+    for (key, item) in &tw.exports {
+        let name = resolve.name_world_key(key);
+        let wanted = InterfaceName::parse(&name);
+        let have = cw.exports.iter().find(|(k, _)| {
+            let n = InterfaceName::parse(&component.resolve.name_world_key(k));
+            n.base == wanted.base && versions_compatible(&wanted.version, &n.version)
+        });
+        let diffs = match (item, have) {
+            (WorldItem::Interface { id, .. }, Some((_, WorldItem::Interface { id: cid, .. }))) => {
+                compare_interfaces((resolve, *id), (&component.resolve, *cid))
+            }
+            (WorldItem::Function(f), Some((_, WorldItem::Function(cf)))) => {
+                compare_functions((resolve, f), (&component.resolve, cf))
+            }
+            (WorldItem::Type { .. }, _) => continue,
+            _ => {
+                let mut x = finding(
+                    Severity::Error,
+                    "missing-export",
+                    name.clone(),
+                    format!(
+                        "`{}` does not export {name}, which {target} requires",
+                        component.name
+                    ),
+                );
+                x.help = Some(format!(
+                    "implement {name} in `{}`, or check the world it is built for",
+                    component.name
+                ));
+                findings.push(x);
+                continue;
+            }
+        };
+        if diffs.is_empty() {
+            findings.push(finding(
+                Severity::Info,
+                "world-export",
+                name.clone(),
+                format!("`{}` exports {name} as {target} requires", component.name),
+            ));
+        }
+        for d in diffs {
+            let mut x = finding(
+                Severity::Error,
+                d.code,
+                name.clone(),
+                format!(
+                    "`{}` exports {name}, but not as {target} defines it: {}: {}",
+                    component.name, d.item, d.what
+                ),
+            );
+            x.item = Some(d.item);
+            x.expected = Some(d.expected);
+            x.found = Some(d.found);
+            x.help = Some(format!(
+                "rebuild `{}` against the WIT of {target}",
+                component.name
+            ));
+            findings.push(x);
+        }
+    }
+
+    for (key, item) in &cw.imports {
+        let name = component.resolve.name_world_key(key);
+        let got = InterfaceName::parse(&name);
+        let allowed = tw.imports.iter().find(|(k, _)| {
+            let n = InterfaceName::parse(&resolve.name_world_key(k));
+            n.base == got.base && versions_compatible(&got.version, &n.version)
+        });
+        let diffs = match (item, allowed) {
+            (WorldItem::Interface { id, .. }, Some((_, WorldItem::Interface { id: tid, .. }))) => {
+                compare_interfaces((&component.resolve, *id), (resolve, *tid))
+            }
+            (WorldItem::Function(f), Some((_, WorldItem::Function(tf)))) => {
+                compare_functions((&component.resolve, f), (resolve, tf))
+            }
+            (WorldItem::Type { .. }, _) => continue,
+            (_, None) if got.runtime_provided() => continue,
+            _ => {
+                let mut x = finding(
+                    Severity::Error,
+                    "import-not-in-world",
+                    name.clone(),
+                    format!(
+                        "`{}` imports {name}, which {target} does not import",
+                        component.name
+                    ),
+                );
+                x.help = Some(format!(
+                    "add `import {};` to {target}, or stop using it in `{}`",
+                    got.base, component.name
+                ));
+                findings.push(x);
+                continue;
+            }
+        };
+        for d in diffs {
+            let mut x = finding(
+                Severity::Error,
+                d.code,
+                name.clone(),
+                format!(
+                    "`{}` imports {name}, but not as {target} defines it: {}: {}",
+                    component.name, d.item, d.what
+                ),
+            );
+            // Compared from the component's side (it may import less than the world offers);
+            // reported from the world's, like the exports.
+            x.item = Some(d.item);
+            x.expected = Some(d.found);
+            x.found = Some(d.expected);
+            x.help = Some(format!(
+                "rebuild `{}` against the WIT of {target}",
+                component.name
+            ));
+            findings.push(x);
+        }
+    }
+    findings
+}
