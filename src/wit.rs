@@ -15,13 +15,13 @@ pub struct WitError {
     /// wit-parser's message for the innermost problem.
     pub message: String,
     /// The file and span it concerns, when wit-parser knows them.
-    location: Option<(NamedSource<String>, SourceSpan)>,
+    location: Option<Box<(NamedSource<String>, SourceSpan)>>,
 }
 
 impl WitError {
     /// `file:line:col` of the problem, when known.
     pub fn location(&self) -> Option<String> {
-        let (src, span) = self.location.as_ref()?;
+        let (src, span) = self.location.as_deref()?;
         let contents = src.inner();
         let before = &contents[..span.offset().min(contents.len())];
         let line = before.matches('\n').count() + 1;
@@ -49,12 +49,12 @@ impl Diagnostic for WitError {
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
         self.location
-            .as_ref()
+            .as_deref()
             .map(|(src, _)| src as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let (_, span) = self.location.as_ref()?;
+        let (_, span) = self.location.as_deref()?;
         Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
             Some("here".into()),
             *span,
@@ -107,10 +107,10 @@ fn locate(resolve: &Resolve, e: &anyhow::Error, dir: &Path, shown: &Path) -> Wit
             Err(_) => path.display().to_string(),
         };
         let len = loc.range.end.saturating_sub(loc.range.start).max(1);
-        Some((
+        Some(Box::new((
             NamedSource::new(name, contents).with_language("wit"),
             SourceSpan::new(loc.range.start.into(), len),
-        ))
+        )))
     });
     WitError {
         dir: shown.to_path_buf(),
