@@ -4,6 +4,7 @@
 //! [`plug`] decides, for every import of every component, who provides it; [`compat`] compares
 //! two views of an interface structurally; [`wit_text`] renders what differs as WIT.
 
+pub mod breaking;
 pub mod compat;
 pub mod load;
 pub mod plug;

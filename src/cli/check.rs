@@ -64,11 +64,8 @@ struct JsonReport<'a> {
 impl CheckArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("check")?;
-        if self.against.is_some() {
-            return super::not_implemented(
-                "check --against",
-                "`wasm-tools component semver-check` compares two worlds meanwhile",
-            );
+        if let (Some(wit), Some(against)) = (&self.wit, &self.against) {
+            return check_breaking(cx, wit, against);
         }
         if let (Some(wit), None) = (&self.wit, &self.component) {
             return check_wit_dir(cx, wit);
@@ -124,6 +121,120 @@ impl CheckArgs {
         }
         Ok(if check::has_errors(&findings) { 1 } else { 0 })
     }
+}
+
+/// `weld check --wit NEW --against OLD`: what changed, what breaks, and whether the version bump
+/// says so.
+fn check_breaking(cx: &Context, new: &std::path::Path, old: &std::path::Path) -> Result<u8> {
+    use weld::check::breaking::{self, Bump};
+    let (nr, np) = weld::wit::load_dir(new, new)?;
+    let (or, op) = weld::wit::load_dir(old, old)?;
+    let (on, nn) = (&or.packages[op].name, &nr.packages[np].name);
+    if (&on.namespace, &on.name) != (&nn.namespace, &nn.name) {
+        return Err(Error::Usage {
+            message: format!(
+                "{} holds {nn} but {} holds {on}: --against takes an older version of the same package",
+                new.display(),
+                old.display()
+            ),
+        });
+    }
+    let changes = breaking::diff((&or, op), (&nr, np));
+    let breaking_count = changes.iter().filter(|c| c.breaking).count();
+    let bump = match (&on.version, &nn.version) {
+        (Some(o), Some(n)) => Some(breaking::bump(o, n)),
+        _ => None,
+    };
+    let (ok, verdict) = match (bump, breaking_count, changes.len()) {
+        (_, _, 0) => (true, "no changes".to_string()),
+        (Some(Bump::Backwards), _, _) => (
+            false,
+            "the new version is lower than the old one".to_string(),
+        ),
+        (Some(Bump::None), _, _) => (
+            false,
+            "the package changed but its version did not: bump it".to_string(),
+        ),
+        (Some(Bump::Breaking), _, _) => {
+            (true, "the version bump allows breaking changes".to_string())
+        }
+        (Some(Bump::Compatible), 0, _) => (
+            true,
+            "only compatible changes, and a compatible version bump".to_string(),
+        ),
+        (Some(Bump::Compatible), n, _) => (
+            false,
+            format!(
+                "{n} breaking change{} need a new major version (for 0.x, a new minor version)",
+                if n == 1 { "" } else { "s" }
+            ),
+        ),
+        (None, 0, _) => (
+            true,
+            "only compatible changes (the package has no version)".to_string(),
+        ),
+        (None, _, _) => (
+            false,
+            "breaking changes in a package without a version: give it one".to_string(),
+        ),
+    };
+    let show = |v: &Option<semver::Version>| {
+        v.as_ref()
+            .map_or("(unversioned)".to_string(), |v| v.to_string())
+    };
+    if cx.reporter.json() {
+        let value = serde_json::json!({
+            "ok": ok,
+            "package": format!("{}:{}", nn.namespace, nn.name),
+            "old_version": show(&on.version),
+            "new_version": show(&nn.version),
+            "bump": bump,
+            "breaking": breaking_count,
+            "changes": changes,
+            "verdict": verdict,
+        });
+        cx.reporter.print_json(&value)?;
+    } else {
+        let r = &cx.reporter;
+        let mut out = format!(
+            "{}:{} {} -> {}\n\n",
+            nn.namespace,
+            nn.name,
+            show(&on.version),
+            show(&nn.version)
+        );
+        for c in &changes {
+            let label = if c.breaking {
+                r.paint("breaking  ", Style::Bad)
+            } else {
+                r.paint("compatible", Style::Good)
+            };
+            let _ = writeln!(out, "  {label}  {}", c.message);
+            if let Some(o) = &c.old {
+                let _ = writeln!(out, "              was: {o}");
+            }
+            if let (Some(n), true) = (&c.new, c.old.is_some()) {
+                let _ = writeln!(out, "              now: {n}");
+            }
+        }
+        if !changes.is_empty() {
+            out.push('\n');
+        }
+        let style = if ok { Style::Good } else { Style::Bad };
+        let _ = writeln!(
+            out,
+            "{}",
+            r.paint(
+                &format!(
+                    "{breaking_count} breaking of {} changes; {verdict}",
+                    changes.len()
+                ),
+                style
+            )
+        );
+        cx.reporter.print(&out)?;
+    }
+    Ok(if ok { 0 } else { 1 })
 }
 
 /// `weld check --wit DIR`: the WIT on its own.

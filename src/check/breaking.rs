@@ -1,0 +1,197 @@
+//! Breaking changes between two versions of a WIT package, in plain words, and whether the
+//! version bump between them allows them (semver: a breaking change needs a new major version,
+//! or for 0.x a new minor version).
+
+use serde::Serialize;
+use wit_parser::{PackageId, Resolve, WorldItem};
+
+use super::compat::compare_interfaces;
+use super::plug::InterfaceName;
+
+/// One difference between the old and the new package.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    /// Whether code written against the old version can break.
+    pub breaking: bool,
+    /// What changed, e.g. `interface `arith`, function `divide``.
+    pub item: String,
+    /// The change in plain words.
+    pub message: String,
+    /// The old definition, as WIT.
+    pub old: Option<String>,
+    /// The new definition, as WIT.
+    pub new: Option<String>,
+}
+
+fn change(breaking: bool, item: String, message: String) -> Change {
+    Change {
+        breaking,
+        item,
+        message,
+        old: None,
+        new: None,
+    }
+}
+
+/// Lists the changes from `old` to `new`: breaking ones first, in declaration order.
+pub fn diff(old: (&Resolve, PackageId), new: (&Resolve, PackageId)) -> Vec<Change> {
+    let (or, op) = (old.0, &old.0.packages[old.1]);
+    let (nr, np) = (new.0, &new.0.packages[new.1]);
+    let mut changes = Vec::new();
+
+    for (name, &oid) in &op.interfaces {
+        let item = format!("interface `{name}`");
+        let Some(&nid) = np.interfaces.get(name) else {
+            changes.push(change(true, item.clone(), format!("{item} was removed")));
+            continue;
+        };
+        for d in compare_interfaces((or, oid), (nr, nid)) {
+            let mut c = match d.code {
+                "missing-function" | "missing-type" => change(
+                    true,
+                    format!("{item}, {}", d.item),
+                    format!("{} was removed from {item}", d.item),
+                ),
+                _ => {
+                    // compat speaks from the old side's needs; here it is history.
+                    let what = d
+                        .what
+                        .replace(" is missing", " was removed")
+                        .replace(" is not expected", " was added");
+                    change(
+                        true,
+                        format!("{item}, {}", d.item),
+                        format!("{} changed in {item}: {what}", d.item),
+                    )
+                }
+            };
+            c.old = Some(d.expected);
+            c.new = Some(d.found).filter(|f| f != "(nothing)");
+            changes.push(c);
+        }
+        for d in compare_interfaces((nr, nid), (or, oid)) {
+            if matches!(d.code, "missing-function" | "missing-type") {
+                let mut c = change(
+                    false,
+                    format!("{item}, {}", d.item),
+                    format!("{} was added to {item}", d.item),
+                );
+                c.new = Some(d.expected);
+                changes.push(c);
+            }
+        }
+    }
+    for name in np
+        .interfaces
+        .keys()
+        .filter(|n| !op.interfaces.contains_key(*n))
+    {
+        changes.push(change(
+            false,
+            format!("interface `{name}`"),
+            format!("interface `{name}` was added"),
+        ));
+    }
+
+    for (name, &ow) in &op.worlds {
+        let item = format!("world `{name}`");
+        let Some(&nw) = np.worlds.get(name) else {
+            changes.push(change(true, item.clone(), format!("{item} was removed")));
+            continue;
+        };
+        let items = |r: &Resolve,
+                     map: &wit_parser::IndexMap<wit_parser::WorldKey, WorldItem>|
+         -> Vec<String> {
+            map.iter()
+                .filter(|(_, i)| !matches!(i, WorldItem::Type { .. }))
+                .map(|(k, _)| InterfaceName::parse(&r.name_world_key(k)).base)
+                .collect()
+        };
+        let (ow, nw) = (&or.worlds[ow], &nr.worlds[nw]);
+        let (oi, ni) = (items(or, &ow.imports), items(nr, &nw.imports));
+        let (oe, ne) = (items(or, &ow.exports), items(nr, &nw.exports));
+        for e in oe.iter().filter(|e| !ne.contains(e)) {
+            changes.push(change(
+                true,
+                item.clone(),
+                format!("{item} no longer exports {e}: its users lose it"),
+            ));
+        }
+        for i in ni.iter().filter(|i| !oi.contains(i)) {
+            changes.push(change(
+                true,
+                item.clone(),
+                format!("{item} now imports {i}: whoever hosts it must provide it"),
+            ));
+        }
+        for e in ne.iter().filter(|e| !oe.contains(e)) {
+            changes.push(change(
+                false,
+                item.clone(),
+                format!("{item} now also exports {e}"),
+            ));
+        }
+        for i in oi.iter().filter(|i| !ni.contains(i)) {
+            changes.push(change(
+                false,
+                item.clone(),
+                format!("{item} no longer imports {i}"),
+            ));
+        }
+    }
+    for name in np.worlds.keys().filter(|n| !op.worlds.contains_key(*n)) {
+        changes.push(change(
+            false,
+            format!("world `{name}`"),
+            format!("world `{name}` was added"),
+        ));
+    }
+    changes.sort_by_key(|c| !c.breaking);
+    changes
+}
+
+/// What a version bump allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bump {
+    /// A new major version (or new minor for 0.x, new patch for 0.0.x): anything may change.
+    Breaking,
+    /// A semver-compatible bump: only additions.
+    Compatible,
+    /// The same version: nothing may change.
+    None,
+    /// The new version is lower than the old one.
+    Backwards,
+}
+
+/// Classifies the bump from `old` to `new`.
+pub fn bump(old: &semver::Version, new: &semver::Version) -> Bump {
+    if new < old {
+        Bump::Backwards
+    } else if new == old {
+        Bump::None
+    } else if super::plug::versions_compatible(&Some(old.clone()), &Some(new.clone())) {
+        Bump::Compatible
+    } else {
+        Bump::Breaking
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> semver::Version {
+        semver::Version::parse(s).unwrap()
+    }
+
+    #[test]
+    fn bumps() {
+        assert_eq!(bump(&v("0.1.0"), &v("0.2.0")), Bump::Breaking);
+        assert_eq!(bump(&v("0.1.0"), &v("0.1.1")), Bump::Compatible);
+        assert_eq!(bump(&v("1.2.0"), &v("1.3.0")), Bump::Compatible);
+        assert_eq!(bump(&v("1.2.0"), &v("2.0.0")), Bump::Breaking);
+        assert_eq!(bump(&v("1.2.0"), &v("1.2.0")), Bump::None);
+        assert_eq!(bump(&v("1.2.0"), &v("1.1.0")), Bump::Backwards);
+    }
+}
