@@ -33,6 +33,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Load(#[from] LoadError),
 
+    /// Composing failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Compose(#[from] crate::compose::ComposeError),
+
     /// A WIT directory that does not load.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -84,6 +89,7 @@ impl Error {
         match self {
             Error::Build(e) => e.exit_code(),
             Error::Load(e) => e.exit_code(),
+            Error::Compose(e) => e.exit_code(),
             Error::Checked(_) | Error::Wit(_) => EXIT_FAILURE,
             Error::Manifest(_) | Error::Toolchain(_) | Error::NotImplemented { .. } => EXIT_USAGE,
             Error::Usage { .. } | Error::Output(_) => EXIT_USAGE,

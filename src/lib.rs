@@ -10,6 +10,7 @@
 
 pub mod build;
 pub mod check;
+pub mod compose;
 pub mod error;
 pub mod fsutil;
 pub mod project;

@@ -117,7 +117,8 @@ impl CheckArgs {
                 findings: &findings,
             })?;
         } else {
-            cx.reporter.print(&render(cx, &components, &findings))?;
+            let names: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
+            cx.reporter.print(&render(cx, &names, &findings))?;
         }
         Ok(if check::has_errors(&findings) { 1 } else { 0 })
     }
@@ -355,7 +356,8 @@ fn project_components(cx: &Context) -> Result<(Vec<Loaded>, usize)> {
     Ok((loaded, roots))
 }
 
-fn render(cx: &Context, components: &[Loaded], findings: &[Finding]) -> String {
+/// The findings grouped by component, then each problem with both sides, then a summary.
+pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) -> String {
     let r = &cx.reporter;
     let verbose = r.verbosity() >= 1;
     let mut out = String::new();
@@ -365,9 +367,9 @@ fn render(cx: &Context, components: &[Loaded], findings: &[Finding]) -> String {
         .map(|f| f.interface.len())
         .max()
         .unwrap_or(0);
-    for c in components {
-        let _ = writeln!(out, "{}", r.paint(&c.name, Style::Bold));
-        let mine: Vec<&Finding> = findings.iter().filter(|f| f.consumer == c.name).collect();
+    for &c in components {
+        let _ = writeln!(out, "{}", r.paint(c, Style::Bold));
+        let mine: Vec<&Finding> = findings.iter().filter(|f| f.consumer == c).collect();
         let mut runtime: Vec<&str> = Vec::new();
         for f in &mine {
             match (f.code, f.severity) {

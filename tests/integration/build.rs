@@ -111,7 +111,82 @@ fn calc_example() -> Result<(), Failed> {
         .filter(|f| f["code"] == "satisfied")
         .collect();
     assert_eq!(satisfied.len(), 2, "{report:#}");
+    compose_is_deterministic_and_atomic()?;
     skewed_provider_is_explained()
+}
+
+/// The example composes into one valid component, byte-identical every time; a failed compose
+/// leaves the previous output untouched.
+fn compose_is_deterministic_and_atomic() -> Result<(), Failed> {
+    let out = weld()
+        .args(["compose", "-C", "fixtures/calc", "--format", "json"])
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let composed: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(
+        composed["wired"].as_array().map(Vec::len),
+        Some(2),
+        "{composed:#}"
+    );
+    let app = crate::root().join("fixtures/calc/target/weld/app.wasm");
+    let first = std::fs::read(&app)?;
+    let items = world_items(&app)?;
+    assert!(has(&items, "export wasi:cli/run@0.2"), "{items:?}");
+    assert!(
+        !has(&items, "import weld:example"),
+        "everything of ours is wired inside: {items:?}"
+    );
+    // Each WASI interface once, whatever versions the three toolchains asked for.
+    let mut bases: Vec<&str> = items
+        .iter()
+        .filter(|i| i.starts_with("import "))
+        .map(|i| i.split('@').next().unwrap_or(i))
+        .collect();
+    let count = bases.len();
+    bases.dedup();
+    assert_eq!(
+        bases.len(),
+        count,
+        "an interface is imported twice: {items:?}"
+    );
+
+    let again = weld()
+        .args(["compose", "-C", "fixtures/calc", "-q"])
+        .output()?;
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read(&app)?,
+        first,
+        "the same inputs must compose to the same bytes"
+    );
+
+    // A compose that is refused (a plug that plugs nothing) does not touch the output.
+    let built = crate::root().join("fixtures/calc/target/weld");
+    let refused = weld()
+        .arg("compose")
+        .arg(built.join("cli.wasm"))
+        .args(["--plug"])
+        .arg(built.join("arith.wasm"))
+        .args(["--plug"])
+        .arg(built.join("words.wasm"))
+        .args(["--plug"])
+        .arg(built.join("arith.wasm"))
+        .arg("-o")
+        .arg(&app)
+        .output()?;
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&refused.stdout)
+    );
+    assert_eq!(std::fs::read(&app)?, first);
+    Ok(())
 }
 
 /// A copy of the Python provider built against WIT where `divide` takes `b: f32`: check names the
