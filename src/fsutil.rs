@@ -35,6 +35,16 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// `path` as messages show it: relative to the current directory when it is under it, so that
+/// output does not depend on where a checkout lives.
+pub fn shown(path: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    match path.strip_prefix(&cwd) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => path.display().to_string(),
+    }
+}
+
 /// `path` with `.` and `..` resolved textually, so that diagnostics and outputs read cleanly.
 pub fn clean(path: &Path) -> PathBuf {
     use std::path::Component;

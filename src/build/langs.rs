@@ -145,7 +145,7 @@ fn python_detail(detail: &str, source: &Path) -> String {
     let start = detail
         .find("AssertionError: ")
         .map_or(0, |i| i + "AssertionError: ".len());
-    detail[start..].replace("\"/0/", &format!("\"{}/", source.display()))
+    detail[start..].replace("\"/0/", &format!("\"{}/", crate::fsutil::shown(source)))
 }
 
 /// JavaScript: componentize-js through node, with engine features the world does not use

@@ -464,7 +464,7 @@ impl Job<'_> {
             f.help = Some(match c.lang {
                 Lang::Wasm => format!(
                     "wrap it: `wasm-tools component new {} --adapt wasi_snapshot_preview1.reactor.wasm -o component.wasm`, or rebuild it for a component target (e.g. wasm32-wasip2)",
-                    c.source.display()
+                    crate::fsutil::shown(&c.source)
                 ),
                 _ => "the toolchain produced a core module; check that it targets the component model".into(),
             });
@@ -520,9 +520,19 @@ impl Job<'_> {
         let head = c.lang == Lang::Rust;
         // For a prebuilt component the file is the whole story: name it.
         let summary = match c.lang {
-            Lang::Wasm => format!("{}: {summary}", c.source.display()),
+            Lang::Wasm => format!("{}: {summary}", crate::fsutil::shown(&c.source)),
             _ => summary.to_string(),
         };
+        // Toolchains print absolute paths; show the sources as the user names them.
+        let source_dir = if c.source.is_dir() {
+            c.source.as_path()
+        } else {
+            c.source.parent().unwrap_or(&c.source)
+        };
+        let detail = detail.replace(
+            &format!("{}/", source_dir.display()),
+            &format!("{}/", crate::fsutil::shown(source_dir)),
+        );
         self.failure(
             FailureKind::Source,
             summary,
