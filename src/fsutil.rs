@@ -17,8 +17,9 @@ pub fn temp_beside(target: &Path) -> PathBuf {
 }
 
 /// Writes `bytes` to `target` atomically: readers see the old file or the new one, never a
-/// part, and a failure leaves the old file in place.
-pub fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// part, and a failure leaves the old file in place. Returns the metadata of the file written
+/// (taken before the rename, so it describes this write even if another replaces it after).
+pub fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<std::fs::Metadata> {
     if let Some(dir) = target.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -27,7 +28,9 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let mut file = std::fs::File::create(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        std::fs::rename(&temp, target)
+        let meta = file.metadata()?;
+        std::fs::rename(&temp, target)?;
+        Ok(meta)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);

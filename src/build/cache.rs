@@ -103,15 +103,14 @@ pub(crate) struct Record {
 }
 
 impl Record {
-    /// A record for `output` as it is now.
-    pub fn of(fingerprint: String, output: &Path) -> io::Result<Record> {
-        let meta = std::fs::metadata(output)?;
-        Ok(Record {
+    /// A record for the output file described by `meta`.
+    pub fn of(fingerprint: String, meta: &std::fs::Metadata) -> Record {
+        Record {
             fingerprint,
             output_len: meta.len(),
-            output_mtime_ns: mtime_ns(&meta),
+            output_mtime_ns: mtime_ns(meta),
             largest_module: None,
-        })
+        }
     }
 
     /// Whether `output` is still the file this record describes, built from `fingerprint`.
@@ -142,7 +141,7 @@ pub(crate) fn load(path: &Path) -> Option<Record> {
 /// Stores a record atomically.
 pub(crate) fn store(path: &Path, record: &Record) -> io::Result<()> {
     let json = serde_json::to_vec_pretty(record).expect("a record serializes");
-    crate::fsutil::write_atomic(path, &json)
+    crate::fsutil::write_atomic(path, &json).map(drop)
 }
 
 #[cfg(test)]

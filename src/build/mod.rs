@@ -404,11 +404,9 @@ impl Job<'_> {
         }?;
         self.stage("validating");
         let largest_module = self.validate(&bytes)?;
-        crate::fsutil::write_atomic(&c.output, &bytes)
+        let written = crate::fsutil::write_atomic(&c.output, &bytes)
             .map_err(|e| self.env_failure(format!("cannot write {}: {e}", c.output.display())))?;
-        let mut record = cache::Record::of(fingerprint, &c.output).map_err(|e| {
-            self.env_failure(format!("cannot read back {}: {e}", c.output.display()))
-        })?;
+        let mut record = cache::Record::of(fingerprint, &written);
         record.largest_module = largest_module;
         // A record that cannot be stored only costs a rebuild next time.
         let _ = cache::store(&record_path, &record);

@@ -6,6 +6,7 @@
 
 mod error;
 mod manifest;
+mod run_tests;
 mod validate;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,233 @@
+//! Validation of `[run]` and `[[test]]`: capabilities, limits and test expectations.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::manifest::{RawDir, RawRun, RawTest};
+use super::validate::{Validator, parse_host_port};
+use super::{DirGrant, InvokeExpect, RunSettings, StdoutExpect, TestAction, TestCase, TestTarget};
+use crate::units;
+
+impl Validator {
+    pub(super) fn run(&mut self, raw: RawRun, default_timeout: Duration) -> RunSettings {
+        let mut env = Vec::new();
+        for (key, value) in raw.env {
+            self.env_name(&key);
+            env.push((key.into_inner(), value.into_inner()));
+        }
+        for key in &raw.env_inherit {
+            self.env_name(key);
+        }
+        let dirs = raw
+            .dirs
+            .into_iter()
+            .filter_map(|d| self.dir_grant(d))
+            .collect();
+        for addr in &raw.allow_net {
+            if parse_host_port(addr.get_ref()).is_none() {
+                self.report(
+                    "weld::manifest::invalid-value",
+                    Some(addr.span()),
+                    format!("`{}` is not a HOST:PORT address", addr.get_ref()),
+                    "expected HOST:PORT",
+                    Some("e.g. \"127.0.0.1:8080\" or \"example.com:443\"".into()),
+                );
+            }
+        }
+        let timeout = match &raw.timeout {
+            Some(t) => units::parse_duration(t.get_ref())
+                .map_err(|e| self.unit_error(t, "timeout", e))
+                .unwrap_or(default_timeout),
+            None => default_timeout,
+        };
+        let max_memory = match &raw.max_memory {
+            Some(m) => units::parse_size(m.get_ref())
+                .map_err(|e| self.unit_error(m, "max-memory", e))
+                .unwrap_or(super::DEFAULT_MAX_MEMORY),
+            None => super::DEFAULT_MAX_MEMORY,
+        };
+        RunSettings {
+            args: raw.args.into_iter().map(Spanned::into_inner).collect(),
+            env,
+            env_inherit: raw
+                .env_inherit
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            dirs,
+            allow_net: raw.allow_net.into_iter().map(Spanned::into_inner).collect(),
+            timeout,
+            max_memory,
+        }
+    }
+
+    fn unit_error(&mut self, value: &Spanned<String>, key: &str, e: units::UnitError) {
+        self.report(
+            "weld::manifest::invalid-value",
+            Some(value.span()),
+            format!("`{key}`: {e}"),
+            "invalid",
+            None,
+        );
+    }
+
+    fn env_name(&mut self, key: &Spanned<String>) {
+        let k = key.get_ref();
+        if k.is_empty() || k.contains('=') || k.contains('\0') {
+            self.report(
+                "weld::manifest::invalid-value",
+                Some(key.span()),
+                format!("`{k}` is not an environment variable name"),
+                "invalid name",
+                Some("a name is non-empty and has no `=`".into()),
+            );
+        }
+    }
+
+    fn dir_grant(&mut self, raw: Spanned<RawDir>) -> Option<DirGrant> {
+        let raw = raw.into_inner();
+        let host = self.dir(&raw.host, "granted directory")?;
+        Some(DirGrant {
+            host,
+            guest: raw
+                .guest
+                .map(Spanned::into_inner)
+                .unwrap_or_else(|| raw.host.get_ref().clone()),
+            read_only: raw.read_only,
+        })
+    }
+
+    pub(super) fn test(
+        &mut self,
+        mut raw: RawTest,
+        span: Range<usize>,
+        names: &[String],
+        has_compose: bool,
+    ) -> Option<TestCase> {
+        let name = raw.name.get_ref().clone();
+        let mut ok = true;
+        if name.trim().is_empty() {
+            self.report(
+                "weld::manifest::invalid-value",
+                Some(raw.name.span()),
+                "a test needs a non-empty name",
+                "empty",
+                None,
+            );
+            ok = false;
+        }
+        let target = match &raw.target {
+            Some(t) if names.contains(t.get_ref()) => TestTarget::Component(t.get_ref().clone()),
+            Some(t) if t.get_ref() == "app" => TestTarget::App,
+            Some(t) => {
+                ok &= self.component_ref(t, names, &format!("test `{name}`: target"));
+                TestTarget::App
+            }
+            None => TestTarget::App,
+        };
+        if target == TestTarget::App && !has_compose {
+            self.report(
+                "weld::manifest::missing-key",
+                Some(span.clone()),
+                format!("test `{name}` targets the composed app, but there is no [compose]"),
+                "targets the app",
+                Some("add a [compose] section, or set `target` to a component".into()),
+            );
+            ok = false;
+        }
+        let run_keys = [
+            ("stdin", raw.stdin.as_ref().map(|s| s.span())),
+            (
+                "expect-stdout",
+                raw.expect_stdout.as_ref().map(|s| s.span()),
+            ),
+            (
+                "expect-stdout-contains",
+                raw.expect_stdout_contains.as_ref().map(|s| s.span()),
+            ),
+            ("expect-exit", raw.expect_exit.as_ref().map(|s| s.span())),
+            ("args", raw.args.first().map(|s| s.span())),
+        ];
+        let action = if let Some(invoke) = &raw.invoke {
+            for (key, key_span) in run_keys {
+                if let Some(key_span) = key_span {
+                    self.report(
+                        "weld::manifest::conflicting-keys",
+                        Some(key_span),
+                        format!(
+                            "test `{name}`: `{key}` applies to run tests, but this one has `invoke`"
+                        ),
+                        "not used with `invoke`",
+                        Some("split it into two tests: one that invokes, one that runs".into()),
+                    );
+                    ok = false;
+                }
+            }
+            let expect = match (&raw.expect, &raw.expect_error) {
+                (Some(_), Some(e)) => {
+                    self.report(
+                        "weld::manifest::conflicting-keys",
+                        Some(e.span()),
+                        format!("test `{name}` has both `expect` and `expect-error`"),
+                        "remove one",
+                        None,
+                    );
+                    ok = false;
+                    InvokeExpect::Success
+                }
+                (Some(v), None) => InvokeExpect::Value(v.get_ref().clone()),
+                (None, Some(e)) => InvokeExpect::Error(e.get_ref().clone()),
+                (None, None) => InvokeExpect::Success,
+            };
+            TestAction::Invoke {
+                call: invoke.get_ref().clone(),
+                expect,
+            }
+        } else {
+            for (key, value) in [("expect", &raw.expect), ("expect-error", &raw.expect_error)] {
+                if let Some(value) = value {
+                    self.report(
+                        "weld::manifest::conflicting-keys",
+                        Some(value.span()),
+                        format!("test `{name}`: `{key}` compares an invocation's result, but this test has no `invoke`"),
+                        "needs `invoke`",
+                        Some("add invoke = 'iface.func(args)', or use `expect-stdout` for a run test".into()),
+                    );
+                    ok = false;
+                }
+            }
+            let stdout = match (&raw.expect_stdout, &raw.expect_stdout_contains) {
+                (Some(_), Some(c)) => {
+                    self.report(
+                        "weld::manifest::conflicting-keys",
+                        Some(c.span()),
+                        format!(
+                            "test `{name}` has both `expect-stdout` and `expect-stdout-contains`"
+                        ),
+                        "remove one",
+                        None,
+                    );
+                    ok = false;
+                    None
+                }
+                (Some(s), None) => Some(StdoutExpect::Exact(s.get_ref().clone())),
+                (None, Some(c)) => Some(StdoutExpect::Contains(c.get_ref().clone())),
+                (None, None) => None,
+            };
+            TestAction::Run {
+                stdin: raw.stdin.as_ref().map(|s| s.get_ref().clone()),
+                stdout,
+                exit: raw.expect_exit.as_ref().map(|e| *e.get_ref()).unwrap_or(0),
+            }
+        };
+        let run = self.run(raw.run_keys(), super::DEFAULT_TEST_TIMEOUT);
+        ok.then_some(TestCase {
+            name,
+            target,
+            action,
+            run,
+        })
+    }
+}
