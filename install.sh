@@ -6,6 +6,7 @@
 #
 #   ./install.sh            everything
 #   ./install.sh --no-weld  only the toolchains (CI builds weld itself through cargo test)
+#   ./install.sh --dev      also what the test suite uses (Graphviz, via apt-get)
 #
 # Where things go (override with WELD_HOME):
 #   $WELD_HOME/toolchains/python   virtualenv with componentize-py
@@ -20,10 +21,12 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 weld_home=${WELD_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/weld}
 tools=$weld_home/toolchains
 install_weld=1
+install_dev=0
 for arg in "$@"; do
     case $arg in
         --no-weld) install_weld=0 ;;
-        -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --dev) install_dev=1 ;;
+        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "install.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -80,6 +83,21 @@ else
     (cd "$js" && npm install --no-audit --no-fund --loglevel=error)
     cp "$repo/toolchains/js/package-lock.json" "$js/.weld-installed-lock"
     ok "installed in $js"
+fi
+
+if [ "$install_dev" = 1 ]; then
+    step "Graphviz (tests render \`weld graph --format dot\`)"
+    if command -v dot >/dev/null 2>&1; then
+        ok "already installed"
+    elif command -v apt-get >/dev/null 2>&1; then
+        sudo=""
+        [ "$(id -u)" = 0 ] || sudo=sudo
+        $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq graphviz >/dev/null ||
+            die "apt-get could not install graphviz; install it by hand (it provides \`dot\`)"
+        ok "installed $(dot -V 2>&1)"
+    else
+        die "install Graphviz (it provides \`dot\`) with your package manager"
+    fi
 fi
 
 if [ "$install_weld" = 1 ]; then

@@ -6,6 +6,8 @@
 //! runtime are imported once per WASI interface, at the highest version any component asks for,
 //! and shared by every instance that needs a compatible version.
 
+pub mod graph;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

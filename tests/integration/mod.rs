@@ -30,6 +30,10 @@ pub fn trials() -> Vec<Trial> {
             broken_pipe_exits_quietly,
         ),
     ];
+    trials.push(Trial::test(
+        "graph::dot_renders_with_graphviz",
+        graph_dot_renders_with_graphviz,
+    ));
     trials.extend(build::trials());
     trials.extend(check::trials());
     trials
@@ -198,6 +202,54 @@ fn broken_pipe_exits_quietly() -> Result<(), Failed> {
         .output()?;
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    Ok(())
+}
+
+/// `weld graph --format dot` is valid Graphviz input (install.sh --dev installs Graphviz).
+fn graph_dot_renders_with_graphviz() -> Result<(), Failed> {
+    let c = "tests/cli/check/components";
+    let out = weld()
+        .args(["graph", "--format", "dot"])
+        .arg(format!("{c}/chain-root.wasm"))
+        .args([
+            "--plug",
+            &format!("{c}/chain-a.wasm"),
+            "--plug",
+            &format!("{c}/chain-b.wasm"),
+        ])
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut dot = std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run Graphviz's `dot` ({e}): run ./install.sh --dev"))?;
+    use std::io::Write;
+    dot.stdin.take().unwrap().write_all(&out.stdout)?;
+    let svg = dot.wait_with_output()?;
+    assert!(
+        svg.status.success(),
+        "dot rejected the graph: {}",
+        String::from_utf8_lossy(&svg.stderr)
+    );
+    // SVG escapes `-` in text.
+    let svg = String::from_utf8_lossy(&svg.stdout).replace("&#45;", "-");
+    assert!(svg.contains("<svg"), "{svg}");
+    for label in [
+        "chain-root.wasm",
+        "chain-a.wasm",
+        "chain-b.wasm",
+        "weld:chain/b@0.1.0",
+    ] {
+        assert!(svg.contains(label), "{label} is not in the rendered graph");
+    }
     Ok(())
 }
 
