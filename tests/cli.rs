@@ -70,19 +70,24 @@ fn golden_trials() -> Vec<Trial> {
     let mut trials = Vec::new();
     for file in files {
         let directives = directives(&file);
-        let count = directives.len();
-        let rel = file.strip_prefix(root()).unwrap().to_path_buf();
-        for (i, directive) in directives.into_iter().enumerate() {
-            let stem = if count == 1 {
-                rel.display().to_string()
-            } else {
-                format!("{}.{i}", rel.display())
-            };
-            let rel = rel.clone();
-            trials.push(Trial::test(format!("cli::{stem}"), move || {
-                run_case(&rel, &stem, &directive)
-            }));
+        if directives.is_empty() {
+            continue;
         }
+        let rel = file.strip_prefix(root()).unwrap().to_path_buf();
+        // A file's directives run in order, in one trial: a later one may read what an earlier
+        // one wrote.
+        trials.push(Trial::test(format!("cli::{}", rel.display()), move || {
+            let count = directives.len();
+            for (i, directive) in directives.iter().enumerate() {
+                let stem = if count == 1 {
+                    rel.display().to_string()
+                } else {
+                    format!("{}.{i}", rel.display())
+                };
+                run_case(&rel, &stem, directive)?;
+            }
+            Ok(())
+        }));
     }
     trials
 }

@@ -40,6 +40,10 @@ pub struct ComposeArgs {
     /// Where to write the composed component [default: weld.toml's output, or app.wasm]
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+
+    /// Refuse to leave an import that neither a component nor weld's runtime provides
+    #[arg(long)]
+    strict: bool,
 }
 
 impl ComposeArgs {
@@ -55,7 +59,7 @@ impl ComposeArgs {
                 "compose with `root` and `plugs`, or use `wac compose` for scripts meanwhile",
             );
         }
-        let (root, plugs, output) = match &self.input {
+        let (root, plugs, output, strict) = match &self.input {
             Some(root) => {
                 let input = |p: &PathBuf| Input {
                     name: p.file_name().map_or_else(
@@ -72,12 +76,16 @@ impl ComposeArgs {
                     input(root),
                     self.plug.iter().map(input).collect::<Vec<_>>(),
                     output,
+                    self.strict,
                 )
             }
-            None => from_manifest(cx, self.output.clone())?,
+            None => {
+                let (root, plugs, output, strict) = from_manifest(cx, self.output.clone())?;
+                (root, plugs, output, strict || self.strict)
+            }
         };
         let start = std::time::Instant::now();
-        let composed = match compose::compose(&root, &plugs, &output) {
+        let composed = match compose::compose(&root, &plugs, &output, strict) {
             Ok(c) => c,
             Err(ComposeError::DoesNotFit { findings, errors }) => {
                 let mut names = vec![root.name.as_str()];
@@ -128,6 +136,11 @@ impl ComposeArgs {
                 composed.imports.len(),
             ));
             cx.reporter.print(&out)?;
+            for u in &composed.unresolved {
+                cx.reporter.status(&format!(
+                    "warning: {u} still needs a provider: the app imports it (--strict refuses this)"
+                ));
+            }
             cx.reporter
                 .verbose(&format!("composed in {}", format_duration(start.elapsed())));
         }
@@ -136,7 +149,10 @@ impl ComposeArgs {
 }
 
 /// Root, plugs and output from weld.toml; the components must have been built.
-fn from_manifest(cx: &Context, output: Option<PathBuf>) -> Result<(Input, Vec<Input>, PathBuf)> {
+fn from_manifest(
+    cx: &Context,
+    output: Option<PathBuf>,
+) -> Result<(Input, Vec<Input>, PathBuf, bool)> {
     let plan = cx.plan()?;
     let compose = plan.compose.as_ref().ok_or_else(|| Error::Usage {
         message: format!(
@@ -176,5 +192,6 @@ fn from_manifest(cx: &Context, output: Option<PathBuf>) -> Result<(Input, Vec<In
         input(root)?,
         plugs,
         output.unwrap_or_else(|| compose.output.clone()),
+        compose.strict,
     ))
 }

@@ -52,6 +52,8 @@ pub struct Composed {
     pub wired: Vec<Wire>,
     /// What the composed component imports (each once): WASI 0.2 that `weld run` provides.
     pub imports: Vec<String>,
+    /// Imports that nothing provides, left as imports of the app (refused with `strict`).
+    pub unresolved: Vec<String>,
     /// What it exports (the root's exports).
     pub exports: Vec<String>,
 }
@@ -120,8 +122,15 @@ fn graph_error(what: impl std::fmt::Display, e: impl std::error::Error) -> Compo
     ComposeError::Graph { message }
 }
 
-/// Composes `root` with `plugs` into `output` (written atomically, only when valid).
-pub fn compose(root: &Input, plugs: &[Input], output: &Path) -> Result<Composed, ComposeError> {
+/// Composes `root` with `plugs` into `output` (written atomically, only when valid). With
+/// `strict`, an import that neither a component nor the runtime provides is an error; without,
+/// it stays an import of the app.
+pub fn compose(
+    root: &Input,
+    plugs: &[Input],
+    output: &Path,
+    strict: bool,
+) -> Result<Composed, ComposeError> {
     let inputs: Vec<&Input> = std::iter::once(root).chain(plugs).collect();
     let loaded = inputs
         .iter()
@@ -130,10 +139,16 @@ pub fn compose(root: &Input, plugs: &[Input], output: &Path) -> Result<Composed,
 
     // Check first: compose refuses what check finds wrong, and a plug that plugs nothing.
     let findings = plug::check(&loaded, 1);
+    let left_open = |f: &Finding| !strict && f.code == "unsatisfied-import";
     let errors: Vec<Finding> = findings
         .iter()
-        .filter(|f| f.severity == Severity::Error || f.code == "unused-plug")
+        .filter(|f| (f.severity == Severity::Error && !left_open(f)) || f.code == "unused-plug")
         .cloned()
+        .collect();
+    let unresolved: Vec<String> = findings
+        .iter()
+        .filter(|f| left_open(f))
+        .map(|f| format!("{} (imported by `{}`)", f.interface, f.consumer))
         .collect();
     if !errors.is_empty() {
         return Err(ComposeError::DoesNotFit { findings, errors });
@@ -297,6 +312,7 @@ pub fn compose(root: &Input, plugs: &[Input], output: &Path) -> Result<Composed,
         components: inputs.iter().map(|i| i.name.clone()).collect(),
         wired,
         imports,
+        unresolved,
         exports,
     })
 }
