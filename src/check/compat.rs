@@ -196,41 +196,40 @@ impl Cx<'_> {
         };
         match (&ed.kind, &fd.kind) {
             (TypeDefKind::Record(er), TypeDefKind::Record(fr)) => {
-                let en: Vec<&str> = er.fields.iter().map(|f| f.name.as_str()).collect();
-                let fnames: Vec<&str> = fr.fields.iter().map(|f| f.name.as_str()).collect();
-                if en != fnames {
+                let names =
+                    |r: &wit_parser::Record| r.fields.iter().map(|f| f.name.clone()).collect();
+                if let Some(what) = name_change("field", names(er), names(fr)) {
                     let (e, f) = whole(self);
-                    return self.diff(&here, e, f, field_change("field", &en, &fnames));
+                    return self.diff(&here, e, f, what);
                 }
                 for (a, b) in er.fields.iter().zip(&fr.fields) {
                     self.types(&a.ty, &b.ty, &format!("{here}, field `{}`", a.name));
                 }
             }
             (TypeDefKind::Variant(ev), TypeDefKind::Variant(fv)) => {
-                let en: Vec<&str> = ev.cases.iter().map(|c| c.name.as_str()).collect();
-                let fnames: Vec<&str> = fv.cases.iter().map(|c| c.name.as_str()).collect();
-                if en != fnames {
+                let names =
+                    |v: &wit_parser::Variant| v.cases.iter().map(|c| c.name.clone()).collect();
+                if let Some(what) = name_change("case", names(ev), names(fv)) {
                     let (e, f) = whole(self);
-                    return self.diff(&here, e, f, field_change("case", &en, &fnames));
+                    return self.diff(&here, e, f, what);
                 }
                 for (a, b) in ev.cases.iter().zip(&fv.cases) {
                     self.optional(&a.ty, &b.ty, &format!("{here}, case `{}`", a.name));
                 }
             }
             (TypeDefKind::Enum(ee), TypeDefKind::Enum(fe)) => {
-                let en: Vec<&str> = ee.cases.iter().map(|c| c.name.as_str()).collect();
-                let fnames: Vec<&str> = fe.cases.iter().map(|c| c.name.as_str()).collect();
-                if en != fnames {
+                let names = |e: &wit_parser::Enum| e.cases.iter().map(|c| c.name.clone()).collect();
+                if let Some(what) = name_change("case", names(ee), names(fe)) {
                     let (e, f) = whole(self);
-                    self.diff(&here, e, f, field_change("case", &en, &fnames));
+                    self.diff(&here, e, f, what);
                 }
             }
             (TypeDefKind::Flags(ef), TypeDefKind::Flags(ff)) => {
-                let en: Vec<&str> = ef.flags.iter().map(|c| c.name.as_str()).collect();
-                let fnames: Vec<&str> = ff.flags.iter().map(|c| c.name.as_str()).collect();
-                if en != fnames {
+                let names =
+                    |f: &wit_parser::Flags| f.flags.iter().map(|c| c.name.clone()).collect();
+                if let Some(what) = name_change("flag", names(ef), names(ff)) {
                     let (e, f) = whole(self);
-                    self.diff(&here, e, f, field_change("flag", &en, &fnames));
+                    self.diff(&here, e, f, what);
                 }
             }
             (TypeDefKind::Resource, TypeDefKind::Resource) => {
@@ -346,13 +345,16 @@ fn resource_id(resolve: &Resolve, id: TypeId) -> String {
     }
 }
 
-/// "field `mean` is missing", "field `median` is extra", or "the fields are in another order".
-fn field_change(what: &str, expected: &[&str], found: &[&str]) -> String {
-    if let Some(missing) = expected.iter().find(|n| !found.contains(n)) {
-        format!("{what} `{missing}` is missing")
+/// How two lists of field, case or flag names differ: "field `mean` is missing", "field
+/// `median` is not expected", "the fields are in a different order"; `None` when they are equal.
+fn name_change(what: &str, expected: Vec<String>, found: Vec<String>) -> Option<String> {
+    if expected == found {
+        None
+    } else if let Some(missing) = expected.iter().find(|n| !found.contains(n)) {
+        Some(format!("{what} `{missing}` is missing"))
     } else if let Some(extra) = found.iter().find(|n| !expected.contains(n)) {
-        format!("{what} `{extra}` is not expected")
+        Some(format!("{what} `{extra}` is not expected"))
     } else {
-        format!("the {what}s are in a different order")
+        Some(format!("the {what}s are in a different order"))
     }
 }

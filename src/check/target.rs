@@ -6,7 +6,7 @@
 
 use wit_parser::{Resolve, WorldId, WorldItem};
 
-use super::compat::{compare_functions, compare_interfaces};
+use super::compat::{Difference, compare_functions, compare_interfaces};
 use super::load::Loaded;
 use super::plug::{InterfaceName, versions_compatible};
 use super::{Finding, Severity};
@@ -76,25 +76,11 @@ pub fn check(
                 format!("`{}` exports {name} as {target} requires", component.name),
             ));
         }
-        for d in diffs {
-            let mut x = finding(
-                Severity::Error,
-                d.code,
-                name.clone(),
-                format!(
-                    "`{}` exports {name}, but not as {target} defines it: {}: {}",
-                    component.name, d.item, d.what
-                ),
-            );
-            x.item = Some(d.item);
-            x.expected = Some(d.expected);
-            x.found = Some(d.found);
-            x.help = Some(format!(
-                "rebuild `{}` against the WIT of {target}",
-                component.name
-            ));
-            findings.push(x);
-        }
+        findings.extend(
+            diffs
+                .into_iter()
+                .map(|d| explain(component, &target, &name, "exports", d, false)),
+        );
     }
 
     for (key, item) in &cw.imports {
@@ -131,27 +117,48 @@ pub fn check(
                 continue;
             }
         };
-        for d in diffs {
-            let mut x = finding(
-                Severity::Error,
-                d.code,
-                name.clone(),
-                format!(
-                    "`{}` imports {name}, but not as {target} defines it: {}: {}",
-                    component.name, d.item, d.what
-                ),
-            );
-            // Compared from the component's side (it may import less than the world offers);
-            // reported from the world's, like the exports.
-            x.item = Some(d.item);
-            x.expected = Some(d.found);
-            x.found = Some(d.expected);
-            x.help = Some(format!(
-                "rebuild `{}` against the WIT of {target}",
-                component.name
-            ));
-            findings.push(x);
-        }
+        // Compared from the component's side (it may import less than the world offers);
+        // reported from the world's, like the exports.
+        findings.extend(
+            diffs
+                .into_iter()
+                .map(|d| explain(component, &target, &name, "imports", d, true)),
+        );
     }
     findings
+}
+
+/// A difference between the component and the world as a finding; `expected` is the world's side
+/// (`swapped` when the comparison ran from the component's side).
+fn explain(
+    component: &Loaded,
+    target: &str,
+    name: &str,
+    verb: &str,
+    d: Difference,
+    swapped: bool,
+) -> Finding {
+    let (expected, found) = if swapped {
+        (d.found, d.expected)
+    } else {
+        (d.expected, d.found)
+    };
+    Finding {
+        severity: Severity::Error,
+        code: d.code,
+        consumer: component.name.clone(),
+        provider: Some(target.to_string()),
+        interface: name.to_string(),
+        message: format!(
+            "`{}` {verb} {name}, but not as {target} defines it: {}: {}",
+            component.name, d.item, d.what
+        ),
+        item: Some(d.item),
+        expected: Some(expected),
+        found: Some(found),
+        help: Some(format!(
+            "rebuild `{}` against the WIT of {target}",
+            component.name
+        )),
+    }
 }

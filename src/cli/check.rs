@@ -101,14 +101,8 @@ impl CheckArgs {
             _ if self.component.is_none() => findings.extend(project_targets(cx, &components)?),
             _ => {}
         }
-        let errors = findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .count();
-        let warnings = findings
-            .iter()
-            .filter(|f| f.severity == Severity::Warning)
-            .count();
+        let errors = check::count(&findings, Severity::Error);
+        let warnings = check::count(&findings, Severity::Warning);
         if cx.reporter.json() {
             cx.reporter.print_json(&JsonReport {
                 ok: errors == 0,
@@ -451,14 +445,8 @@ pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) ->
         }
     }
     let count = |code: &str| findings.iter().filter(|f| f.code == code).count();
-    let errors = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
-    let warnings = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Warning)
-        .count();
+    let errors = check::count(findings, Severity::Error);
+    let warnings = check::count(findings, Severity::Warning);
     let summary = format!(
         "{} satisfied by components, {} by the runtime; {errors} error{}, {warnings} warning{}",
         count("satisfied"),
