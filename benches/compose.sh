@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Benchmark `weld compose` on the example app (fixtures/calc, ~29 MiB composed) side by side with
+# `wac plug`, the tool a user would otherwise use, on the same three components.
+#
+#   benches/compose.sh      (needs ./install.sh; installs wac-cli into benches/.tools, builds
+#                            weld --release, builds the example's components)
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+runs=${RUNS:-10}
+tools=$repo/benches/.tools
+if [ ! -x "$tools/bin/wac" ]; then
+    echo "installing wac-cli 0.12.0 into $tools (once)" >&2
+    cargo install --quiet --locked wac-cli@0.12.0 --root "$tools"
+fi
+cargo build --release --quiet
+weld=$repo/target/release/weld
+"$weld" build -C fixtures/calc -q >/dev/null
+built=$repo/fixtures/calc/target/weld
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+now() { date +%s%N; }
+time_it() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo $(($(now) - t0)); }
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+secs() { awk -v ns="$1" 'BEGIN { printf "%.3f", ns / 1e9 }'; }
+
+weld_ns=$(for _ in $(seq "$runs"); do
+    time_it "$weld" compose "$built/cli.wasm" --plug "$built/arith.wasm" --plug "$built/words.wasm" -o "$out/weld.wasm"
+done | median)
+wac_ns=$(for _ in $(seq "$runs"); do
+    time_it "$tools/bin/wac" plug "$built/cli.wasm" --plug "$built/arith.wasm" --plug "$built/words.wasm" -o "$out/wac.wasm"
+done | median)
+
+echo "compose fixtures/calc (cli + arith + words, $(du -h "$out/weld.wasm" | cut -f1) out), median of $runs, $(nproc) cores"
+printf '%-12s %10s\n' "tool" "seconds"
+printf '%-12s %10s\n' "weld" "$(secs "$weld_ns")"
+printf '%-12s %10s\n' "wac plug" "$(secs "$wac_ns")"
+awk -v a="$weld_ns" -v b="$wac_ns" 'BEGIN { printf "weld / wac = %.2f (below 1: weld is faster)\n", a / b }'
+echo "weld also checks every import first and imports each WASI interface once; wac plug does neither."
