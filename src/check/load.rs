@@ -112,19 +112,26 @@ pub fn decode(bytes: &[u8]) -> Result<(Resolve, WorldId), (String, Option<String
             Some("wrap it with `wasm-tools component new MODULE.wasm -o COMPONENT.wasm` (with `--adapt` for a WASI preview 1 module), or build it for a component target such as wasm32-wasip2".into()),
         ));
     }
-    let mut validator = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
-    if let Err(e) = validator.validate_all(bytes) {
-        let reason = if e.message().contains("end-of-file") {
-            format!("the component is truncated ({e})")
-        } else {
-            format!("the component is invalid: {e}")
-        };
-        return Err((
-            reason,
-            Some("rebuild it; a partial download or copy also looks like this".into()),
-        ));
+    // Decoding reads the component's types, not its code: fast even for a 20 MB component.
+    // Full validation runs only to say precisely why one does not decode (build and compose
+    // validate what they produce).
+    let decoded = wit_component::decode(bytes);
+    if decoded.is_err() {
+        let mut validator =
+            wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
+        if let Err(e) = validator.validate_all(bytes) {
+            let reason = if e.message().contains("end-of-file") {
+                format!("the component is truncated ({e})")
+            } else {
+                format!("the component is invalid: {e}")
+            };
+            return Err((
+                reason,
+                Some("rebuild it; a partial download or copy also looks like this".into()),
+            ));
+        }
     }
-    match wit_component::decode(bytes) {
+    match decoded {
         Ok(wit_component::DecodedWasm::Component(resolve, world)) => Ok((resolve, world)),
         Ok(wit_component::DecodedWasm::WitPackage(..)) => Err((
             "this is a WIT package encoded as wasm, not a component".into(),
