@@ -15,6 +15,8 @@ pub struct Loaded {
     pub resolve: Resolve,
     /// Its world.
     pub world: WorldId,
+    /// The file's bytes, so that later stages need not read it again.
+    pub bytes: Vec<u8>,
 }
 
 /// Why a file is not a usable component.
@@ -87,6 +89,7 @@ pub fn load(path: &Path, name: &str) -> Result<Loaded, LoadError> {
         path: path.to_path_buf(),
         resolve,
         world,
+        bytes,
     })
 }
 

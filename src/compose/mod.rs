@@ -132,7 +132,7 @@ pub fn compose(
     strict: bool,
 ) -> Result<Composed, ComposeError> {
     let inputs: Vec<&Input> = std::iter::once(root).chain(plugs).collect();
-    let loaded = inputs
+    let mut loaded = inputs
         .iter()
         .map(|i| load::load(&i.path, &i.name))
         .collect::<Result<Vec<_>, _>>()?;
@@ -157,10 +157,7 @@ pub fn compose(
     let mut graph = CompositionGraph::new();
     let mut packages = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        let bytes = std::fs::read(&input.path).map_err(|source| LoadError::Unreadable {
-            path: input.path.clone(),
-            source,
-        })?;
+        let bytes = std::mem::take(&mut loaded[i].bytes);
         // Package names only need to be unique inside the graph.
         let package =
             Package::from_bytes(&format!("weld:input{i}"), None, bytes, graph.types_mut())
