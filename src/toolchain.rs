@@ -82,11 +82,6 @@ impl Tool {
             Tool::Node | Tool::ComponentizeJs => Lang::Js,
         }
     }
-
-    /// The tools needed to build components of `lang`.
-    pub fn for_lang(lang: Lang) -> impl Iterator<Item = Tool> {
-        Tool::ALL.into_iter().filter(move |t| t.lang() == lang)
-    }
 }
 
 /// The state of one tool.

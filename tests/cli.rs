@@ -45,6 +45,16 @@ pub fn weld() -> Command {
     cmd
 }
 
+/// Asserts a weld run's exit code, showing its stderr when it differs.
+pub fn expect_code(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Output with machine-specific parts replaced: the checkout's path, weld's version.
 pub fn normalize(text: &[u8]) -> String {
     let version = env!("CARGO_PKG_VERSION");

@@ -54,10 +54,10 @@ impl ComposeArgs {
             .as_ref()
             .is_some_and(|i| i.extension().is_some_and(|e| e == "wac"))
         {
-            return super::not_implemented(
+            return Err(super::not_implemented(
                 "compose FILE.wac",
                 "compose with `root` and `plugs`, or use `wac compose` for scripts meanwhile",
-            );
+            ));
         }
         let (root, plugs, output, strict) = match &self.input {
             Some(root) => {
@@ -166,8 +166,7 @@ fn from_manifest(
             return Err(super::not_implemented(
                 "compose (script)",
                 "use `root` and `plugs` in [compose], or `wac compose` for scripts meanwhile",
-            )
-            .unwrap_err());
+            ));
         }
     };
     let input = |name: &String| -> Result<Input> {

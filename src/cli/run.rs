@@ -72,9 +72,9 @@ pub struct RunArgs {
 
 impl RunArgs {
     pub fn exec(self, _cx: &Context) -> Result<u8> {
-        not_implemented(
+        Err(not_implemented(
             "run",
             "`wasmtime run APP.wasm` runs a composed component meanwhile",
-        )
+        ))
     }
 }

@@ -35,6 +35,9 @@ pub struct TestArgs {
 
 impl TestArgs {
     pub fn exec(self, _cx: &Context) -> Result<u8> {
-        not_implemented("test", "`weld plan` lists the declared tests meanwhile")
+        Err(not_implemented(
+            "test",
+            "`weld plan` lists the declared tests meanwhile",
+        ))
     }
 }

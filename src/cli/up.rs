@@ -35,9 +35,9 @@ pub struct UpArgs {
 
 impl UpArgs {
     pub fn exec(self, _cx: &Context) -> Result<u8> {
-        not_implemented(
+        Err(not_implemented(
             "up",
             "`weld doctor` and `weld plan` work on the project meanwhile",
-        )
+        ))
     }
 }

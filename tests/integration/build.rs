@@ -121,12 +121,7 @@ fn compose_is_deterministic_and_atomic() -> Result<(), Failed> {
     let out = weld()
         .args(["compose", "-C", "fixtures/calc", "--format", "json"])
         .output()?;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::expect_code(&out, 0);
     let composed: Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(
         composed["wired"].as_array().map(Vec::len),

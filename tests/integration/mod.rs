@@ -105,12 +105,7 @@ fn doctor_missing_toolchains_exit_2() -> Result<(), Failed> {
         .env("WELD_HOME", &home)
         .env("PATH", &home)
         .output()?;
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::expect_code(&out, 2);
     let report = json_of(&out)?;
     assert_eq!(report["ready"], false);
     for name in [
@@ -148,12 +143,7 @@ fn doctor_requires_only_what_the_project_uses() -> Result<(), Failed> {
     assert_eq!(tool(&report, "componentize-py")["required"], false);
     assert_eq!(tool(&report, "componentize-js")["status"], "missing");
     assert_eq!(tool(&report, "cargo")["required"], true);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::expect_code(&out, 0);
     Ok(())
 }
 
@@ -162,12 +152,7 @@ fn plan_json_is_the_resolved_plan() -> Result<(), Failed> {
     let out = weld()
         .args(["plan", "--format", "json", "-C", "fixtures/calc"])
         .output()?;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::expect_code(&out, 0);
     let plan = json_of(&out)?;
     assert_eq!(plan["name"], "calc");
     let components = plan["components"].as_array().ok_or("no components")?;
@@ -218,12 +203,7 @@ fn graph_dot_renders_with_graphviz() -> Result<(), Failed> {
             &format!("{c}/chain-b.wasm"),
         ])
         .output()?;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::expect_code(&out, 0);
     let mut dot = std::process::Command::new("dot")
         .arg("-Tsvg")
         .stdin(Stdio::piped())
