@@ -38,6 +38,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Compose(#[from] crate::compose::ComposeError),
 
+    /// A component that cannot be run (the guest's own failures are not errors).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Run(#[from] crate::run::RunError),
+
     /// A WIT directory that does not load.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -90,6 +95,7 @@ impl Error {
             Error::Build(e) => e.exit_code(),
             Error::Load(e) => e.exit_code(),
             Error::Compose(e) => e.exit_code(),
+            Error::Run(e) => e.exit_code(),
             Error::Checked(_) | Error::Wit(_) => EXIT_FAILURE,
             Error::Manifest(_) | Error::Toolchain(_) | Error::NotImplemented { .. } => EXIT_USAGE,
             Error::Usage { .. } | Error::Output(_) => EXIT_USAGE,

@@ -15,6 +15,7 @@ pub mod error;
 pub mod fsutil;
 pub mod project;
 pub mod report;
+pub mod run;
 pub mod toolchain;
 pub mod units;
 pub mod wit;

@@ -113,6 +113,18 @@ pub fn format_duration(duration: Duration) -> String {
     }
 }
 
+/// A measured duration for humans, precise where it is short: `850µs`, `12.3ms`, `4.2s`.
+pub fn format_elapsed(duration: Duration) -> String {
+    let micros = duration.as_micros();
+    if micros < 1_000 {
+        format!("{micros}µs")
+    } else if micros < 1_000_000 {
+        format!("{:.1}ms", duration.as_secs_f64() * 1_000.0)
+    } else {
+        format!("{:.1}s", duration.as_secs_f64())
+    }
+}
+
 fn split_number(text: &str) -> (&str, &str) {
     let end = text
         .find(|c: char| !c.is_ascii_digit())

@@ -4,8 +4,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{Context, not_implemented};
-use weld::error::Result;
+use super::Context;
+use weld::error::{Error, Result};
+use weld::run::grants::{self, Overrides};
+use weld::run::{
+    Action, Call, Compiled, RunError, Runtime, RuntimeOptions, Status, Stdio, default_cache_dir,
+};
+use weld::units::format_elapsed;
 
 /// Run a component: its wasi:cli/run, or any export with --invoke
 ///
@@ -71,10 +76,92 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    pub fn exec(self, _cx: &Context) -> Result<u8> {
-        Err(not_implemented(
-            "run",
-            "`wasmtime run APP.wasm` runs a composed component meanwhile",
-        ))
+    pub fn exec(self, cx: &Context) -> Result<u8> {
+        cx.human_or_json("run")?;
+        let call = self.invoke.as_deref().map(Call::parse).transpose()?;
+        // With no file, the project's app and its [run] settings; a file runs on its own, with
+        // nothing granted but what the flags grant.
+        let (path, name, base) = match &self.app {
+            Some(path) => (
+                cx.cwd.join(path),
+                cx.show(&cx.cwd.join(path)),
+                grants::defaults(),
+            ),
+            None => {
+                let plan = cx.plan()?;
+                let compose = plan.compose.as_ref().ok_or_else(|| Error::Usage {
+                    message: format!(
+                        "{} has no [compose] section, so there is no app to run; name a component: `weld run FILE.wasm`",
+                        cx.show(&plan.manifest)
+                    ),
+                })?;
+                if !compose.output.is_file() {
+                    return Err(Error::Usage {
+                        message: format!(
+                            "{} does not exist yet: run `weld build && weld compose` (or `weld up`) first",
+                            cx.show(&compose.output)
+                        ),
+                    });
+                }
+                (compose.output.clone(), plan.name.clone(), plan.run.clone())
+            }
+        };
+        let overrides = Overrides {
+            dirs: self.dir,
+            dirs_ro: self.dir_ro,
+            env: self.env,
+            env_inherit: self.env_inherit,
+            allow_net: self.allow_net,
+            timeout: self.timeout,
+            max_memory: self.max_memory,
+            args: (!self.args.is_empty()).then_some(self.args),
+        };
+        let settings = overrides
+            .apply(base, &cx.cwd)
+            .map_err(|message| Error::Usage { message })?;
+        let runtime = Runtime::new(RuntimeOptions {
+            cache_dir: (!self.no_cache).then(default_cache_dir),
+        })?;
+        let app = runtime.load(&path, &name)?;
+        let r = &cx.reporter;
+        match app.compiled {
+            Compiled::Cached { load } => r.verbose(&format!(
+                "loaded compiled code for {} from the cache in {}",
+                cx.show(&path),
+                format_elapsed(load)
+            )),
+            Compiled::Fresh { compile } => r.verbose(&format!(
+                "compiled {} in {}{}",
+                cx.show(&path),
+                format_elapsed(compile),
+                if self.no_cache {
+                    " (cache bypassed)"
+                } else {
+                    " (cached for the next run)"
+                }
+            )),
+        }
+        let action = match call {
+            Some(call) => Action::Invoke(call),
+            None => Action::Run {
+                args: settings.args.clone(),
+            },
+        };
+        let outcome = runtime.run(&app, &settings, &action, &Stdio::Inherit)?;
+        r.verbose(&format!(
+            "instantiated in {}, finished in {}",
+            format_elapsed(outcome.instantiate),
+            format_elapsed(outcome.elapsed)
+        ));
+        match &outcome.status {
+            Status::Returned(Some(value)) | Status::ReturnedErr(value) => {
+                r.print(&format!("{value}\n"))?;
+            }
+            _ => {}
+        }
+        if let Some(stopped) = RunError::stopped(&app.name, &outcome.status) {
+            r.error(&stopped);
+        }
+        Ok(outcome.status.exit_code())
     }
 }

@@ -9,6 +9,8 @@ mod manifest;
 mod run_tests;
 mod validate;
 
+pub(crate) use validate::parse_host_port;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

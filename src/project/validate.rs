@@ -665,7 +665,7 @@ fn is_package_name(name: &str) -> bool {
     })
 }
 
-pub(super) fn parse_host_port(addr: &str) -> Option<(&str, u16)> {
+pub(crate) fn parse_host_port(addr: &str) -> Option<(&str, u16)> {
     let (host, port) = addr.rsplit_once(':')?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     (!host.is_empty()).then_some(())?;

@@ -1,0 +1,88 @@
+//! Compiled code cached by content: compiling a 30 MB polyglot app takes tens of seconds,
+//! loading its compiled form takes milliseconds.
+//!
+//! An entry is `<dir>/<engine>/<sha256 of the component>.cwasm`, where `<engine>` identifies
+//! wasmtime's version and every setting that affects code generation, so an upgrade never loads
+//! stale code. Entries are written to a temporary file and renamed into place: two runs racing
+//! to fill the same entry each write a complete file, and a reader sees one or the other.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// The compiled-code cache.
+pub struct CodeCache {
+    dir: PathBuf,
+    engine: Engine,
+}
+
+/// The cache directory: `$WELD_CACHE_DIR`, else `$XDG_CACHE_HOME/weld`, else `~/.cache/weld`.
+pub fn default_dir() -> PathBuf {
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(dir) = var("WELD_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = var("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("weld");
+    }
+    let home = var("HOME").map(PathBuf::from).unwrap_or_default();
+    home.join(".cache/weld")
+}
+
+/// Where compiled code lives under the cache directory.
+pub fn compiled_dir(cache_dir: &Path) -> PathBuf {
+    cache_dir.join("compiled")
+}
+
+impl CodeCache {
+    /// A cache under `dir` (created on first store) for code `engine` compiles.
+    pub fn new(dir: PathBuf, engine: &Engine) -> CodeCache {
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        env!("CARGO_PKG_VERSION").hash(&mut hasher);
+        let dir = compiled_dir(&dir).join(format!("{:016x}", hasher.finish()));
+        CodeCache {
+            dir,
+            engine: engine.clone(),
+        }
+    }
+
+    fn entry(&self, bytes: &[u8]) -> PathBuf {
+        let digest = Sha256::digest(bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        self.dir.join(format!("{hex}.cwasm"))
+    }
+
+    /// The compiled form of `bytes`, if cached and loadable.
+    pub fn get(&self, bytes: &[u8]) -> Option<Component> {
+        let path = self.entry(bytes);
+        if !path.is_file() {
+            return None;
+        }
+        // SAFETY: the cache directory is the user's own, like wasmtime's cache. Entries are
+        // written only by `put` below, from wasmtime's own serialization, and only ever replaced
+        // by rename, never modified in place, so the mapped file stays intact. wasmtime checks
+        // the header and the engine settings and refuses a mismatch.
+        match unsafe { Component::deserialize_file(&self.engine, &path) } {
+            Ok(component) => Some(component),
+            Err(_) => {
+                // Unloadable (written by another wasmtime, or damaged): compile afresh.
+                let _ = std::fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    /// Stores the compiled form of `bytes`. Failing to cache is not an error: the next run
+    /// compiles again.
+    pub fn put(&self, bytes: &[u8], component: &Component) -> bool {
+        let Ok(serialized) = component.serialize() else {
+            return false;
+        };
+        crate::fsutil::write_atomic(&self.entry(bytes), &serialized).is_ok()
+    }
+}

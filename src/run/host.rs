@@ -1,0 +1,193 @@
+//! The host side of one run: WASI built from the grants and nothing else, and the limiter.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+use wasmtime_wasi::sockets::SocketAddrUse;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::{Action, RunError, Stdio};
+use crate::project::RunSettings;
+
+/// How much of a guest's stdout and stderr is kept when captured (beyond it, writes fail).
+const CAPTURE_LIMIT: usize = 64 << 20;
+
+/// Tables may hold this many elements in all: generous for real programs, a bound for hostile
+/// ones (a table element costs the host 8 bytes or more).
+const MAX_TABLE_ELEMENTS: usize = 10_000_000;
+
+/// The store's data: WASI state and the limiter.
+pub(super) struct Host {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(super) limits: Limits,
+    /// How long instantiation took, once it is done.
+    pub(super) instantiated: Option<Duration>,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The error a deadline raises inside the guest, recognised when the run ends.
+#[derive(Debug, thiserror::Error)]
+#[error("the deadline passed")]
+pub(super) struct DeadlinePassed;
+
+/// Which limit refused a request.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum LimitHit {
+    /// Linear memory: the total the guest asked for.
+    Memory { requested: u64 },
+}
+
+/// Bounds the guest's linear memory in total across all its memories (a composed app has one
+/// per language), and its tables.
+pub(super) struct Limits {
+    max_memory: u64,
+    used_memory: u64,
+    used_table: usize,
+    pub(super) hit: Option<LimitHit>,
+}
+
+impl ResourceLimiter for Limits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let requested = self.used_memory + (desired - current) as u64;
+        if requested > self.max_memory {
+            self.hit = Some(LimitHit::Memory { requested });
+            // Trapping (rather than letting `memory.grow` return -1) stops a guest at once;
+            // most guests abort on a failed allocation anyway, less clearly.
+            return Err(wasmtime::format_err!("memory limit reached"));
+        }
+        self.used_memory = requested;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let requested = self.used_table + (desired - current);
+        if requested > MAX_TABLE_ELEMENTS {
+            return Ok(false);
+        }
+        self.used_table = requested;
+        Ok(true)
+    }
+}
+
+/// The captured streams of a run, read once it ends.
+pub(super) struct Captured(Option<(MemoryOutputPipe, MemoryOutputPipe)>);
+
+impl Captured {
+    pub(super) fn take(self) -> (Vec<u8>, Vec<u8>) {
+        match self.0 {
+            Some((out, err)) => (out.contents().to_vec(), err.contents().to_vec()),
+            None => (Vec::new(), Vec::new()),
+        }
+    }
+}
+
+impl Host {
+    /// WASI with exactly what `settings` grants: the directories, the variables, the addresses.
+    pub(super) fn new(
+        settings: &RunSettings,
+        action: &Action,
+        stdio: &Stdio,
+    ) -> Result<(Host, Captured), RunError> {
+        let mut wasi = WasiCtxBuilder::new();
+        // The program name guests see as argv[0], like a shell would pass it.
+        wasi.arg("main");
+        if let Action::Run { args } = action {
+            wasi.args(args);
+        }
+        let captured = match stdio {
+            Stdio::Inherit => {
+                wasi.inherit_stdio();
+                Captured(None)
+            }
+            Stdio::Capture { stdin } => {
+                let out = MemoryOutputPipe::new(CAPTURE_LIMIT);
+                let err = MemoryOutputPipe::new(CAPTURE_LIMIT);
+                wasi.stdin(MemoryInputPipe::new(stdin.clone()))
+                    .stdout(out.clone())
+                    .stderr(err.clone());
+                Captured(Some((out, err)))
+            }
+        };
+        for (key, value) in &settings.env {
+            wasi.env(key, value);
+        }
+        for key in &settings.env_inherit {
+            // A variable the host does not have is simply absent for the guest too.
+            if let Ok(value) = std::env::var(key) {
+                wasi.env(key, value);
+            }
+        }
+        for dir in &settings.dirs {
+            let perms = if dir.read_only {
+                FsPerms::ReadOnly
+            } else {
+                FsPerms::ReadWrite
+            };
+            wasi.preopened_dir(&dir.host, &dir.guest, perms)
+                .map_err(|e| RunError::Grant {
+                    what: format!("directory {}", dir.host.display()),
+                    message: format!("{e:#}"),
+                })?;
+        }
+        if !settings.allow_net.is_empty() {
+            let allowed = resolve_addresses(&settings.allow_net)?;
+            wasi.allow_tcp(true)
+                .allow_udp(true)
+                // Name lookup lets a guest write `localhost:8080`; where it may connect is
+                // still only the granted addresses.
+                .allow_ip_name_lookup(true)
+                .socket_addr_check(move |addr: SocketAddr, _use: SocketAddrUse| {
+                    let ok = allowed.contains(&addr);
+                    Box::pin(async move { ok })
+                });
+        }
+        let host = Host {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limits: Limits {
+                max_memory: settings.max_memory,
+                used_memory: 0,
+                used_table: 0,
+                hit: None,
+            },
+            instantiated: None,
+        };
+        Ok((host, captured))
+    }
+}
+
+/// The socket addresses `--allow-net HOST:PORT` names, resolved once before the guest starts.
+fn resolve_addresses(allow: &[String]) -> Result<Vec<SocketAddr>, RunError> {
+    use std::net::ToSocketAddrs;
+    let mut out = Vec::new();
+    for entry in allow {
+        let addrs = entry.to_socket_addrs().map_err(|e| RunError::Grant {
+            what: format!("address {entry}"),
+            message: format!("cannot resolve it: {e}"),
+        })?;
+        out.extend(addrs);
+    }
+    Ok(out)
+}

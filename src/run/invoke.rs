@@ -1,0 +1,317 @@
+//! `--invoke`: a WAVE call like `words.shout("hi")` resolved against a component's exports,
+//! its arguments typed by the export's signature, its result printed as WAVE.
+
+use std::time::Instant;
+
+use wasmtime::Store;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::wasm_wave::{self, untyped::UntypedFuncCall};
+use wasmtime::component::{Component, ComponentExportIndex, Val};
+use wasmtime_wasi::p2::bindings::CommandPre;
+
+use super::host::Host;
+use super::{Action, App, RunError, Status};
+
+/// A parsed `--invoke` call: `[INTERFACE.]FUNCTION(ARGS)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// The whole text, for diagnostics.
+    text: String,
+    /// The interface part, as written (`words`, `weld:example/words`, ...), if any.
+    interface: Option<String>,
+    /// The function's name.
+    function: String,
+    /// Where the function name starts in `text`.
+    function_at: usize,
+}
+
+impl Call {
+    /// Parses the shape of a call; the arguments are typed later, against the export.
+    pub fn parse(text: &str) -> Result<Call, RunError> {
+        let open = text.find('(').ok_or_else(|| {
+            RunError::invoke_syntax(
+                text,
+                text.len()..text.len(),
+                "expected `(` and the arguments",
+                "write the call like `words.shout(\"hi\")`, with `()` when there are no arguments",
+            )
+        })?;
+        let callee = text[..open].trim_end();
+        let (interface, function, function_at) = match callee.rfind('.') {
+            // A dot inside a version (`@0.2.0`) is not the separator: functions have no `@`.
+            Some(dot) if !callee[dot + 1..].contains('@') => (
+                Some(callee[..dot].trim().to_string()),
+                callee[dot + 1..].trim().to_string(),
+                dot + 1,
+            ),
+            _ => (None, callee.trim().to_string(), 0),
+        };
+        if function.is_empty() {
+            return Err(RunError::invoke_syntax(
+                text,
+                function_at..open,
+                "expected a function name",
+                "write the call like `words.shout(\"hi\")`",
+            ));
+        }
+        let call = Call {
+            text: text.to_string(),
+            interface,
+            function,
+            function_at,
+        };
+        // Check the argument syntax now, so a typo is a usage error before anything compiles.
+        call.untyped()?;
+        Ok(call)
+    }
+
+    /// How the call names its target: `words.shout`.
+    pub fn target(&self) -> String {
+        match &self.interface {
+            Some(i) => format!("{i}.{}", self.function),
+            None => self.function.clone(),
+        }
+    }
+
+    /// The arguments as a WAVE call, with errors placed in `text`.
+    fn untyped(&self) -> Result<UntypedFuncCall<'static>, RunError> {
+        let open = self.text.find('(').unwrap_or(self.text.len());
+        // WAVE's call syntax takes a plain label, not `iface.func`: parse `f(ARGS)` and map
+        // error spans back onto the text as written.
+        let shift = open - 1;
+        let source = format!("f{}", &self.text[open..]);
+        UntypedFuncCall::parse(&source)
+            .map(UntypedFuncCall::into_owned)
+            .map_err(|e| {
+                let span = e.span();
+                RunError::invoke_syntax(
+                    &self.text,
+                    span.start + shift..span.end + shift,
+                    &e.to_string(),
+                    "arguments are WAVE values: \"text\", 42, 1.5, [1, 2], {x: 1}, some(1), ok(\"x\")",
+                )
+            })
+    }
+}
+
+/// Where a call lands: the export's index and its qualified name.
+struct Target {
+    index: ComponentExportIndex,
+    qualified: String,
+}
+
+/// Every exported function of `component` as (interface export name or `None`, function name).
+pub(super) fn exported_functions(
+    component: &Component,
+    engine: &wasmtime::Engine,
+) -> Vec<(Option<String>, String)> {
+    let ty = component.component_type();
+    let mut out = Vec::new();
+    for (name, item) in ty.exports(engine) {
+        match item.ty {
+            ComponentItem::ComponentFunc(_) => out.push((None, name.to_string())),
+            ComponentItem::ComponentInstance(instance) => {
+                for (func, item) in instance.exports(engine) {
+                    if let ComponentItem::ComponentFunc(_) = item.ty {
+                        out.push((Some(name.to_string()), func.to_string()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether an interface as written (`words`, `weld:example/words`, `weld:example/words@0.1.0`)
+/// names the export `export`.
+fn interface_matches(written: &str, export: &str) -> bool {
+    let unversioned = export.split('@').next().unwrap_or(export);
+    let short = unversioned.rsplit('/').next().unwrap_or(unversioned);
+    written == export || written == unversioned || written == short
+}
+
+fn resolve(app: &App, engine: &wasmtime::Engine, call: &Call) -> Result<Target, RunError> {
+    let component = app.pre.component();
+    let functions = exported_functions(component, engine);
+    let candidates: Vec<&(Option<String>, String)> = functions
+        .iter()
+        .filter(|(iface, func)| {
+            *func == call.function
+                && match (&call.interface, iface) {
+                    (Some(written), Some(export)) => interface_matches(written, export),
+                    (Some(_), None) => false,
+                    // A bare name: a top-level function, or the only one of that name.
+                    (None, _) => true,
+                }
+        })
+        .collect();
+    // A top-level function wins over interface functions of the same bare name.
+    let chosen = match candidates.as_slice() {
+        [] => None,
+        [one] => Some(*one),
+        many => match many.iter().find(|(iface, _)| iface.is_none()) {
+            Some(top) => Some(*top),
+            None => {
+                return Err(RunError::AmbiguousExport {
+                    name: app.name.clone(),
+                    call: call.target(),
+                    candidates: many.iter().map(|c| qualified(c)).collect(),
+                });
+            }
+        },
+    };
+    let Some((iface, func)) = chosen else {
+        return Err(RunError::NoSuchExport {
+            name: app.name.clone(),
+            call: call.target(),
+            available: functions.iter().map(qualified).collect(),
+        });
+    };
+    let parent = match iface {
+        Some(i) => Some(
+            component
+                .get_export_index(None, i.as_str())
+                .ok_or_else(|| RunError::internal(format!("export `{i}` has no index")))?,
+        ),
+        None => None,
+    };
+    let index = component
+        .get_export_index(parent.as_ref(), func.as_str())
+        .ok_or_else(|| RunError::internal(format!("export `{func}` has no index")))?;
+    Ok(Target {
+        index,
+        qualified: qualified(&(iface.clone(), func.clone())),
+    })
+}
+
+fn qualified((iface, func): &(Option<String>, String)) -> String {
+    match iface {
+        Some(i) => format!("{i}.{func}"),
+        None => func.clone(),
+    }
+}
+
+/// Why a run stopped early: a usage error found only now, or what the guest did.
+pub(super) enum Failure {
+    Usage(RunError),
+    Error(wasmtime::Error),
+}
+
+/// Instantiates `app` in `store` and does `action`.
+pub(super) async fn execute(
+    app: &App,
+    store: &mut Store<Host>,
+    action: &Action,
+) -> Result<Status, Failure> {
+    match action {
+        Action::Run { .. } => {
+            let pre = CommandPre::new(app.pre.clone()).map_err(|_| {
+                Failure::Usage(RunError::NotACommand {
+                    name: app.name.clone(),
+                    available: exported_functions(app.pre.component(), store.engine())
+                        .iter()
+                        .map(qualified)
+                        .collect(),
+                })
+            })?;
+            let start = Instant::now();
+            let command = pre
+                .instantiate_async(&mut *store)
+                .await
+                .map_err(Failure::Error)?;
+            store.data_mut().instantiated = Some(start.elapsed());
+            match command.wasi_cli_run().call_run(&mut *store).await {
+                Ok(Ok(())) => Ok(Status::Exited(0)),
+                // `run` returning `err` is how a command says "failed" without a code.
+                Ok(Err(())) => Ok(Status::Exited(1)),
+                Err(e) => Err(Failure::Error(e)),
+            }
+        }
+        Action::Invoke(call) => {
+            let engine = store.engine().clone();
+            let target = resolve(app, &engine, call).map_err(Failure::Usage)?;
+            let start = Instant::now();
+            let instance = app
+                .pre
+                .instantiate_async(&mut *store)
+                .await
+                .map_err(Failure::Error)?;
+            store.data_mut().instantiated = Some(start.elapsed());
+            let func = instance
+                .get_func(&mut *store, target.index)
+                .ok_or_else(|| {
+                    Failure::Usage(RunError::internal(format!(
+                        "`{}` is not a function",
+                        target.qualified
+                    )))
+                })?;
+            let ty = func.ty(&*store);
+            let param_types: Vec<_> = ty.params().map(|(_, t)| t).collect();
+            let params: Vec<Val> = call
+                .untyped()
+                .map_err(Failure::Usage)?
+                .to_wasm_params::<Val>(param_types.iter())
+                .map_err(|e| {
+                    Failure::Usage(RunError::InvokeArguments {
+                        call: call.target(),
+                        message: e.to_string(),
+                        signature: signature(app, &target.qualified),
+                    })
+                })?;
+            let mut results = vec![Val::Bool(false); ty.results().len()];
+            func.call_async(&mut *store, &params, &mut results)
+                .await
+                .map_err(Failure::Error)?;
+            Ok(match results.first() {
+                None => Status::Returned(None),
+                Some(value) => {
+                    let text = wasm_wave::to_string(value).map_err(|e| {
+                        Failure::Usage(RunError::internal(format!(
+                            "cannot print the result as WAVE: {e}"
+                        )))
+                    })?;
+                    match value {
+                        Val::Result(Err(_)) => Status::ReturnedErr(text),
+                        _ => Status::Returned(Some(text)),
+                    }
+                }
+            })
+        }
+    }
+}
+
+/// The WIT signature of an export, `shout: func(text: string) -> string`, from the component's
+/// own types; `None` if they cannot be read.
+fn signature(app: &App, qualified: &str) -> Option<String> {
+    let (resolve, world) = crate::check::load::decode(app.bytes()).ok()?;
+    let (iface, func) = match qualified.rsplit_once('.') {
+        Some((i, f)) if !f.contains('@') => (Some(i), f),
+        _ => (None, qualified),
+    };
+    let world = &resolve.worlds[world];
+    for (key, item) in &world.exports {
+        match item {
+            wit_parser::WorldItem::Function(f) if iface.is_none() && f.name == func => {
+                return Some(format!(
+                    "{}: {}",
+                    f.name,
+                    crate::check::wit_text::func_sig(&resolve, f)
+                ));
+            }
+            wit_parser::WorldItem::Interface { id, .. }
+                if iface.is_some_and(|i| resolve.name_world_key(key) == i) =>
+            {
+                let id: wit_parser::InterfaceId = *id;
+                let f = resolve.interfaces[id].functions.get(func)?;
+                return Some(format!(
+                    "{}: {}",
+                    f.name,
+                    crate::check::wit_text::func_sig(&resolve, f)
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
+}

@@ -1,0 +1,417 @@
+//! Running components in embedded wasmtime: `wasi:cli/run` or any export (`--invoke`), with
+//! capabilities granted explicitly, limits on by default and compiled code cached by content.
+//!
+//! One [`Runtime`] holds the engine, the WASI linker and the tokio runtime the WASI host needs;
+//! [`Runtime::load`] compiles (or loads from the cache) and pre-instantiates a component once;
+//! [`Runtime::run`] gives each run a fresh store and instance, so runs never share state.
+
+mod cache;
+mod error;
+pub mod grants;
+mod host;
+mod invoke;
+mod link;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Component, InstancePre, Linker};
+use wasmtime::{Config, Engine, Store, UpdateDeadline};
+
+pub use cache::{CodeCache, default_dir as default_cache_dir};
+pub use error::RunError;
+pub use invoke::Call;
+
+use crate::project::RunSettings;
+use host::{Host, LimitHit};
+
+/// How often the engine's epoch advances: the granularity of the deadline.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Wasm stack limit per call: wasmtime's default, stated so the message can name it.
+pub const MAX_WASM_STACK: usize = 512 * 1024;
+
+/// Exit code of a run a limit ended (deadline, memory), like `timeout(1)`.
+pub const EXIT_LIMIT: u8 = 124;
+
+/// How a [`Runtime`] is set up.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeOptions {
+    /// Where compiled code is cached; `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// The engine, the linker with WASI 0.2, and the compiled-code cache.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<Host>,
+    cache: Option<CodeCache>,
+    tokio: tokio::runtime::Runtime,
+    _ticker: Ticker,
+}
+
+/// A component compiled and linked, ready to be instantiated any number of times.
+pub struct App {
+    /// The name messages use.
+    pub name: String,
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Where its compiled code came from.
+    pub compiled: Compiled,
+    pre: InstancePre<Host>,
+    bytes: Arc<[u8]>,
+}
+
+/// Where an [`App`]'s machine code came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compiled {
+    /// Loaded from the cache.
+    Cached {
+        /// How long loading took.
+        load: Duration,
+    },
+    /// Compiled now (and stored in the cache, if there is one).
+    Fresh {
+        /// How long compiling took.
+        compile: Duration,
+    },
+}
+
+/// What to do with an instance.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Call `wasi:cli/run` with these arguments (after the program name).
+    Run {
+        /// The arguments.
+        args: Vec<String>,
+    },
+    /// Call one export.
+    Invoke(Call),
+}
+
+/// Where the guest's standard streams go.
+#[derive(Debug, Clone, Default)]
+pub enum Stdio {
+    /// weld's own stdin, stdout and stderr.
+    #[default]
+    Inherit,
+    /// Stdin from these bytes; stdout and stderr captured into the [`Outcome`].
+    Capture {
+        /// The guest's standard input.
+        stdin: Vec<u8>,
+    },
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    /// `wasi:cli/run` returned or the guest called exit: its exit code.
+    Exited(i32),
+    /// An invoked function returned this value, in WAVE (`None` for no result).
+    Returned(Option<String>),
+    /// An invoked function returned an `err(..)` result, in WAVE.
+    ReturnedErr(String),
+    /// The guest trapped.
+    Trapped(Trap),
+    /// A limit stopped the guest.
+    Limit(Limit),
+}
+
+/// A trap: what happened and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trap {
+    /// wasmtime's description, e.g. "wasm `unreachable` instruction executed".
+    pub message: String,
+    /// The guest's call stack, innermost first, as function names.
+    pub backtrace: Vec<String>,
+}
+
+/// A limit that ended a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Limit {
+    /// The wall-clock deadline passed.
+    Deadline(Duration),
+    /// Growing linear memory beyond the limit was refused.
+    Memory {
+        /// The limit, in bytes.
+        limit: u64,
+        /// What the guest asked for in all, in bytes.
+        requested: u64,
+    },
+    /// The guest's call stack overflowed.
+    Stack,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// How it ended.
+    pub status: Status,
+    /// Captured stdout (empty when inherited).
+    pub stdout: Vec<u8>,
+    /// Captured stderr (empty when inherited).
+    pub stderr: Vec<u8>,
+    /// Instantiation plus the call.
+    pub elapsed: Duration,
+    /// Instantiation alone.
+    pub instantiate: Duration,
+}
+
+impl Status {
+    /// The exit code weld passes on: the guest's own, 1 for a trap or an error result,
+    /// [`EXIT_LIMIT`] for a limit.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            // Exit codes outside 0..=255 are truncated as a shell would.
+            Status::Exited(code) => *code as u8,
+            Status::Returned(_) => 0,
+            Status::ReturnedErr(_) | Status::Trapped(_) => 1,
+            Status::Limit(_) => EXIT_LIMIT,
+        }
+    }
+}
+
+impl Runtime {
+    /// An engine configured for weld: Cranelift with parallel compilation, epoch interruption
+    /// for deadlines, backtraces with names; and a linker with every WASI 0.2 interface.
+    pub fn new(options: RuntimeOptions) -> Result<Runtime, RunError> {
+        let mut config = Config::new();
+        config
+            .epoch_interruption(true)
+            .parallel_compilation(true)
+            .max_wasm_stack(MAX_WASM_STACK)
+            .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(64));
+        let engine = Engine::new(&config).map_err(|e| RunError::engine(&e))?;
+        let mut linker = Linker::new(&engine);
+        // Components from different toolchains import different WASI 0.2 patch versions; the
+        // linker resolves each to the one wasmtime-wasi implements.
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| RunError::engine(&e))?;
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("weld-run")
+            .build()
+            .map_err(|e| RunError::Environment(format!("cannot start the async runtime: {e}")))?;
+        let cache = options.cache_dir.map(|dir| CodeCache::new(dir, &engine));
+        let ticker = Ticker::start(engine.clone());
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+            tokio,
+            _ticker: ticker,
+        })
+    }
+
+    /// Reads the component at `path`, compiles it (or loads its compiled code from the cache)
+    /// and links it, so that every import it has is known to be provided.
+    pub fn load(&self, path: &Path, name: &str) -> Result<App, RunError> {
+        let bytes: Arc<[u8]> = std::fs::read(path)
+            .map_err(|e| RunError::read(path, e))?
+            .into();
+        let (component, compiled) = self.compile(path, name, &bytes)?;
+        let pre = match self.linker.instantiate_pre(&component) {
+            Ok(pre) => pre,
+            Err(e) => return Err(self.explain_link_error(name, &component, &e)),
+        };
+        Ok(App {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+            compiled,
+            pre,
+            bytes,
+        })
+    }
+
+    fn compile(
+        &self,
+        path: &Path,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<(Component, Compiled), RunError> {
+        let start = Instant::now();
+        if let Some(component) = self.cache.as_ref().and_then(|c| c.get(bytes)) {
+            let load = start.elapsed();
+            return Ok((component, Compiled::Cached { load }));
+        }
+        // A file that is not a component gets check's one-line reason, not Cranelift's.
+        if let Err((reason, help)) = crate::check::load::decode(bytes) {
+            return Err(RunError::NotAComponent {
+                path: path.to_path_buf(),
+                reason,
+                help,
+            });
+        }
+        let component = Component::new(&self.engine, bytes).map_err(|e| RunError::Compile {
+            name: name.to_string(),
+            message: format!("{e:#}"),
+        })?;
+        let compile = start.elapsed();
+        if let Some(cache) = &self.cache {
+            cache.put(bytes, &component);
+        }
+        Ok((component, Compiled::Fresh { compile }))
+    }
+
+    /// Names every import of `component` the linker does not provide, instead of wasmtime's
+    /// raw "matching implementation was not found" for the first one.
+    fn explain_link_error(
+        &self,
+        name: &str,
+        component: &Component,
+        error: &wasmtime::Error,
+    ) -> RunError {
+        match link::missing_imports(&self.linker, component) {
+            Some(missing) if !missing.is_empty() => RunError::MissingImports {
+                name: name.to_string(),
+                missing,
+            },
+            _ => RunError::Link {
+                name: name.to_string(),
+                message: format!("{error:#}"),
+            },
+        }
+    }
+
+    /// Instantiates `app` in a fresh store with `settings`' grants and limits, and does
+    /// `action`.
+    pub fn run(
+        &self,
+        app: &App,
+        settings: &RunSettings,
+        action: &Action,
+        stdio: &Stdio,
+    ) -> Result<Outcome, RunError> {
+        let (host, captured) = Host::new(settings, action, stdio)?;
+        let mut store = Store::new(&self.engine, host);
+        store.limiter(|host| &mut host.limits);
+        let deadline = Instant::now() + settings.timeout;
+        // Yielding at every tick lets the timeout below fire even while the guest computes;
+        // the callback's own check catches a guest that never yields back in time.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Err(wasmtime::Error::new(host::DeadlinePassed))
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        let start = Instant::now();
+        let timeout = settings.timeout;
+        let result = self.tokio.block_on(async {
+            let call = invoke::execute(app, &mut store, action);
+            match tokio::time::timeout(timeout, call).await {
+                Ok(result) => result,
+                Err(_) => Err(invoke::Failure::Error(wasmtime::Error::new(
+                    host::DeadlinePassed,
+                ))),
+            }
+        });
+        let elapsed = start.elapsed();
+        let limit_hit = store.data().limits.hit.clone();
+        let instantiate = store.data().instantiated.unwrap_or(elapsed);
+        let status = match result {
+            Ok(status) => status,
+            Err(invoke::Failure::Usage(e)) => return Err(e),
+            Err(invoke::Failure::Error(e)) => classify(&e, limit_hit, settings),
+        };
+        let (stdout, stderr) = captured.take();
+        Ok(Outcome {
+            status,
+            stdout,
+            stderr,
+            elapsed,
+            instantiate,
+        })
+    }
+
+    /// The engine, for callers that compile or inspect components themselves.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+impl App {
+    /// The component's bytes, for decoding its WIT (signatures in diagnostics).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// What ended a run that did not return: the guest's exit, a limit, or a trap.
+fn classify(error: &wasmtime::Error, hit: Option<LimitHit>, settings: &RunSettings) -> Status {
+    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return Status::Exited(exit.0);
+    }
+    if error.downcast_ref::<host::DeadlinePassed>().is_some() {
+        return Status::Limit(Limit::Deadline(settings.timeout));
+    }
+    if let Some(LimitHit::Memory { requested }) = hit {
+        return Status::Limit(Limit::Memory {
+            limit: settings.max_memory,
+            requested,
+        });
+    }
+    if let Some(wasmtime::Trap::StackOverflow) = error.downcast_ref::<wasmtime::Trap>() {
+        return Status::Limit(Limit::Stack);
+    }
+    let message = match error.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => error.root_cause().to_string(),
+    };
+    let backtrace = error
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .map(|bt| {
+            bt.frames()
+                .iter()
+                .map(|frame| {
+                    let func = frame
+                        .func_name()
+                        .map(demangle)
+                        .unwrap_or_else(|| format!("<function {}>", frame.func_index()));
+                    match frame.module().name() {
+                        Some(module) => format!("{module}!{func}"),
+                        None => func,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Status::Trapped(Trap { message, backtrace })
+}
+
+/// Rust symbol names as people write them (`alloc::raw_vec::finish_grow`, no hash).
+fn demangle(name: &str) -> String {
+    format!("{:#}", rustc_demangle::demangle(name))
+}
+
+/// Advances the engine's epoch every [`TICK`] until the runtime is dropped.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+}
+
+impl Ticker {
+    fn start(engine: Engine) -> Ticker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        // Without the thread no deadline would fire; failing to spawn one is an environment
+        // error the caller sees at the first run, not here.
+        std::thread::Builder::new()
+            .name("weld-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .ok();
+        Ticker { stop }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
