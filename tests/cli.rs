@@ -8,7 +8,7 @@
 //! ```
 //!
 //! `# ENV: KEY=VALUE` sets a variable for every run of the file (`%dir` is the case's directory).
-//! `%` is the case file's path. weld runs from the repository root with NO_COLOR set; its
+//! Arguments split at whitespace except inside '…' or "…". `%` is the case file's path. weld runs from the repository root with NO_COLOR set; its
 //! stdout and stderr are compared with `<case>.stdout` and `<case>.stderr` beside the file
 //! (`<case>.N.stdout` when a file has several directives; a missing file means empty output).
 //! A FAIL's stderr ends with its exit status. `BLESS=1 cargo test --test cli` rewrites them.
@@ -148,8 +148,8 @@ fn directives(file: &Path) -> Vec<Directive> {
         } else {
             continue;
         };
-        let args = rest
-            .split_whitespace()
+        let args = shell_words(rest)
+            .into_iter()
             .map(|a| a.replace('%', &rel))
             .collect();
         out.push(Directive {
@@ -162,6 +162,28 @@ fn directives(file: &Path) -> Vec<Directive> {
         d.env = env.clone();
     }
     out
+}
+
+/// Splits a directive into arguments as a shell would for the simple cases used here:
+/// whitespace separates, and '…' or "…" keep spaces and the other quote inside one argument.
+fn shell_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current: Option<String> = None;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => current.get_or_insert_with(String::new).push(c),
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                current.get_or_insert_with(String::new);
+            }
+            None if c.is_whitespace() => words.extend(current.take()),
+            None => current.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(current);
+    words
 }
 
 fn run_case(file: &Path, stem: &str, directive: &Directive) -> Result<(), Failed> {

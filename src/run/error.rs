@@ -126,22 +126,9 @@ pub enum RunError {
     },
 
     /// `--invoke` arguments of the wrong number or type.
-    #[error("wrong arguments for `{call}`: {message}")]
-    #[diagnostic(
-        code(weld::run::invoke_arguments),
-        help("{}", match signature {
-            Some(sig) => format!("the function is `{sig}`"),
-            None => "check the function's WIT signature (`weld wit APP.wasm`)".to_string(),
-        })
-    )]
-    InvokeArguments {
-        /// The target as written.
-        call: String,
-        /// WAVE's reason.
-        message: String,
-        /// The WIT signature.
-        signature: Option<String>,
-    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    InvokeArguments(Box<InvokeArguments>),
 
     /// A grant that cannot be made (a directory that does not exist, an unresolvable address).
     #[error("cannot grant {what}: {message}")]
@@ -195,6 +182,21 @@ pub struct InvokeSyntax {
     message: String,
     #[help]
     help: String,
+}
+
+/// `--invoke` arguments that do not fit the function, pointing at the one that does not.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("wrong arguments for `{call}`: {message}")]
+#[diagnostic(code(weld::run::invoke_arguments))]
+pub struct InvokeArguments {
+    call: String,
+    #[source_code]
+    src: NamedSource<String>,
+    #[label("{message}")]
+    span: SourceSpan,
+    message: String,
+    #[help]
+    signature: Option<String>,
 }
 
 fn exports_help(available: &[String]) -> String {
@@ -294,6 +296,25 @@ impl RunError {
 
     pub(super) fn internal(message: String) -> RunError {
         RunError::Environment(message)
+    }
+
+    pub(super) fn invoke_arguments(
+        call: String,
+        text: &str,
+        span: Range<usize>,
+        message: String,
+        signature: Option<String>,
+    ) -> RunError {
+        RunError::InvokeArguments(Box::new(InvokeArguments {
+            call,
+            src: NamedSource::new("--invoke", text.to_string()),
+            span: span.into(),
+            message,
+            signature: Some(match signature {
+                Some(sig) => format!("the function is `{sig}`"),
+                None => "check the function's WIT signature (`weld wit APP.wasm`)".to_string(),
+            }),
+        }))
     }
 
     pub(super) fn invoke_syntax(

@@ -78,19 +78,36 @@ impl Call {
         let open = self.text.find('(').unwrap_or(self.text.len());
         // WAVE's call syntax takes a plain label, not `iface.func`: parse `f(ARGS)` and map
         // error spans back onto the text as written.
-        let shift = open - 1;
         let source = format!("f{}", &self.text[open..]);
         UntypedFuncCall::parse(&source)
             .map(UntypedFuncCall::into_owned)
             .map_err(|e| {
-                let span = e.span();
+                let (span, message) = self.place(&e);
                 RunError::invoke_syntax(
                     &self.text,
-                    span.start + shift..span.end + shift,
-                    &e.to_string(),
+                    span,
+                    &message,
                     "arguments are WAVE values: \"text\", 42, 1.5, [1, 2], {x: 1}, some(1), ok(\"x\")",
                 )
             })
+    }
+}
+
+impl Call {
+    /// A WAVE error's span in the text as written, and its message without the span.
+    fn place(&self, e: &wasm_wave::parser::ParserError) -> (std::ops::Range<usize>, String) {
+        let shift = self
+            .text
+            .find('(')
+            .unwrap_or(self.text.len())
+            .saturating_sub(1);
+        let span = e.span();
+        let text = e.to_string();
+        let message = match text.rsplit_once(" at ") {
+            Some((message, _)) => message.to_string(),
+            None => text,
+        };
+        (span.start + shift..span.end + shift, message)
     }
 }
 
@@ -165,7 +182,7 @@ fn resolve(app: &App, engine: &wasmtime::Engine, call: &Call) -> Result<Target, 
         return Err(RunError::NoSuchExport {
             name: app.name.clone(),
             call: call.target(),
-            available: functions.iter().map(qualified).collect(),
+            available: functions.iter().map(short).collect(),
         });
     };
     let parent = match iface {
@@ -192,6 +209,19 @@ fn qualified((iface, func): &(Option<String>, String)) -> String {
     }
 }
 
+/// How a user would most briefly write an export: `types.translate` for
+/// `weld:guests/types@0.1.0.translate`.
+fn short((iface, func): &(Option<String>, String)) -> String {
+    match iface {
+        Some(i) => {
+            let unversioned = i.split('@').next().unwrap_or(i);
+            let name = unversioned.rsplit('/').next().unwrap_or(unversioned);
+            format!("{name}.{func}")
+        }
+        None => func.clone(),
+    }
+}
+
 /// Why a run stopped early: a usage error found only now, or what the guest did.
 pub(super) enum Failure {
     Usage(RunError),
@@ -211,7 +241,7 @@ pub(super) async fn execute(
                     name: app.name.clone(),
                     available: exported_functions(app.pre.component(), store.engine())
                         .iter()
-                        .map(qualified)
+                        .map(short)
                         .collect(),
                 })
             })?;
@@ -253,11 +283,14 @@ pub(super) async fn execute(
                 .map_err(Failure::Usage)?
                 .to_wasm_params::<Val>(param_types.iter())
                 .map_err(|e| {
-                    Failure::Usage(RunError::InvokeArguments {
-                        call: call.target(),
-                        message: e.to_string(),
-                        signature: signature(app, &target.qualified),
-                    })
+                    let (span, message) = call.place(&e);
+                    Failure::Usage(RunError::invoke_arguments(
+                        call.target(),
+                        &call.text,
+                        span,
+                        message,
+                        signature(app, &target.qualified),
+                    ))
                 })?;
             let mut results = vec![Val::Bool(false); ty.results().len()];
             func.call_async(&mut *store, &params, &mut results)

@@ -360,24 +360,30 @@ fn classify(error: &wasmtime::Error, hit: Option<LimitHit>, settings: &RunSettin
         Some(trap) => trap.to_string(),
         None => error.root_cause().to_string(),
     };
-    let backtrace = error
+    let frames = error
         .downcast_ref::<wasmtime::WasmBacktrace>()
-        .map(|bt| {
-            bt.frames()
-                .iter()
-                .map(|frame| {
-                    let func = frame
-                        .func_name()
-                        .map(demangle)
-                        .unwrap_or_else(|| format!("<function {}>", frame.func_index()));
-                    match frame.module().name() {
-                        Some(module) => format!("{module}!{func}"),
-                        None => func,
-                    }
-                })
-                .collect()
-        })
+        .map(|bt| bt.frames())
         .unwrap_or_default();
+    let backtrace = if frames.iter().any(|f| f.func_name().is_some()) {
+        frames
+            .iter()
+            .map(|frame| {
+                let func = frame
+                    .func_name()
+                    .map(demangle)
+                    .unwrap_or_else(|| format!("<function {}>", frame.func_index()));
+                match frame.module().name() {
+                    Some(module) => format!("{module}!{func}"),
+                    None => func,
+                }
+            })
+            .collect()
+    } else if frames.is_empty() {
+        Vec::new()
+    } else {
+        // Release builds often strip the name section; a list of indices would help nobody.
+        vec!["(no function names: the component was built without a name section)".to_string()]
+    };
     Status::Trapped(Trap { message, backtrace })
 }
 
