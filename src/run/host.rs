@@ -158,8 +158,8 @@ impl Host {
                 // Name lookup lets a guest write `localhost:8080`; where it may connect is
                 // still only the granted addresses.
                 .allow_ip_name_lookup(true)
-                .socket_addr_check(move |addr: SocketAddr, _use: SocketAddrUse| {
-                    let ok = allowed.contains(&addr);
+                .socket_addr_check(move |addr: SocketAddr, usage: SocketAddrUse| {
+                    let ok = socket_allowed(&allowed, addr, usage);
                     Box::pin(async move { ok })
                 });
         }
@@ -175,6 +175,20 @@ impl Host {
             instantiated: None,
         };
         Ok((host, captured))
+    }
+}
+
+/// Whether a guest may use `addr` so: connect or send only to a granted address; bind or listen
+/// only on one, except the wildcard bind to an ephemeral port that every outgoing connection
+/// makes implicitly (a listener on it still needs its actual address granted).
+fn socket_allowed(allowed: &[SocketAddr], addr: SocketAddr, usage: SocketAddrUse) -> bool {
+    match usage {
+        SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => {
+            (addr.ip().is_unspecified() && addr.port() == 0) || allowed.contains(&addr)
+        }
+        // Clients reach only listeners that passed the listen check.
+        SocketAddrUse::TcpAccept => true,
+        _ => allowed.contains(&addr),
     }
 }
 

@@ -112,7 +112,71 @@ fn calc_example() -> Result<(), Failed> {
         .collect();
     assert_eq!(satisfied.len(), 2, "{report:#}");
     compose_is_deterministic_and_atomic()?;
+    calc_app_runs()?;
     skewed_provider_is_explained()
+}
+
+/// The composed example runs in weld's runtime: the Rust CLI calling Python and JavaScript.
+/// Each language component also runs on its own through `--invoke`.
+fn calc_app_runs() -> Result<(), Failed> {
+    let cache = crate::root().join("target/weld-test-cache");
+    let run = |args: &[&str]| {
+        weld()
+            .env("WELD_CACHE_DIR", &cache)
+            .args(["run", "-C", "fixtures/calc"])
+            .args(args)
+            .output()
+    };
+    let out = run(&[])?;
+    crate::expect_code(&out, 0);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "input: 3 4 5.5\ncount: 3\nsum: 12.5\nmean: 4.166666666666667\nmin: 3\nmax: 5.5\n\
+         sum / count: 4.166666666666667\ntext: The quick brown fox jumps over the lazy dog\n\
+         shout: THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG!\n\
+         title: The Quick Brown Fox Jumps Over The Lazy Dog\n\
+         words: the=2 brown=1 dog=1 fox=1 jumps=1 lazy=1 over=1 quick=1\n"
+    );
+    // Arguments after `--` replace [run] args; a bad number is the app's own failure.
+    let out = run(&["--", "1", "x"])?;
+    crate::expect_code(&out, 1);
+    let built = crate::root().join("fixtures/calc/target/weld");
+    for (component, call, code, expected) in [
+        ("arith.wasm", "arith.divide(1.0, 4.0)", 0, "ok(0.25)"),
+        (
+            "arith.wasm",
+            "divide(1.0, 0.0)",
+            1,
+            "err(\"cannot divide 1 by zero\")",
+        ),
+        (
+            "arith.wasm",
+            "summarize([2.0, 4.0])",
+            0,
+            "ok({count: 2, sum: 6, mean: 3, min: 2, max: 4})",
+        ),
+        ("words.wasm", "words.shout(\"hi\")", 0, "\"HI!\""),
+        (
+            "words.wasm",
+            "count-words(\"a b a\")",
+            0,
+            "[{word: \"a\", count: 2}, {word: \"b\", count: 1}]",
+        ),
+    ] {
+        let out = weld()
+            .env("WELD_CACHE_DIR", &cache)
+            .arg("run")
+            .arg(built.join(component))
+            .args(["--invoke", call])
+            .output()?;
+        crate::expect_code(&out, code);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{expected}\n"),
+            "{call}"
+        );
+    }
+    Ok(())
 }
 
 /// The example composes into one valid component, byte-identical every time; a failed compose

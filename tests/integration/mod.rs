@@ -9,6 +9,7 @@ use crate::weld;
 
 mod build;
 mod check;
+mod run;
 
 pub fn trials() -> Vec<Trial> {
     let mut trials = vec![
@@ -36,6 +37,7 @@ pub fn trials() -> Vec<Trial> {
     ));
     trials.extend(build::trials());
     trials.extend(check::trials());
+    trials.extend(run::trials());
     trials
 }
 

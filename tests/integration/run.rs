@@ -1,0 +1,467 @@
+//! `weld run` for real: guests written to misbehave (fixtures/guests/hostile-rs) against the
+//! runner's grants and limits, every kind of WIT value through `--invoke`
+//! (fixtures/guests/types-rs), and the compiled-code cache.
+//!
+//! Each hostile case asserts what the guest saw and that the host is unchanged afterwards.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use libtest_mimic::{Failed, Trial};
+
+use crate::{expect_code, root, weld};
+
+type Case = fn() -> Result<(), Failed>;
+
+pub fn trials() -> Vec<Trial> {
+    let cases: Vec<(&str, Case)> = vec![
+        ("run::deadline_stops_an_endless_loop", deadline),
+        ("run::memory_limit_stops_unbounded_allocation", memory),
+        ("run::stack_overflow_is_a_limit", stack),
+        ("run::trap_names_the_functions", trap),
+        ("run::no_file_without_a_grant", no_grant),
+        ("run::granted_dir_cannot_be_escaped", escapes),
+        ("run::read_only_dir_cannot_be_written", read_only),
+        ("run::read_write_dir_is_writable", read_write),
+        ("run::guest_sees_only_granted_env", env),
+        ("run::network_only_where_allowed", network),
+        ("run::stdin_and_exit_status", stdin_and_exit),
+        ("run::invoke_carries_every_value_kind", invoke_kinds),
+        ("run::invoke_err_result_exits_1", invoke_err),
+        ("run::second_run_skips_compilation", compile_cache),
+        ("run::damaged_cache_entry_is_recompiled", damaged_cache),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, f)| Trial::test(name, f))
+        .collect()
+}
+
+/// The guests, built once per test run (weld's own cache makes later runs instant).
+fn guests() -> Result<PathBuf, Failed> {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let out = weld()
+            .args(["build", "-q", "-C", "fixtures/guests"])
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    });
+    built
+        .clone()
+        .map_err(|e| format!("building fixtures/guests failed:\n{e}"))?;
+    Ok(root().join("fixtures/guests/target/weld"))
+}
+
+/// A compiled-code cache shared by the tests here, so each guest compiles once per test run.
+fn shared_cache() -> PathBuf {
+    root().join("target/weld-test-cache")
+}
+
+/// `weld run GUEST [FLAGS] -- ARGS` with the shared cache.
+fn run(guest: &str, flags: &[&str], args: &[&str]) -> Result<Output, Failed> {
+    let path = guests()?.join(guest);
+    Ok(run_cmd(&path, flags, args).output()?)
+}
+
+fn run_cmd(path: &Path, flags: &[&str], args: &[&str]) -> Command {
+    let mut cmd = weld();
+    cmd.env("WELD_CACHE_DIR", shared_cache())
+        .arg("run")
+        .arg(path)
+        .args(flags)
+        .arg("--")
+        .args(args);
+    cmd
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A scratch directory for one test: a secret outside the granted dir, a granted dir with a
+/// file and symlinks that point out of it, and a read-only dir.
+struct Sandbox {
+    dir: PathBuf,
+}
+
+impl Sandbox {
+    fn new(name: &str) -> Result<Sandbox, Failed> {
+        let dir = root().join("target/weld-test-sandbox").join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("data"))?;
+        std::fs::create_dir_all(dir.join("ro"))?;
+        std::fs::write(dir.join("secret.txt"), "secret\n")?;
+        std::fs::write(dir.join("data/in.txt"), "inside\n")?;
+        std::fs::write(dir.join("ro/keep.txt"), "keep\n")?;
+        std::os::unix::fs::symlink(dir.join("secret.txt"), dir.join("data/abs-link"))?;
+        std::os::unix::fs::symlink("../secret.txt", dir.join("data/rel-link"))?;
+        Ok(Sandbox { dir })
+    }
+
+    fn path(&self, rel: &str) -> String {
+        self.dir.join(rel).display().to_string()
+    }
+
+    /// Every file under the sandbox with its contents, to compare before and after.
+    fn snapshot(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.dir.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let meta = std::fs::symlink_metadata(&path);
+                let rel = path.strip_prefix(&self.dir).unwrap().display().to_string();
+                match meta {
+                    Ok(m) if m.is_dir() => stack.push(path),
+                    Ok(m) if m.file_type().is_symlink() => {
+                        out.push((rel, format!("-> {:?}", std::fs::read_link(&path).ok())))
+                    }
+                    _ => out.push((rel, std::fs::read_to_string(&path).unwrap_or_default())),
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+fn deadline() -> Result<(), Failed> {
+    let out = run("hostile.wasm", &["--timeout", "1s"], &["loop"])?;
+    expect_code(&out, 124);
+    let err = stderr(&out);
+    assert!(
+        err.contains("did not finish within its deadline of 1s"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--timeout"),
+        "the message says how to raise it: {err}"
+    );
+    Ok(())
+}
+
+fn memory() -> Result<(), Failed> {
+    let out = run("hostile.wasm", &["--max-memory", "64MiB"], &["alloc"])?;
+    expect_code(&out, 124);
+    let err = stderr(&out);
+    assert!(err.contains("reached its memory limit of 64 MiB"), "{err}");
+    assert!(err.contains("--max-memory"), "{err}");
+    // It got close to the limit before being stopped, not further.
+    assert!(stdout(&out).contains("holding"), "{}", stdout(&out));
+    Ok(())
+}
+
+fn stack() -> Result<(), Failed> {
+    let out = run("hostile.wasm", &[], &["recurse"])?;
+    expect_code(&out, 124);
+    assert!(
+        stderr(&out).contains("overflowed its call stack"),
+        "{}",
+        stderr(&out)
+    );
+    Ok(())
+}
+
+fn trap() -> Result<(), Failed> {
+    let out = run("hostile.wasm", &[], &["trap"])?;
+    expect_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("trapped: wasm trap: wasm `unreachable`"),
+        "{err}"
+    );
+    assert!(err.contains("hostile::main"), "backtrace with names: {err}");
+    Ok(())
+}
+
+fn no_grant() -> Result<(), Failed> {
+    let sandbox = Sandbox::new("no-grant")?;
+    let before = sandbox.snapshot();
+    for path in [sandbox.path("secret.txt"), "/etc/passwd".to_string()] {
+        let out = run("hostile.wasm", &[], &["read", &path])?;
+        expect_code(&out, 1);
+        assert!(
+            stdout(&out).starts_with("denied"),
+            "{path}: {}",
+            stdout(&out)
+        );
+        let out = run("hostile.wasm", &[], &["write", &sandbox.path("new.txt")])?;
+        expect_code(&out, 1);
+    }
+    assert_eq!(sandbox.snapshot(), before);
+    Ok(())
+}
+
+fn escapes() -> Result<(), Failed> {
+    let sandbox = Sandbox::new("escapes")?;
+    let before = sandbox.snapshot();
+    let grant = format!("{}::/data", sandbox.path("data"));
+    // The granted file is readable: the denials below are about escaping, not about reading.
+    let out = run(
+        "hostile.wasm",
+        &["--dir", &grant],
+        &["read", "/data/in.txt"],
+    )?;
+    expect_code(&out, 0);
+    assert_eq!(stdout(&out), "inside\nok\n");
+    let secret = sandbox.path("secret.txt");
+    for target in [
+        "/data/../secret.txt",
+        "/data/abs-link",
+        "/data/rel-link",
+        secret.as_str(),
+    ] {
+        let out = run("hostile.wasm", &["--dir", &grant], &["read", target])?;
+        expect_code(&out, 1);
+        let text = stdout(&out);
+        assert!(text.starts_with("denied"), "{target}: {text}");
+        assert!(!text.contains("secret"), "{target} leaked: {text}");
+        let out = run("hostile.wasm", &["--dir", &grant], &["write", target])?;
+        expect_code(&out, 1);
+    }
+    assert_eq!(sandbox.snapshot(), before, "the host changed");
+    Ok(())
+}
+
+fn read_only() -> Result<(), Failed> {
+    let sandbox = Sandbox::new("read-only")?;
+    let before = sandbox.snapshot();
+    let grant = format!("{}::/ro", sandbox.path("ro"));
+    let out = run(
+        "hostile.wasm",
+        &["--dir-ro", &grant],
+        &["read", "/ro/keep.txt"],
+    )?;
+    expect_code(&out, 0);
+    for target in ["/ro/keep.txt", "/ro/new.txt"] {
+        let out = run("hostile.wasm", &["--dir-ro", &grant], &["write", target])?;
+        expect_code(&out, 1);
+        assert!(
+            stdout(&out).starts_with("denied"),
+            "{target}: {}",
+            stdout(&out)
+        );
+    }
+    assert_eq!(sandbox.snapshot(), before, "the host changed");
+    Ok(())
+}
+
+fn read_write() -> Result<(), Failed> {
+    let sandbox = Sandbox::new("read-write")?;
+    let grant = format!("{}::/data", sandbox.path("data"));
+    let out = run(
+        "hostile.wasm",
+        &["--dir", &grant],
+        &["write", "/data/new.txt"],
+    )?;
+    expect_code(&out, 0);
+    assert_eq!(
+        std::fs::read_to_string(sandbox.dir.join("data/new.txt"))?,
+        "pwned\n"
+    );
+    let out = run("hostile.wasm", &["--dir", &grant], &["list", "/data"])?;
+    expect_code(&out, 0);
+    assert_eq!(stdout(&out), "abs-link in.txt new.txt rel-link\nok\n");
+    Ok(())
+}
+
+fn env() -> Result<(), Failed> {
+    let path = guests()?.join("hostile.wasm");
+    let out = run_cmd(
+        &path,
+        &["--env", "GRANTED=1", "--env-inherit", "WELD_TEST_PASSED"],
+        &["env"],
+    )
+    .env("WELD_TEST_PASSED", "yes")
+    .env("WELD_TEST_SECRET", "hidden")
+    .output()?;
+    expect_code(&out, 0);
+    assert_eq!(stdout(&out), "GRANTED=1\nWELD_TEST_PASSED=yes\n");
+    // Nothing granted, nothing seen.
+    let out = run("hostile.wasm", &[], &["env"])?;
+    expect_code(&out, 0);
+    assert_eq!(stdout(&out), "");
+    Ok(())
+}
+
+fn network() -> Result<(), Failed> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?.to_string();
+    let out = run("hostile.wasm", &[], &["connect", &addr])?;
+    expect_code(&out, 1);
+    assert!(stdout(&out).starts_with("denied"), "{}", stdout(&out));
+    let out = run("hostile.wasm", &["--allow-net", &addr], &["connect", &addr])?;
+    expect_code(&out, 0);
+    assert_eq!(stdout(&out), "connected\nok\n");
+    // The grant is for that address only.
+    let other = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let other_addr = other.local_addr()?.to_string();
+    let out = run(
+        "hostile.wasm",
+        &["--allow-net", &addr],
+        &["connect", &other_addr],
+    )?;
+    expect_code(&out, 1);
+    Ok(())
+}
+
+fn stdin_and_exit() -> Result<(), Failed> {
+    use std::io::Write;
+    let path = guests()?.join("hostile.wasm");
+    let mut child = run_cmd(&path, &[], &["upper"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    child.stdin.take().unwrap().write_all(b"quiet words\n")?;
+    let out = child.wait_with_output()?;
+    expect_code(&out, 0);
+    assert_eq!(stdout(&out), "QUIET WORDS\n");
+    let out = run("hostile.wasm", &[], &["exit", "0"])?;
+    expect_code(&out, 0);
+    // WASI 0.2's exit carries success or failure only: any non-zero code arrives as 1.
+    let out = run("hostile.wasm", &[], &["exit", "3"])?;
+    expect_code(&out, 1);
+    let out = run("hostile.wasm", &[], &["no-such-mode"])?;
+    expect_code(&out, 1);
+    Ok(())
+}
+
+fn invoke(call: &str) -> Result<Output, Failed> {
+    run("types.wasm", &["--invoke", call], &[])
+}
+
+fn invoke_kinds() -> Result<(), Failed> {
+    for (call, expected) in [
+        (
+            "translate({x: 1, y: 2}, {x: 10, y: -20})",
+            "{x: 11, y: -18}",
+        ),
+        ("shout-name(some(\"ada\"))", "some(\"ADA\")"),
+        ("shout-name(none)", "none"),
+        ("types.sum-positive([1, 2, 3])", "ok(6)"),
+        ("sum-positive([])", "ok(0)"),
+        ("area(rect({x: 2, y: -3}))", "6"),
+        ("area(circle(2))", "12"),
+        ("area(empty)", "0"),
+        ("next-color(blue)", "red"),
+        ("read-only({read, write, execute})", "{read, execute}"),
+        (
+            "weld:guests/types.reverse(\"héllo\")",
+            "(6, [111, 108, 108, 169, 195, 104])",
+        ),
+        ("weld:guests/types@0.1.0.reverse(\"\")", "(0, [])"),
+    ] {
+        let out = invoke(call)?;
+        expect_code(&out, 0);
+        assert_eq!(stdout(&out), format!("{expected}\n"), "{call}");
+    }
+    Ok(())
+}
+
+fn invoke_err() -> Result<(), Failed> {
+    let out = invoke("sum-positive([4, -2])")?;
+    expect_code(&out, 1);
+    assert_eq!(stdout(&out), "err(\"value 1 is negative: -2\")\n");
+    // Arguments of the wrong type are a usage error showing the signature.
+    let out = invoke("area(square(2))")?;
+    expect_code(&out, 2);
+    assert!(
+        stderr(&out).contains("area: func(s: shape) -> u64"),
+        "{}",
+        stderr(&out)
+    );
+    Ok(())
+}
+
+/// A fresh cache: the first run compiles, the second loads, and `-v` says which.
+fn compile_cache() -> Result<(), Failed> {
+    let cache = root().join("target/weld-test-sandbox/cache-fresh");
+    let _ = std::fs::remove_dir_all(&cache);
+    let path = guests()?.join("types.wasm");
+    let go = || {
+        weld()
+            .env("WELD_CACHE_DIR", &cache)
+            .args(["-v", "run"])
+            .arg(&path)
+            .args(["--invoke", "next-color(red)"])
+            .output()
+    };
+    let first = go()?;
+    expect_code(&first, 0);
+    assert!(stderr(&first).contains("compiled "), "{}", stderr(&first));
+    let second = go()?;
+    expect_code(&second, 0);
+    assert!(
+        stderr(&second).contains("from the cache"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(stdout(&second), "green\n");
+    // --no-cache compiles and leaves the cache alone.
+    let third = weld()
+        .env("WELD_CACHE_DIR", &cache)
+        .args(["-v", "run"])
+        .arg(&path)
+        .args(["--no-cache", "--invoke", "next-color(red)"])
+        .output()?;
+    expect_code(&third, 0);
+    assert!(
+        stderr(&third).contains("cache bypassed"),
+        "{}",
+        stderr(&third)
+    );
+    Ok(())
+}
+
+/// A cache entry that is not loadable (truncated, or from another wasmtime) is replaced.
+fn damaged_cache() -> Result<(), Failed> {
+    let cache = root().join("target/weld-test-sandbox/cache-damaged");
+    let _ = std::fs::remove_dir_all(&cache);
+    let path = guests()?.join("types.wasm");
+    let go = || {
+        weld()
+            .env("WELD_CACHE_DIR", &cache)
+            .args(["-v", "run"])
+            .arg(&path)
+            .args(["--invoke", "next-color(green)"])
+            .output()
+    };
+    expect_code(&go()?, 0);
+    let entries: Vec<PathBuf> = walk(&cache)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    std::fs::write(&entries[0], b"\x7fELF garbage")?;
+    let out = go()?;
+    expect_code(&out, 0);
+    assert_eq!(stdout(&out), "blue\n");
+    assert!(stderr(&out).contains("compiled "), "{}", stderr(&out));
+    let out = go()?;
+    assert!(stderr(&out).contains("from the cache"), "{}", stderr(&out));
+    Ok(())
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
