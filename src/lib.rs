@@ -16,6 +16,7 @@ pub mod fsutil;
 pub mod project;
 pub mod report;
 pub mod run;
+pub mod test;
 pub mod toolchain;
 pub mod units;
 pub mod wit;

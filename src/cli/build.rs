@@ -18,7 +18,7 @@ use weld::toolchain::Toolchains;
 /// validated and taken as they are. Independent components build in parallel, and a component is
 /// rebuilt only when its sources, WIT, toolchain or options change. A failed build leaves the
 /// previous good component in place.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 #[command(after_long_help = "\
 Examples:
   weld build                     build every component of the project

@@ -19,7 +19,7 @@ use weld::report::Style;
 /// that is not semver-compatible, or a contract that differs (a missing function, a parameter of
 /// another type, a record field that changed), shown as WIT on both sides. Without arguments,
 /// checks the project's built components as [compose] wires them.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 #[command(after_long_help = "\
 Examples:
   weld check                                     the project's components, as weld.toml wires them

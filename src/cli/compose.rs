@@ -17,7 +17,7 @@ use weld::units::{format_duration, format_size};
 /// stops the compose with `weld check`'s explanation, and so does a plug that plugs nothing.
 /// Each WASI interface is imported once, at the highest version any component asks for. The
 /// result is validated and written atomically: a failed compose leaves the previous file alone.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 #[command(after_long_help = "\
 Examples:
   weld compose                                   as weld.toml's [compose] says (after weld build)

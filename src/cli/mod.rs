@@ -3,6 +3,7 @@
 //! how to build, check, compose or run.
 
 mod build;
+mod cache;
 mod check;
 mod compose;
 mod doctor;
@@ -106,6 +107,7 @@ enum Command {
     Test(test::TestArgs),
     Up(up::UpArgs),
     Doctor(doctor::DoctorArgs),
+    Cache(cache::CacheArgs),
     Plan(plan::PlanArgs),
 }
 
@@ -170,6 +172,7 @@ impl Cli {
             Command::Test(args) => args.exec(&cx),
             Command::Up(args) => args.exec(&cx),
             Command::Doctor(args) => args.exec(&cx),
+            Command::Cache(args) => args.exec(&cx),
             Command::Plan(args) => args.exec(&cx),
         }
     }

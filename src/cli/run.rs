@@ -10,13 +10,13 @@ use weld::run::grants::{self, Overrides};
 use weld::run::{
     Action, Call, Compiled, RunError, Runtime, RuntimeOptions, Status, Stdio, default_cache_dir,
 };
-use weld::units::format_elapsed;
+use weld::units::{format_elapsed, format_size};
 
 /// Run a component: its wasi:cli/run, or any export with --invoke
 ///
 /// The guest gets nothing it is not granted: no files, no environment variables, no network.
 /// Memory and time are bounded by default. The guest's exit code becomes weld's.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 #[command(after_long_help = "\
 Examples:
   weld run                                       the project's composed app, with [run] settings
@@ -76,6 +76,14 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// `weld run` of the project's app with these guest arguments (none: [run] args).
+    pub fn project_app(args: Vec<String>) -> RunArgs {
+        RunArgs {
+            args,
+            ..RunArgs::default()
+        }
+    }
+
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("run")?;
         let call = self.invoke.as_deref().map(Call::parse).transpose()?;
@@ -122,8 +130,14 @@ impl RunArgs {
         let runtime = Runtime::new(RuntimeOptions {
             cache_dir: (!self.no_cache).then(default_cache_dir),
         })?;
-        let app = runtime.load(&path, &name)?;
         let r = &cx.reporter;
+        let app = runtime.load_notify(&path, &name, &|size| {
+            r.status(&format!(
+                "compiling {} ({}); the compiled code is cached, so later runs start at once",
+                cx.show(&path),
+                format_size(size)
+            ))
+        })?;
         match app.compiled {
             Compiled::Cached { load } => r.verbose(&format!(
                 "loaded compiled code for {} from the cache in {}",

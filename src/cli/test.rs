@@ -1,11 +1,22 @@
 //! `weld test`: the `[[test]]` declarations of weld.toml.
 
+use std::io::Write;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use clap::Args;
+use serde::Serialize;
 
-use super::{Context, not_implemented};
-use weld::error::Result;
+use super::Context;
+use super::build::BuildArgs;
+use super::compose::ComposeArgs;
+use weld::error::{Error, Result};
+use weld::project::{TestCase, TestTarget};
+use weld::report::Style;
+use weld::run::{Runtime, RuntimeOptions, default_cache_dir};
+use weld::test::{self, Outcome, Targets, TestResult};
+use weld::units::{format_elapsed, format_size};
 
 /// Run the project's declared tests: invocations and runs with expected results
 #[derive(Debug, Args)]
@@ -33,11 +44,174 @@ pub struct TestArgs {
     jobs: Option<std::num::NonZeroUsize>,
 }
 
+#[derive(Serialize)]
+struct Summary {
+    passed: usize,
+    failed: usize,
+    errors: usize,
+    filtered_out: usize,
+}
+
 impl TestArgs {
-    pub fn exec(self, _cx: &Context) -> Result<u8> {
-        Err(not_implemented(
-            "test",
-            "`weld plan` lists the declared tests meanwhile",
-        ))
+    pub fn exec(self, cx: &Context) -> Result<u8> {
+        cx.human_or_json("test")?;
+        let plan = cx.plan()?;
+        let selected: Vec<&TestCase> = plan
+            .tests
+            .iter()
+            .filter(|t| {
+                self.filter
+                    .as_ref()
+                    .is_none_or(|f| t.name.contains(f.as_str()))
+            })
+            .collect();
+        let filtered_out = plan.tests.len() - selected.len();
+        if plan.tests.is_empty() {
+            return Err(Error::Usage {
+                message: format!(
+                    "{} declares no [[test]]: docs/manifest.md shows how to write one",
+                    cx.show(&plan.manifest)
+                ),
+            });
+        }
+        let r = &cx.reporter;
+        // Build what is stale and compose if an app test is selected: tests run what the
+        // sources say now, not what was last built.
+        let stage_cx = Context {
+            reporter: cx.reporter.capturing(),
+            manifest_path: Some(plan.manifest.clone()),
+            cwd: cx.cwd.clone(),
+        };
+        let needs_app = selected.iter().any(|t| t.target == TestTarget::App);
+        stage(&stage_cx, BuildArgs::default().exec(&stage_cx))?;
+        if needs_app {
+            stage(&stage_cx, ComposeArgs::default().exec(&stage_cx))?;
+        }
+        let runtime = Runtime::new(RuntimeOptions {
+            cache_dir: Some(default_cache_dir()),
+        })?;
+        let mut wanted: Vec<(String, PathBuf)> = Vec::new();
+        for t in &selected {
+            let path = match &t.target {
+                TestTarget::App => plan.compose.as_ref().map(|c| c.output.clone()),
+                TestTarget::Component(name) => plan.component(name).map(|c| c.output.clone()),
+            };
+            if let Some(path) = path {
+                wanted.push((test::target_name(t), path));
+            }
+        }
+        let targets = Targets::load_notify(&runtime, &wanted, &|name, size| {
+            r.status(&format!(
+                "compiling {name} ({}); cached for later runs",
+                format_size(size)
+            ))
+        });
+        let jobs = self
+            .jobs
+            .or_else(|| std::thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get);
+        let print = |result: &TestResult| {
+            if !r.json() {
+                let _ = r.print(&line(cx, result));
+            }
+        };
+        let start = Instant::now();
+        let results = test::run_all(&runtime, &targets, &selected, jobs, &print);
+        let (passed, failed, errors) = test::tally(&results);
+        if let Some(path) = &self.junit {
+            let xml = test::junit_xml(&plan.name, &results);
+            weld::fsutil::write_atomic(&cx.cwd.join(path), xml.as_bytes()).map_err(|e| {
+                Error::Usage {
+                    message: format!("cannot write {}: {e}", path.display()),
+                }
+            })?;
+        }
+        if r.json() {
+            r.print_json(&serde_json::json!({
+                "tests": results,
+                "summary": Summary { passed, failed, errors, filtered_out },
+            }))?;
+        } else {
+            let mut summary = format!("\n{} passed, {} failed", passed, failed + errors);
+            if filtered_out > 0 {
+                summary.push_str(&format!(", {filtered_out} filtered out"));
+            }
+            summary.push_str(&format!(" ({})\n", format_elapsed(start.elapsed())));
+            r.print(&summary)?;
+        }
+        Ok(if failed + errors == 0 { 0 } else { 1 })
+    }
+}
+
+/// A stage before the tests: its printed results are dropped unless it failed.
+fn stage(stage_cx: &Context, result: Result<u8>) -> Result<()> {
+    let printed = stage_cx.reporter.take_captured();
+    match result {
+        Ok(0) => Ok(()),
+        other => {
+            let _ = std::io::stderr().write_all(&printed);
+            match other {
+                Err(e) => Err(e),
+                Ok(code) => Err(Error::Checked(format!(
+                    "the tests did not run: building or composing failed (exit status {code})"
+                ))),
+            }
+        }
+    }
+}
+
+/// One test's line, and for a failure what was expected and what happened.
+fn line(cx: &Context, result: &TestResult) -> String {
+    let r = &cx.reporter;
+    let time = format_elapsed(result.elapsed);
+    match &result.outcome {
+        Outcome::Passed => format!(
+            "{} {} ({}, {time})\n",
+            r.paint("  ok", Style::Good),
+            result.name,
+            result.target
+        ),
+        Outcome::Failed {
+            expected,
+            got,
+            diff,
+            stderr,
+        } => {
+            let mut out = format!(
+                "{} {} ({}, {time})\n",
+                r.paint("FAIL", Style::Bad),
+                result.name,
+                result.target
+            );
+            match diff {
+                Some(diff) => {
+                    out.push_str("     stdout differs (- expected, + got):\n");
+                    for l in diff.lines() {
+                        let painted = match l.chars().next() {
+                            Some('-') => r.paint(l, Style::Bad),
+                            Some('+') => r.paint(l, Style::Good),
+                            _ => l.to_string(),
+                        };
+                        out.push_str(&format!("       {painted}\n"));
+                    }
+                }
+                None => out.push_str(&format!(
+                    "     expected: {expected}\n          got: {got}\n"
+                )),
+            }
+            if let Some(stderr) = stderr {
+                out.push_str("     stderr:\n");
+                for l in stderr.lines() {
+                    out.push_str(&format!("       {l}\n"));
+                }
+            }
+            out
+        }
+        Outcome::Error { message } => format!(
+            "{} {} ({}): {message}\n",
+            r.paint("ERROR", Style::Bad),
+            result.name,
+            result.target
+        ),
     }
 }

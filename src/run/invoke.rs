@@ -222,6 +222,49 @@ fn short((iface, func): &(Option<String>, String)) -> String {
     }
 }
 
+/// Whether two WAVE texts are the same value of the result type of `call`'s function:
+/// `6` and `6.0` are the same `f64`, `{x: 1, y: 2}` and `{y: 2, x: 1}` the same record.
+pub(super) fn same_result(
+    app: &App,
+    engine: &wasmtime::Engine,
+    call: &Call,
+    a: &str,
+    b: &str,
+) -> Result<bool, String> {
+    let target = resolve(app, engine, call).map_err(|e| e.to_string())?;
+    let component = app.pre.component();
+    let (iface, func) = match target.qualified.rsplit_once('.') {
+        Some((i, f)) if !f.contains('@') => (Some(i.to_string()), f.to_string()),
+        _ => (None, target.qualified.clone()),
+    };
+    let ty = component.component_type();
+    let item = match &iface {
+        Some(i) => match ty.get_export(engine, i).map(|e| e.ty) {
+            Some(ComponentItem::ComponentInstance(inst)) => {
+                inst.get_export(engine, &func).map(|e| e.ty)
+            }
+            _ => None,
+        },
+        None => ty.get_export(engine, &func).map(|e| e.ty),
+    };
+    let Some(ComponentItem::ComponentFunc(func_ty)) = item else {
+        return Err(format!("`{}` is not a function", target.qualified));
+    };
+    let Some(result) = func_ty.results().next() else {
+        return Ok(a.trim() == b.trim());
+    };
+    let parse = |text: &str| {
+        wasm_wave::from_str::<Val>(&result, text).map_err(|e| {
+            let message = e.to_string();
+            let message = message
+                .rsplit_once(" at ")
+                .map_or(message.as_str(), |(m, _)| m);
+            format!("`{text}` is not a value of the function's result type: {message}")
+        })
+    };
+    Ok(parse(a)? == parse(b)?)
+}
+
 /// Why a run stopped early: a usage error found only now, or what the guest did.
 pub(super) enum Failure {
     Usage(RunError),

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
-pub use cache::{CodeCache, default_dir as default_cache_dir};
+pub use cache::{CodeCache, compiled_dir, default_dir as default_cache_dir};
 pub use error::RunError;
 pub use invoke::Call;
 
@@ -207,10 +207,21 @@ impl Runtime {
     /// Reads the component at `path`, compiles it (or loads its compiled code from the cache)
     /// and links it, so that every import it has is known to be provided.
     pub fn load(&self, path: &Path, name: &str) -> Result<App, RunError> {
+        self.load_notify(path, name, &|_| {})
+    }
+
+    /// [`Runtime::load`], calling `compiling` with the component's size before a compile that
+    /// the cache cannot spare (it may take a while: tell the user).
+    pub fn load_notify(
+        &self,
+        path: &Path,
+        name: &str,
+        compiling: &dyn Fn(u64),
+    ) -> Result<App, RunError> {
         let bytes: Arc<[u8]> = std::fs::read(path)
             .map_err(|e| RunError::read(path, e))?
             .into();
-        let (component, compiled) = self.compile(path, name, &bytes)?;
+        let (component, compiled) = self.compile(path, name, &bytes, compiling)?;
         let pre = match self.linker.instantiate_pre(&component) {
             Ok(pre) => pre,
             Err(e) => return Err(self.explain_link_error(name, &component, &e)),
@@ -229,6 +240,7 @@ impl Runtime {
         path: &Path,
         name: &str,
         bytes: &[u8],
+        compiling: &dyn Fn(u64),
     ) -> Result<(Component, Compiled), RunError> {
         let start = Instant::now();
         if let Some(component) = self.cache.as_ref().and_then(|c| c.get(bytes)) {
@@ -243,6 +255,7 @@ impl Runtime {
                 help,
             });
         }
+        compiling(bytes.len() as u64);
         let component = Component::new(&self.engine, bytes).map_err(|e| RunError::Compile {
             name: name.to_string(),
             message: format!("{e:#}"),
@@ -324,6 +337,19 @@ impl Runtime {
             elapsed,
             instantiate,
         })
+    }
+
+    /// Whether `expected` and `got` (WAVE) are the same value of the result type of the function
+    /// `call` (an `--invoke` text) names in `app`; an error says why `expected` does not parse.
+    pub fn same_value(
+        &self,
+        app: &App,
+        call: &str,
+        expected: &str,
+        got: &str,
+    ) -> Result<bool, String> {
+        let call = Call::parse(call).map_err(|e| e.to_string())?;
+        invoke::same_result(app, &self.engine, &call, expected, got)
     }
 
     /// The engine, for callers that compile or inspect components themselves.

@@ -1,0 +1,103 @@
+//! `weld cache`: where compiled code is kept, how much of it, and removing it.
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use super::Context;
+use weld::error::{Error, Result};
+use weld::run::default_cache_dir;
+use weld::units::format_size;
+
+/// Show or clean the compiled-code cache
+///
+/// `weld run` and `weld test` keep the machine code wasmtime compiles, keyed by the component's
+/// content and the engine's settings, so a second run of the same app skips compilation. The
+/// cache lives in $WELD_CACHE_DIR, else $XDG_CACHE_HOME/weld, else ~/.cache/weld.
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Examples:
+  weld cache                                     where the cache is and its size
+  weld cache clean                               remove all compiled code
+
+Exit status:
+  0  done
+  2  the cache cannot be read or removed")]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    action: Option<CacheAction>,
+}
+
+#[derive(Debug, Subcommand)]
+enum CacheAction {
+    /// Remove all compiled code (the next run of each app compiles again)
+    Clean,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    dir: String,
+    entries: usize,
+    bytes: u64,
+    removed: bool,
+}
+
+impl CacheArgs {
+    pub fn exec(self, cx: &Context) -> Result<u8> {
+        cx.human_or_json("cache")?;
+        let dir = weld::run::compiled_dir(&default_cache_dir());
+        let (entries, bytes) = usage(&dir);
+        let removed = matches!(self.action, Some(CacheAction::Clean));
+        if removed && dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| Error::Usage {
+                message: format!("cannot remove {}: {e}", dir.display()),
+            })?;
+        }
+        let r = &cx.reporter;
+        if r.json() {
+            r.print_json(&Summary {
+                dir: dir.display().to_string(),
+                entries,
+                bytes,
+                removed,
+            })?;
+        } else if removed {
+            r.print(&format!(
+                "removed {entries} compiled component{} ({}) from {}\n",
+                if entries == 1 { "" } else { "s" },
+                format_size(bytes),
+                dir.display()
+            ))?;
+        } else {
+            r.print(&format!(
+                "{}: {entries} compiled component{}, {}\n",
+                dir.display(),
+                if entries == 1 { "" } else { "s" },
+                format_size(bytes)
+            ))?;
+        }
+        Ok(0)
+    }
+}
+
+/// Entries and bytes under the compiled-code directory (zero if it does not exist).
+fn usage(dir: &std::path::Path) -> (usize, u64) {
+    let mut entries = 0;
+    let mut bytes = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            match entry.metadata() {
+                Ok(m) if m.is_dir() => stack.push(path),
+                Ok(m) => {
+                    if path.extension().is_some_and(|e| e == "cwasm") {
+                        entries += 1;
+                    }
+                    bytes += m.len();
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    (entries, bytes)
+}

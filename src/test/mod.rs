@@ -1,0 +1,284 @@
+//! `[[test]]` declarations run against real instances: each test gets a fresh instance of its
+//! target (the composed app or one component), its own grants and limits, and its outcome is
+//! compared with what the test expects.
+
+mod diff;
+mod junit;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::project::{InvokeExpect, StdoutExpect, TestAction, TestCase, TestTarget};
+use crate::run::{Action, App, Call, RunError, Runtime, Status, Stdio};
+
+pub use diff::line_diff;
+pub use junit::junit_xml;
+
+/// How one test went.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestResult {
+    /// The test's name.
+    pub name: String,
+    /// What it ran: `app` or a component's name.
+    pub target: String,
+    /// The verdict.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// How long it took (instantiation and call).
+    #[serde(serialize_with = "millis", rename = "duration_ms")]
+    pub elapsed: Duration,
+}
+
+/// A test's verdict.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "status")]
+pub enum Outcome {
+    /// It did what it should.
+    Passed,
+    /// It did something else.
+    Failed {
+        /// What was expected, in one line.
+        expected: String,
+        /// What happened, in one line.
+        got: String,
+        /// A line diff of expected and actual text, when both are text worth diffing.
+        diff: Option<String>,
+        /// What the guest wrote to stderr, if captured and not empty.
+        stderr: Option<String>,
+    },
+    /// It could not be run (its target did not load, or its call does not fit the export).
+    Error {
+        /// Why.
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// Whether the test passed.
+    pub fn passed(&self) -> bool {
+        matches!(self, Outcome::Passed)
+    }
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+/// The loaded targets of a test run, by the name tests use (`app` or a component's).
+pub struct Targets {
+    apps: BTreeMap<String, Result<App, String>>,
+}
+
+impl Targets {
+    /// Loads (compiles or fetches from the cache) each distinct target once.
+    pub fn load(runtime: &Runtime, targets: &[(String, PathBuf)]) -> Targets {
+        Targets::load_notify(runtime, targets, &|_, _| {})
+    }
+
+    /// [`Targets::load`], calling `compiling` with a target's name and size before a compile.
+    pub fn load_notify(
+        runtime: &Runtime,
+        targets: &[(String, PathBuf)],
+        compiling: &dyn Fn(&str, u64),
+    ) -> Targets {
+        let mut apps = BTreeMap::new();
+        for (name, path) in targets {
+            if apps.contains_key(name) {
+                continue;
+            }
+            let app = runtime
+                .load_notify(path, name, &|size| compiling(name, size))
+                .map_err(|e| render_error(&e));
+            apps.insert(name.clone(), app);
+        }
+        Targets { apps }
+    }
+
+    /// The loaded targets, for reporting how each was compiled.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Result<App, String>)> {
+        self.apps.iter()
+    }
+}
+
+/// The name a test's target has in [`Targets`].
+pub fn target_name(test: &TestCase) -> String {
+    match &test.target {
+        TestTarget::App => "app".to_string(),
+        TestTarget::Component(name) => name.clone(),
+    }
+}
+
+fn render_error(e: &RunError) -> String {
+    use miette::Diagnostic;
+    let mut text = e.to_string();
+    if let Some(help) = e.help() {
+        text.push_str(&format!(" ({help})"));
+    }
+    text
+}
+
+/// Runs `tests` on up to `jobs` threads, each in a fresh instance; `done` hears of each as it
+/// finishes. Results come back in the order of `tests`.
+pub fn run_all(
+    runtime: &Runtime,
+    targets: &Targets,
+    tests: &[&TestCase],
+    jobs: usize,
+    done: &(dyn Fn(&TestResult) + Sync),
+) -> Vec<TestResult> {
+    let next = Mutex::new(0usize);
+    let results: Mutex<Vec<Option<TestResult>>> = Mutex::new(vec![None; tests.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, tests.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = {
+                        let mut n = next.lock().expect("not poisoned");
+                        let i = *n;
+                        *n += 1;
+                        i
+                    };
+                    let Some(test) = tests.get(i) else { break };
+                    let result = run_one(runtime, targets, test);
+                    done(&result);
+                    results.lock().expect("not poisoned")[i] = Some(result);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .expect("not poisoned")
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Runs one test and judges it.
+pub fn run_one(runtime: &Runtime, targets: &Targets, test: &TestCase) -> TestResult {
+    let target = target_name(test);
+    let start = Instant::now();
+    let outcome = match targets.apps.get(&target) {
+        None => Outcome::Error {
+            message: format!("`{target}` was not loaded"),
+        },
+        Some(Err(message)) => Outcome::Error {
+            message: message.clone(),
+        },
+        Some(Ok(app)) => judge(runtime, app, test),
+    };
+    TestResult {
+        name: test.name.clone(),
+        target,
+        outcome,
+        elapsed: start.elapsed(),
+    }
+}
+
+fn judge(runtime: &Runtime, app: &App, test: &TestCase) -> Outcome {
+    let (action, stdin) = match &test.action {
+        TestAction::Invoke { call, .. } => match Call::parse(call) {
+            Ok(call) => (Action::Invoke(call), Vec::new()),
+            Err(e) => {
+                return Outcome::Error {
+                    message: render_error(&e),
+                };
+            }
+        },
+        TestAction::Run { stdin, .. } => (
+            Action::Run {
+                args: test.run.args.clone(),
+            },
+            stdin.clone().unwrap_or_default().into_bytes(),
+        ),
+    };
+    let outcome = match runtime.run(app, &test.run, &action, &Stdio::Capture { stdin }) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            return Outcome::Error {
+                message: render_error(&e),
+            };
+        }
+    };
+    let stderr = Some(String::from_utf8_lossy(&outcome.stderr).into_owned())
+        .filter(|s| !s.trim().is_empty());
+    let stopped = RunError::stopped(&app.name, &outcome.status).map(|e| render_error(&e));
+    let fail = |expected: String, got: String, diff: Option<String>| Outcome::Failed {
+        expected,
+        got,
+        diff,
+        stderr: stderr.clone(),
+    };
+    match &test.action {
+        TestAction::Run { stdout, exit, .. } => {
+            if let Some(stopped) = stopped {
+                return fail(format!("exit status {exit}"), stopped, None);
+            }
+            let got_stdout = String::from_utf8_lossy(&outcome.stdout).into_owned();
+            let code = outcome.status.exit_code();
+            if i32::from(code) != *exit {
+                return fail(
+                    format!("exit status {exit}"),
+                    format!("exit status {code}"),
+                    None,
+                );
+            }
+            match stdout {
+                Some(StdoutExpect::Exact(want)) if *want != got_stdout => fail(
+                    "stdout as declared".into(),
+                    "different stdout".into(),
+                    Some(line_diff(want, &got_stdout)),
+                ),
+                Some(StdoutExpect::Contains(want)) if !got_stdout.contains(want.as_str()) => fail(
+                    format!("stdout containing {want:?}"),
+                    format!("stdout {got_stdout:?}"),
+                    None,
+                ),
+                _ => Outcome::Passed,
+            }
+        }
+        TestAction::Invoke { call, expect } => {
+            let got = match (&outcome.status, &stopped) {
+                (_, Some(stopped)) => Err(stopped.clone()),
+                (Status::Returned(value), _) => Ok(value.clone().unwrap_or_else(|| "()".into())),
+                (Status::ReturnedErr(value), _) => Err(value.clone()),
+                (other, _) => Err(format!("{other:?}")),
+            };
+            match (expect, got) {
+                (InvokeExpect::Success, Ok(_)) => Outcome::Passed,
+                (InvokeExpect::Success, Err(e)) => fail("success".into(), e, None),
+                (InvokeExpect::Value(want), Ok(value)) => {
+                    match runtime.same_value(app, call, want, &value) {
+                        Ok(true) => Outcome::Passed,
+                        Ok(false) => fail(want.clone(), value, None),
+                        Err(message) => Outcome::Error {
+                            message: format!("`expect = {want:?}`: {message}"),
+                        },
+                    }
+                }
+                (InvokeExpect::Value(want), Err(e)) => fail(want.clone(), e, None),
+                (InvokeExpect::Error(want), Err(e)) if e.contains(want.as_str()) => Outcome::Passed,
+                (InvokeExpect::Error(want), Err(e)) => {
+                    fail(format!("an error containing {want:?}"), e, None)
+                }
+                (InvokeExpect::Error(want), Ok(value)) => {
+                    fail(format!("an error containing {want:?}"), value, None)
+                }
+            }
+        }
+    }
+}
+
+/// Counts of a finished run: (passed, failed, errors).
+pub fn tally(results: &[TestResult]) -> (usize, usize, usize) {
+    let passed = results.iter().filter(|r| r.outcome.passed()).count();
+    let errors = results
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Error { .. }))
+        .count();
+    (passed, results.len() - passed - errors, errors)
+}
