@@ -8,6 +8,7 @@
 //! ```
 //!
 //! `# ENV: KEY=VALUE` sets a variable for every run of the file (`%dir` is the case's directory).
+//! `# TIMES: measured` replaces measured durations (`22ms`) in the output by `<TIME>`.
 //! Arguments split at whitespace except inside '…' or "…". `%` is the case file's path. weld runs from the repository root with NO_COLOR set; its
 //! stdout and stderr are compared with `<case>.stdout` and `<case>.stderr` beside the file
 //! (`<case>.N.stdout` when a file has several directives; a missing file means empty output).
@@ -67,10 +68,50 @@ pub fn normalize(text: &[u8]) -> String {
     text
 }
 
+/// Measured durations (`22ms`, `1.5s`, `850µs`) replaced by `<TIME>`: they differ every run.
+fn timings(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        let (before, from) = rest.split_at(start);
+        out.push_str(before);
+        // A number glued to a word before it (`x86`, `v2`) is not a duration.
+        let glued = before
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '.');
+        let digits = from
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(from.len());
+        let after = &from[digits..];
+        let unit = ["ms", "µs", "s"].into_iter().find(|u| {
+            after.starts_with(u)
+                && !after[u.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_alphanumeric)
+        });
+        match unit {
+            Some(unit) if !glued => {
+                out.push_str("<TIME>");
+                rest = &after[unit.len()..];
+            }
+            _ => {
+                out.push_str(&from[..digits]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 struct Directive {
     expect_success: bool,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// `# TIMES: measured`: the output shows timings, which are replaced by `<TIME>`.
+    timed: bool,
 }
 
 fn golden_trials() -> Vec<Trial> {
@@ -126,6 +167,7 @@ fn directives(file: &Path) -> Vec<Directive> {
     let dir = file.parent().unwrap().display().to_string();
     let mut out = Vec::new();
     let mut env = Vec::new();
+    let mut timed = false;
     for line in text.lines() {
         let Some(body) = ["#", "//", ";;"]
             .iter()
@@ -139,6 +181,10 @@ fn directives(file: &Path) -> Vec<Directive> {
             .and_then(|kv| kv.trim().split_once('='))
         {
             env.push((key.to_string(), value.replace("%dir", &dir)));
+            continue;
+        }
+        if body.starts_with("TIMES:") {
+            timed = true;
             continue;
         }
         let (expect_success, rest) = if let Some(rest) = body.strip_prefix("RUN:") {
@@ -156,10 +202,12 @@ fn directives(file: &Path) -> Vec<Directive> {
             expect_success,
             args,
             env: Vec::new(),
+            timed: false,
         });
     }
     for d in &mut out {
         d.env = env.clone();
+        d.timed = timed;
     }
     out
 }
@@ -193,8 +241,15 @@ fn run_case(file: &Path, stem: &str, directive: &Directive) -> Result<(), Failed
         .output()
         .map_err(|e| format!("cannot run weld: {e}"))?;
     let code = output.status.code();
-    let stdout = normalize(&output.stdout);
-    let mut stderr = normalize(&output.stderr);
+    let timed = |text: String| {
+        if directive.timed {
+            timings(&text)
+        } else {
+            text
+        }
+    };
+    let stdout = timed(normalize(&output.stdout));
+    let mut stderr = timed(normalize(&output.stderr));
     let command = format!("weld {}", directive.args.join(" "));
     match (directive.expect_success, code) {
         (true, Some(0)) => {}

@@ -66,6 +66,14 @@ struct JsonLine<'a> {
 }
 
 impl BuildArgs {
+    /// `weld build` of every component, at most `jobs` at once.
+    pub fn all(jobs: Option<NonZeroUsize>) -> BuildArgs {
+        BuildArgs {
+            jobs,
+            ..BuildArgs::default()
+        }
+    }
+
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("build")?;
         let plan = cx.plan()?;

@@ -83,7 +83,7 @@ impl TestArgs {
             cwd: cx.cwd.clone(),
         };
         let needs_app = selected.iter().any(|t| t.target == TestTarget::App);
-        stage(&stage_cx, BuildArgs::default().exec(&stage_cx))?;
+        stage(&stage_cx, BuildArgs::all(self.jobs).exec(&stage_cx))?;
         if needs_app {
             stage(&stage_cx, ComposeArgs::default().exec(&stage_cx))?;
         }

@@ -34,6 +34,10 @@ pub struct UpArgs {
     #[arg(value_name = "PROJECT")]
     project: Option<PathBuf>,
 
+    /// Build at most N components at once [default: number of cores]
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<std::num::NonZeroUsize>,
+
     /// Run again whenever a source, WIT file or weld.toml changes
     #[arg(long)]
     watch: bool,
@@ -72,7 +76,7 @@ impl UpArgs {
             });
         }
         stage(cx, &stage_cx, "build", || {
-            BuildArgs::default().exec(&stage_cx)
+            BuildArgs::all(self.jobs).exec(&stage_cx)
         })?;
         stage(cx, &stage_cx, "check", || {
             CheckArgs::default().exec(&stage_cx)
