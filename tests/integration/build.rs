@@ -325,6 +325,17 @@ fn hello_example() -> Result<(), Failed> {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["name"], "greeter");
     assert_eq!(lines[0]["status"], "cached");
+
+    let out = weld()
+        .env(
+            "WELD_CACHE_DIR",
+            crate::root().join("target/weld-test-cache"),
+        )
+        .args(["test", "-C", "fixtures/hello"])
+        .output()?;
+    crate::expect_code(&out, 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\n4 passed, 0 failed"), "{text}");
     Ok(())
 }
 

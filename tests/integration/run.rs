@@ -31,6 +31,10 @@ pub fn trials() -> Vec<Trial> {
         ("run::invoke_err_result_exits_1", invoke_err),
         ("run::second_run_skips_compilation", compile_cache),
         ("run::damaged_cache_entry_is_recompiled", damaged_cache),
+        (
+            "test::failures_show_expected_and_got",
+            test_command_reports_failures,
+        ),
     ];
     cases
         .into_iter()
@@ -464,4 +468,117 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// `weld test` on a project of prebuilt guests: passing tests pass, broken expectations fail
+/// with expected and actual shown (a line diff for stdout), exit 1, and a JUnit report.
+fn test_command_reports_failures() -> Result<(), Failed> {
+    let built = guests()?;
+    let dir = root().join("target/weld-test-sandbox/test-command");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("weld.toml"),
+        format!(
+            r#"[project]
+name = "broken"
+
+[components.hostile]
+lang = "wasm"
+path = "{hostile}"
+
+[components.types]
+lang = "wasm"
+path = "{types}"
+
+[[test]]
+name = "env passes"
+target = "hostile"
+args = ["env"]
+env = {{ A = "1" }}
+expect-stdout = "A=1\n"
+
+[[test]]
+name = "env broken"
+target = "hostile"
+args = ["env"]
+env = {{ A = "1", B = "2" }}
+expect-stdout = "A=1\nC=3\n"
+
+[[test]]
+name = "value passes"
+target = "types"
+invoke = "translate({{x: 1, y: 2}}, {{y: 0, x: 1}})"
+expect = "{{y: 2, x: 2}}"
+
+[[test]]
+name = "value broken"
+target = "types"
+invoke = "next-color(red)"
+expect = "blue"
+
+[[test]]
+name = "error expected"
+target = "types"
+invoke = "sum-positive([1, -1])"
+expect-error = "negative"
+
+[[test]]
+name = "deadline"
+target = "hostile"
+args = ["loop"]
+timeout = "300ms"
+"#,
+            hostile = built.join("hostile.wasm").display(),
+            types = built.join("types.wasm").display(),
+        ),
+    )?;
+    let junit = dir.join("junit.xml");
+    let out = weld()
+        .env("WELD_CACHE_DIR", shared_cache())
+        .args(["test", "-j", "1", "-C"])
+        .arg(&dir)
+        .arg("--junit")
+        .arg(&junit)
+        .output()?;
+    expect_code(&out, 1);
+    let text = stdout(&out);
+    for line in [
+        "  ok env passes (hostile,",
+        "FAIL env broken (hostile,",
+        "       - C=3",
+        "       + B=2",
+        "  ok value passes (types,",
+        "FAIL value broken (types,",
+        "     expected: blue",
+        "          got: green",
+        "  ok error expected (types,",
+        "FAIL deadline (hostile,",
+        "did not finish within its deadline of 300ms",
+        "3 passed, 3 failed",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    let xml = std::fs::read_to_string(&junit)?;
+    assert!(
+        xml.contains("tests=\"6\" failures=\"3\" errors=\"0\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase name=\"value broken\" classname=\"broken.types\""),
+        "{xml}"
+    );
+
+    // A filter runs only matching tests; all of those pass here.
+    let out = weld()
+        .env("WELD_CACHE_DIR", shared_cache())
+        .args(["test", "passes", "--format", "json", "-C"])
+        .arg(&dir)
+        .output()?;
+    expect_code(&out, 0);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(report["summary"]["passed"], 2, "{report:#}");
+    assert_eq!(report["summary"]["filtered_out"], 4, "{report:#}");
+    assert_eq!(report["tests"][0]["status"], "passed", "{report:#}");
+    Ok(())
 }
