@@ -11,8 +11,9 @@ use weld::units::format_size;
 /// Show or clean the compiled-code cache
 ///
 /// `weld run` and `weld test` keep the machine code wasmtime compiles, keyed by the component's
-/// content and the engine's settings, so a second run of the same app skips compilation. The
-/// cache lives in $WELD_CACHE_DIR, else $XDG_CACHE_HOME/weld, else ~/.cache/weld.
+/// content and the engine's settings, so a second run of the same app skips compilation; and
+/// each compiled function, so a changed app recompiles only what changed. The cache lives in
+/// $WELD_CACHE_DIR, else $XDG_CACHE_HOME/weld, else ~/.cache/weld.
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
 Examples:
@@ -37,6 +38,7 @@ enum CacheAction {
 struct Summary {
     dir: String,
     entries: usize,
+    functions: usize,
     bytes: u64,
     removed: bool,
 }
@@ -44,12 +46,18 @@ struct Summary {
 impl CacheArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("cache")?;
-        let dir = weld::run::compiled_dir(&default_cache_dir());
-        let (entries, bytes) = usage(&dir);
+        let dir = default_cache_dir();
+        let parts = [
+            weld::run::compiled_dir(&dir),
+            weld::run::FunctionCache::new(&dir).dir().to_path_buf(),
+        ];
+        let (entries, compiled_bytes) = usage(&parts[0]);
+        let (functions, function_bytes) = usage(&parts[1]);
+        let bytes = compiled_bytes + function_bytes;
         let removed = matches!(self.action, Some(CacheAction::Clean));
-        if removed && dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| Error::Usage {
-                message: format!("cannot remove {}: {e}", dir.display()),
+        for part in parts.iter().filter(|p| removed && p.exists()) {
+            std::fs::remove_dir_all(part).map_err(|e| Error::Usage {
+                message: format!("cannot remove {}: {e}", part.display()),
             })?;
         }
         let r = &cx.reporter;
@@ -57,29 +65,37 @@ impl CacheArgs {
             r.print_json(&Summary {
                 dir: dir.display().to_string(),
                 entries,
+                functions,
                 bytes,
                 removed,
             })?;
         } else if removed {
             r.print(&format!(
-                "removed {entries} compiled component{} ({}) from {}\n",
-                if entries == 1 { "" } else { "s" },
-                format_size(bytes),
+                "removed {} from {}\n",
+                describe(entries, functions, bytes),
                 dir.display()
             ))?;
         } else {
             r.print(&format!(
-                "{}: {entries} compiled component{}, {}\n",
+                "{}: {}\n",
                 dir.display(),
-                if entries == 1 { "" } else { "s" },
-                format_size(bytes)
+                describe(entries, functions, bytes)
             ))?;
         }
         Ok(0)
     }
 }
 
-/// Entries and bytes under the compiled-code directory (zero if it does not exist).
+fn describe(entries: usize, functions: usize, bytes: u64) -> String {
+    format!(
+        "{entries} compiled component{} and {functions} compiled function{} ({})",
+        if entries == 1 { "" } else { "s" },
+        if functions == 1 { "" } else { "s" },
+        format_size(bytes)
+    )
+}
+
+/// Files (or `.cwasm` entries, where there are any) and bytes under the compiled-code directory (zero if it does not exist).
 fn usage(dir: &std::path::Path) -> (usize, u64) {
     let mut entries = 0;
     let mut bytes = 0;
@@ -90,7 +106,8 @@ fn usage(dir: &std::path::Path) -> (usize, u64) {
             match entry.metadata() {
                 Ok(m) if m.is_dir() => stack.push(path),
                 Ok(m) => {
-                    if path.extension().is_some_and(|e| e == "cwasm") {
+                    // Temporary files of a write in progress are not entries.
+                    if !path.extension().is_some_and(|e| e == "tmp") {
                         entries += 1;
                     }
                     bytes += m.len();

@@ -86,3 +86,60 @@ impl CodeCache {
         crate::fsutil::write_atomic(&self.entry(bytes), &serialized).is_ok()
     }
 }
+
+/// Cranelift's incremental-compilation cache on disk: one file per compiled function, keyed by
+/// a hash of its (position-independent) IR. A component that shares functions with one compiled
+/// before (the same Python component alone and inside the app, or an app after one of its
+/// components changed) compiles only what is new.
+#[derive(Debug)]
+pub struct FunctionCache {
+    dir: PathBuf,
+}
+
+impl FunctionCache {
+    /// A function cache under the cache directory `cache_dir`.
+    pub fn new(cache_dir: &Path) -> FunctionCache {
+        FunctionCache {
+            dir: cache_dir.join("functions"),
+        }
+    }
+
+    /// Where the functions are kept.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, key: &[u8]) -> PathBuf {
+        let hex: String = Sha256::digest(key)
+            .iter()
+            .take(20)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        // 256 subdirectories keep directories small: an app has tens of thousands of functions.
+        self.dir.join(&hex[..2]).join(&hex[2..])
+    }
+}
+
+impl wasmtime::CacheStore for FunctionCache {
+    fn get(&self, key: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
+        std::fs::read(self.path(key)).ok().map(Into::into)
+    }
+
+    fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
+        // Rename keeps readers from seeing half a file. No fsync: a lost entry costs one
+        // function's recompile, and Cranelift verifies what it reads back.
+        let path = self.path(key);
+        let Some(parent) = path.parent() else {
+            return false;
+        };
+        if std::fs::create_dir_all(parent).is_err() {
+            return false;
+        }
+        let temp = crate::fsutil::temp_beside(&path);
+        if std::fs::write(&temp, &value).is_err() {
+            let _ = std::fs::remove_file(&temp);
+            return false;
+        }
+        std::fs::rename(&temp, &path).is_ok()
+    }
+}

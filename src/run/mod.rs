@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
-pub use cache::{CodeCache, compiled_dir, default_dir as default_cache_dir};
+pub use cache::{CodeCache, FunctionCache, compiled_dir, default_dir as default_cache_dir};
 pub use error::RunError;
 pub use invoke::Call;
 
@@ -183,6 +183,11 @@ impl Runtime {
             .parallel_compilation(true)
             .max_wasm_stack(MAX_WASM_STACK)
             .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(64));
+        if let Some(dir) = &options.cache_dir {
+            config
+                .enable_incremental_compilation(Arc::new(cache::FunctionCache::new(dir)))
+                .map_err(|e| RunError::engine(&e))?;
+        }
         let engine = Engine::new(&config).map_err(|e| RunError::engine(&e))?;
         let mut linker = Linker::new(&engine);
         // Components from different toolchains import different WASI 0.2 patch versions; the
