@@ -107,7 +107,7 @@ fn usage(dir: &std::path::Path) -> (usize, u64) {
                 Ok(m) if m.is_dir() => stack.push(path),
                 Ok(m) => {
                     // Temporary files of a write in progress are not entries.
-                    if !path.extension().is_some_and(|e| e == "tmp") {
+                    if path.extension().is_none_or(|e| e != "tmp") {
                         entries += 1;
                     }
                     bytes += m.len();
