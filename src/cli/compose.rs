@@ -41,26 +41,75 @@ pub struct ComposeArgs {
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
+    /// A component a WAC script's package refers to: PKG=PATH (e.g. weld:arith=arith.wasm)
+    #[arg(long, value_name = "PKG=PATH", requires = "input")]
+    dep: Vec<String>,
+
     /// Refuse to leave an import that neither a component nor weld's runtime provides
     #[arg(long)]
     strict: bool,
+
+    /// Write the composition as WebAssembly text instead of binary
+    #[arg(long)]
+    wat: bool,
+}
+
+/// How the inputs are wired.
+enum Wires {
+    Auto {
+        root: Input,
+        plugs: Vec<Input>,
+    },
+    Script {
+        path: PathBuf,
+        deps: Vec<(String, PathBuf)>,
+    },
 }
 
 impl ComposeArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("compose")?;
-        if self
-            .input
-            .as_ref()
-            .is_some_and(|i| i.extension().is_some_and(|e| e == "wac"))
-        {
-            return Err(super::not_implemented(
-                "compose FILE.wac",
-                "compose with `root` and `plugs`, or use `wac compose` for scripts meanwhile",
-            ));
-        }
-        let (root, plugs, output, strict) = match &self.input {
+        let is_script = |p: &PathBuf| p.extension().is_some_and(|e| e == "wac");
+        let default_output = || {
+            self.output
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("app.wasm"))
+        };
+        let (wires, output, strict) = match &self.input {
+            Some(path) if is_script(path) => {
+                if !self.plug.is_empty() {
+                    return Err(Error::Usage {
+                        message: "a WAC script wires its components itself: give them with --dep PKG=PATH, not --plug".into(),
+                    });
+                }
+                let deps = self
+                    .dep
+                    .iter()
+                    .map(|d| {
+                        d.split_once('=')
+                            .filter(|(pkg, path)| !pkg.is_empty() && !path.is_empty())
+                            .map(|(pkg, path)| (pkg.to_string(), PathBuf::from(path)))
+                            .ok_or_else(|| Error::Usage {
+                                message: format!(
+                                    "--dep `{d}`: expected PKG=PATH, e.g. weld:arith=arith.wasm"
+                                ),
+                            })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let wires = Wires::Script {
+                    path: path.clone(),
+                    deps,
+                };
+                (wires, default_output(), self.strict)
+            }
             Some(root) => {
+                if !self.dep.is_empty() {
+                    return Err(Error::Usage {
+                        message:
+                            "--dep names the packages of a WAC script; plug components with --plug"
+                                .into(),
+                    });
+                }
                 let input = |p: &PathBuf| Input {
                     name: p.file_name().map_or_else(
                         || p.display().to_string(),
@@ -68,28 +117,32 @@ impl ComposeArgs {
                     ),
                     path: p.clone(),
                 };
-                let output = self
-                    .output
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("app.wasm"));
-                (
-                    input(root),
-                    self.plug.iter().map(input).collect::<Vec<_>>(),
-                    output,
-                    self.strict,
-                )
+                let wires = Wires::Auto {
+                    root: input(root),
+                    plugs: self.plug.iter().map(input).collect(),
+                };
+                (wires, default_output(), self.strict)
             }
             None => {
-                let (root, plugs, output, strict) = from_manifest(cx, self.output.clone())?;
-                (root, plugs, output, strict || self.strict)
+                let (wires, output, strict) = from_manifest(cx, self.output.clone())?;
+                (wires, output, strict || self.strict)
             }
         };
         let start = std::time::Instant::now();
-        let composed = match compose::compose(&root, &plugs, &output, strict) {
+        let result = match &wires {
+            Wires::Auto { root, plugs } => compose::compose(root, plugs, &output, strict, self.wat),
+            Wires::Script { path, deps } => {
+                compose::compose_script(path, deps, &output, strict, self.wat)
+            }
+        };
+        let composed = match result {
             Ok(c) => c,
             Err(ComposeError::DoesNotFit { findings, errors }) => {
-                let mut names = vec![root.name.as_str()];
-                names.extend(plugs.iter().map(|p| p.name.as_str()));
+                let mut names = Vec::new();
+                if let Wires::Auto { root, plugs } = &wires {
+                    names.push(root.name.as_str());
+                    names.extend(plugs.iter().map(|p| p.name.as_str()));
+                }
                 if cx.reporter.json() {
                     cx.reporter
                         .print_json(&serde_json::json!({ "ok": false, "findings": findings }))?;
@@ -126,13 +179,16 @@ impl ComposeArgs {
                     w.consumer, w.interface, w.provider
                 ));
             }
+            let wiring = match &wires {
+                Wires::Auto { .. } => format!("{} wired", composed.wired.len()),
+                Wires::Script { path, .. } => format!("wired by {}", cx.show(path)),
+            };
             out.push_str(&format!(
-                "composed {} -> {} ({}, {} components, {} wired, {} WASI imports for the runtime)\n",
+                "composed {} -> {} ({}, {} components, {wiring}, {} WASI imports for the runtime)\n",
                 composed.components.join(" + "),
                 cx.show(&cx.cwd.join(&composed.output)),
                 format_size(composed.size),
                 composed.components.len(),
-                composed.wired.len(),
                 composed.imports.len(),
             ));
             cx.reporter.print(&out)?;
@@ -148,11 +204,8 @@ impl ComposeArgs {
     }
 }
 
-/// Root, plugs and output from weld.toml; the components must have been built.
-fn from_manifest(
-    cx: &Context,
-    output: Option<PathBuf>,
-) -> Result<(Input, Vec<Input>, PathBuf, bool)> {
+/// The wiring and output from weld.toml; the components must have been built.
+fn from_manifest(cx: &Context, output: Option<PathBuf>) -> Result<(Wires, PathBuf, bool)> {
     let plan = cx.plan()?;
     let compose = plan.compose.as_ref().ok_or_else(|| Error::Usage {
         message: format!(
@@ -160,15 +213,6 @@ fn from_manifest(
             cx.show(&plan.manifest)
         ),
     })?;
-    let (root, plugs) = match &compose.wiring {
-        Wiring::Plug { root, plugs } => (root, plugs),
-        Wiring::Script { .. } => {
-            return Err(super::not_implemented(
-                "compose (script)",
-                "use `root` and `plugs` in [compose], or `wac compose` for scripts meanwhile",
-            ));
-        }
-    };
     let input = |name: &String| -> Result<Input> {
         let c = plan
             .component(name)
@@ -186,10 +230,21 @@ fn from_manifest(
             path: c.output.clone(),
         })
     };
-    let plugs = plugs.iter().map(input).collect::<Result<Vec<_>>>()?;
+    let wires = match &compose.wiring {
+        Wiring::Plug { root, plugs } => Wires::Auto {
+            root: input(root)?,
+            plugs: plugs.iter().map(input).collect::<Result<Vec<_>>>()?,
+        },
+        Wiring::Script { path, deps } => Wires::Script {
+            path: path.clone(),
+            deps: deps
+                .iter()
+                .map(|(pkg, component)| Ok((pkg.clone(), input(component)?.path)))
+                .collect::<Result<Vec<_>>>()?,
+        },
+    };
     Ok((
-        input(root)?,
-        plugs,
+        wires,
         output.unwrap_or_else(|| compose.output.clone()),
         compose.strict,
     ))

@@ -7,6 +7,9 @@
 //! and shared by every instance that needs a compatible version.
 
 pub mod graph;
+mod script;
+
+pub use script::{ScriptError, UnknownPackage, compose_script};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -87,6 +90,26 @@ pub enum ComposeError {
         message: String,
     },
 
+    /// The WAC script cannot be read.
+    #[error("cannot read {}", path.display())]
+    #[diagnostic(code(weld::compose::read))]
+    Read {
+        /// The script.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+
+    /// The WAC script does not parse or resolve.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Script(Box<script::ScriptError>),
+
+    /// The WAC script names a package nobody gave.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    UnknownPackage(Box<script::UnknownPackage>),
+
     /// The output cannot be written.
     #[error("cannot write {}", path.display())]
     #[diagnostic(
@@ -106,10 +129,30 @@ impl ComposeError {
     pub fn exit_code(&self) -> u8 {
         match self {
             ComposeError::Load(e) => e.exit_code(),
-            ComposeError::Write { .. } => crate::error::EXIT_USAGE,
+            ComposeError::Write { .. }
+            | ComposeError::Read { .. }
+            | ComposeError::UnknownPackage(_) => crate::error::EXIT_USAGE,
             _ => crate::error::EXIT_FAILURE,
         }
     }
+}
+
+/// Writes the validated composition atomically, as binary or (`wat`) as text; returns the size
+/// written.
+fn write_output(output: &Path, bytes: &[u8], wat: bool) -> Result<u64, ComposeError> {
+    let text;
+    let bytes = if wat {
+        text = wasmprinter::print_bytes(bytes)
+            .map_err(|e| graph_error("printing the composition as text", &*e))?;
+        text.as_bytes()
+    } else {
+        bytes
+    };
+    crate::fsutil::write_atomic(output, bytes).map_err(|source| ComposeError::Write {
+        path: output.to_path_buf(),
+        source,
+    })?;
+    Ok(bytes.len() as u64)
 }
 
 fn graph_error(what: impl std::fmt::Display, e: impl std::error::Error) -> ComposeError {
@@ -130,6 +173,7 @@ pub fn compose(
     plugs: &[Input],
     output: &Path,
     strict: bool,
+    wat: bool,
 ) -> Result<Composed, ComposeError> {
     let inputs: Vec<&Input> = std::iter::once(root).chain(plugs).collect();
     let mut loaded = inputs
@@ -299,13 +343,10 @@ pub fn compose(
             processor: None,
         })
         .map_err(|e| graph_error("encoding the composition", e))?;
-    crate::fsutil::write_atomic(output, &bytes).map_err(|source| ComposeError::Write {
-        path: output.to_path_buf(),
-        source,
-    })?;
+    let size = write_output(output, &bytes, wat)?;
     Ok(Composed {
         output: output.to_path_buf(),
-        size: bytes.len() as u64,
+        size,
         components: inputs.iter().map(|i| i.name.clone()).collect(),
         wired,
         imports,

@@ -137,10 +137,37 @@ fn calc_app_runs() -> Result<(), Failed> {
          title: The Quick Brown Fox Jumps Over The Lazy Dog\n\
          words: the=2 brown=1 dog=1 fox=1 jumps=1 lazy=1 over=1 quick=1\n"
     );
+    // The same app wired by a WAC script behaves the same.
+    let built = crate::root().join("fixtures/calc/target/weld");
+    let scripted = built.join("scripted.wasm");
+    let dep = |pkg: &str, file: &str| format!("{pkg}={}", built.join(file).display());
+    let out = weld()
+        .args(["compose", "fixtures/calc/app.wac", "--dep"])
+        .arg(dep("weld:arith", "arith.wasm"))
+        .arg("--dep")
+        .arg(dep("weld:words", "words.wasm"))
+        .arg("--dep")
+        .arg(dep("weld:cli", "cli.wasm"))
+        .arg("-o")
+        .arg(&scripted)
+        .output()?;
+    crate::expect_code(&out, 0);
+    let by_script = weld()
+        .env("WELD_CACHE_DIR", &cache)
+        .arg("run")
+        .arg(&scripted)
+        .args(["--", "3", "4", "5.5"])
+        .output()?;
+    crate::expect_code(&by_script, 0);
+    let auto = run(&[])?;
+    assert_eq!(
+        String::from_utf8_lossy(&by_script.stdout),
+        String::from_utf8_lossy(&auto.stdout)
+    );
+
     // Arguments after `--` replace [run] args; a bad number is the app's own failure.
     let out = run(&["--", "1", "x"])?;
     crate::expect_code(&out, 1);
-    let built = crate::root().join("fixtures/calc/target/weld");
     for (component, call, code, expected) in [
         ("arith.wasm", "arith.divide(1.0, 4.0)", 0, "ok(0.25)"),
         (
