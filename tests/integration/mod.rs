@@ -35,6 +35,10 @@ pub fn trials() -> Vec<Trial> {
         "graph::dot_renders_with_graphviz",
         graph_dot_renders_with_graphviz,
     ));
+    trials.push(Trial::test(
+        "compose::wat_writes_text",
+        compose_wat_writes_text,
+    ));
     trials.extend(build::trials());
     trials.extend(check::trials());
     trials.extend(run::trials());
@@ -193,6 +197,41 @@ fn broken_pipe_exits_quietly() -> Result<(), Failed> {
 }
 
 /// `weld graph --format dot` is valid Graphviz input (install.sh --dev installs Graphviz).
+/// `--wat` writes the same composition as WebAssembly text.
+fn compose_wat_writes_text() -> Result<(), Failed> {
+    let c = "tests/cli/check/components";
+    let wat = crate::root().join("tests/cli/compose/target/wat-case.wat");
+    let out = weld()
+        .arg("compose")
+        .arg(format!("{c}/app.wasm"))
+        .args([
+            "--plug",
+            &format!("{c}/arith.wasm"),
+            "--plug",
+            &format!("{c}/words.wasm"),
+        ])
+        .arg("--wat")
+        .arg("-o")
+        .arg(&wat)
+        .output()?;
+    crate::expect_code(&out, 0);
+    let text = std::fs::read_to_string(&wat)?;
+    assert!(
+        text.starts_with("(component"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    assert!(
+        text.contains("(core module"),
+        "the components are defined inside"
+    );
+    assert!(
+        text.contains("\"weld:calc/arith@0.1.0\""),
+        "the wiring is named"
+    );
+    Ok(())
+}
+
 fn graph_dot_renders_with_graphviz() -> Result<(), Failed> {
     let c = "tests/cli/check/components";
     let out = weld()
