@@ -8,6 +8,7 @@
 
 pub mod graph;
 mod script;
+mod validate;
 
 pub use script::{ScriptError, UnknownPackage, compose_script};
 
@@ -339,10 +340,12 @@ pub fn compose(
     let bytes = graph
         .encode(EncodeOptions {
             define_components: true,
-            validate: true,
+            // Validated below, in parallel.
+            validate: false,
             processor: None,
         })
         .map_err(|e| graph_error("encoding the composition", e))?;
+    validate::validate(&bytes).map_err(|e| graph_error("the composition is not valid", e))?;
     let size = write_output(output, &bytes, wat)?;
     Ok(Composed {
         output: output.to_path_buf(),

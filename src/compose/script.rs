@@ -102,10 +102,13 @@ pub fn compose_script(
     let bytes = resolution
         .encode(EncodeOptions {
             define_components: true,
-            validate: true,
+            // Validated below, in parallel.
+            validate: false,
             processor: None,
         })
         .map_err(|e| super::graph_error("encoding the composition", e))?;
+    super::validate::validate(&bytes)
+        .map_err(|e| super::graph_error("the composition is not valid", e))?;
 
     // What the app still imports: WASI for the runtime, anything else is unprovided.
     let (resolve, world) = load::decode(&bytes).map_err(|(reason, _)| ComposeError::Graph {
