@@ -42,3 +42,52 @@ fn check_body(
 ) -> Result<(), wasmparser::BinaryReaderError> {
     func.into_validator(Default::default()).validate(&body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::validate;
+
+    /// A core module of `count` functions `() -> ()`; the one at `bad`, if any, leaves an i32 on
+    /// the stack, which is invalid.
+    fn module(count: u8, bad: Option<u8>) -> Vec<u8> {
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        m.extend([0x01, 0x04, 0x01, 0x60, 0x00, 0x00]);
+        m.extend([0x03, count + 1, count]);
+        m.extend(std::iter::repeat_n(0x00, count.into()));
+        let mut code = vec![count];
+        for i in 0..count {
+            if Some(i) == bad {
+                code.extend([0x04, 0x00, 0x41, 0x00, 0x0b]);
+            } else {
+                code.extend([0x02, 0x00, 0x0b]);
+            }
+        }
+        m.push(0x0a);
+        // The section size as unsigned LEB128.
+        let mut size = code.len();
+        loop {
+            let byte = (size & 0x7f) as u8;
+            size >>= 7;
+            m.push(if size == 0 { byte } else { byte | 0x80 });
+            if size == 0 {
+                break;
+            }
+        }
+        m.extend(code);
+        m
+    }
+
+    #[test]
+    fn same_verdict_as_sequential_validation() {
+        for (count, bad) in [(1, None), (1, Some(0)), (80, None), (80, Some(77))] {
+            let bytes = module(count, bad);
+            let sequential = wasmparser::Validator::new().validate_all(&bytes).is_ok();
+            assert_eq!(
+                validate(&bytes).is_ok(),
+                sequential,
+                "{count} functions, bad {bad:?}"
+            );
+            assert_eq!(sequential, bad.is_none());
+        }
+    }
+}
