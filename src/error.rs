@@ -58,18 +58,6 @@ pub enum Error {
     #[diagnostic(transparent)]
     Toolchain(#[from] ToolchainError),
 
-    /// The command exists in the interface but this build of weld does not carry it out yet.
-    #[error("`weld {command}` is not implemented in weld {version} yet")]
-    #[diagnostic(code(weld::not_implemented), help("{hint}"))]
-    NotImplemented {
-        /// The subcommand.
-        command: &'static str,
-        /// This weld's version.
-        version: &'static str,
-        /// What to use meanwhile.
-        hint: &'static str,
-    },
-
     /// A combination of flags that makes no sense.
     #[error("{message}")]
     #[diagnostic(code(weld::usage))]
@@ -97,7 +85,7 @@ impl Error {
             Error::Compose(e) => e.exit_code(),
             Error::Run(e) => e.exit_code(),
             Error::Checked(_) | Error::Wit(_) => EXIT_FAILURE,
-            Error::Manifest(_) | Error::Toolchain(_) | Error::NotImplemented { .. } => EXIT_USAGE,
+            Error::Manifest(_) | Error::Toolchain(_) => EXIT_USAGE,
             Error::Usage { .. } | Error::Output(_) => EXIT_USAGE,
             Error::BrokenPipe => EXIT_OK,
         }

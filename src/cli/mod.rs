@@ -178,15 +178,6 @@ impl Cli {
     }
 }
 
-/// The error of a subcommand that is declared but not carried out by this build.
-fn not_implemented(command: &'static str, hint: &'static str) -> Error {
-    Error::NotImplemented {
-        command,
-        version: env!("CARGO_PKG_VERSION"),
-        hint,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

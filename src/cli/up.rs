@@ -1,11 +1,13 @@
 //! `weld up`: build, check, compose and run in one command.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use clap::Args;
-
-use std::io::Write;
-use std::time::Instant;
+use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::Context;
 use super::build::BuildArgs;
@@ -51,10 +53,7 @@ impl UpArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("up")?;
         if self.watch {
-            return Err(super::not_implemented(
-                "up --watch",
-                "re-run `weld up` after a change; its build and compose stages skip what is current",
-            ));
+            return watch(cx, self.project.as_deref());
         }
         // `weld up DIR` is `weld -C DIR up`.
         let manifest_path = match (&self.project, &cx.manifest_path) {
@@ -140,5 +139,129 @@ fn stage(
             ));
             Err(e)
         }
+    }
+}
+
+/// `weld up --watch`: runs `weld up` (the same command line without `--watch`) as a child, and
+/// on every change of a file in the project (outside build outputs) stops it and starts again.
+/// A child process makes cancelling a run in progress a plain kill.
+fn watch(cx: &Context, project: Option<&Path>) -> Result<u8> {
+    let manifest_path = project.map(|p| cx.cwd.join(p)).or(cx.manifest_path.clone());
+    let plan = Plan::discover(manifest_path.as_deref(), &cx.cwd)?;
+    let (tx, rx) = mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |event| {
+        let _ = tx.send(event);
+    })
+    .map_err(|e| watch_error(&plan.root, e))?;
+    let inputs = watched(&plan);
+    for path in &inputs {
+        // A file is watched through its directory: editors replace files by renaming, which
+        // would end a watch on the file itself.
+        let (dir, mode) = if path.is_dir() {
+            (path.as_path(), RecursiveMode::Recursive)
+        } else {
+            (path.parent().unwrap_or(path), RecursiveMode::NonRecursive)
+        };
+        watcher.watch(dir, mode).map_err(|e| watch_error(dir, e))?;
+    }
+    let exe = std::env::current_exe().map_err(|e| Error::Usage {
+        message: format!("cannot find weld's own executable to re-run: {e}"),
+    })?;
+    let args: Vec<std::ffi::OsString> = std::env::args_os()
+        .skip(1)
+        .filter(|a| a != "--watch")
+        .collect();
+    let r = &cx.reporter;
+    loop {
+        let mut child = Command::new(&exe)
+            .args(&args)
+            .spawn()
+            .map_err(|e| Error::Usage {
+                message: format!("cannot start {}: {e}", exe.display()),
+            })?;
+        let mut running = true;
+        let changed = loop {
+            if running && child.try_wait().ok().flatten().is_some() {
+                running = false;
+                r.status("weld: waiting for changes (Ctrl-C stops)");
+            }
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(Ok(event)) => {
+                    if let Some(path) = relevant(&plan, &inputs, &event) {
+                        break path;
+                    }
+                }
+                Ok(Err(e)) => return Err(watch_error(&plan.root, e)),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(0),
+            }
+        };
+        // Editors write in bursts (temp file, rename, touch): wait for a quiet moment.
+        while rx.recv_timeout(Duration::from_millis(300)).is_ok() {}
+        if running {
+            let _ = child.kill();
+        }
+        let _ = child.wait();
+        r.status(&format!(
+            "weld: {} changed; {}",
+            cx.show(&changed),
+            if running {
+                "stopping the run and starting again"
+            } else {
+                "starting again"
+            }
+        ));
+    }
+}
+
+/// What the pipeline reads: weld.toml, each component's source and WIT, a WAC script. Not the
+/// whole project directory: outputs written there (a log, say) must not restart the run.
+fn watched(plan: &Plan) -> Vec<PathBuf> {
+    let mut paths = vec![plan.manifest.clone()];
+    for c in &plan.components {
+        paths.push(c.source.clone());
+        paths.extend(c.wit.clone());
+    }
+    if let Some(weld::project::Wiring::Script { path, .. }) =
+        plan.compose.as_ref().map(|c| &c.wiring)
+    {
+        paths.push(path.clone());
+    }
+    paths.sort();
+    paths.dedup();
+    // A directory already watched recursively covers what lies inside it.
+    let dirs: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
+    paths.retain(|p| !dirs.iter().any(|d| p != d && p.starts_with(d)));
+    paths
+}
+
+/// The changed file that should restart the pipeline, if any: build outputs, dependencies and
+/// version control inside a source directory do not count (the pipeline writes them itself).
+fn relevant(plan: &Plan, inputs: &[PathBuf], event: &notify::Event) -> Option<PathBuf> {
+    if matches!(event.kind, EventKind::Access(_)) {
+        return None;
+    }
+    event.paths.iter().find_map(|path| {
+        let input = inputs
+            .iter()
+            .any(|i| path == i || (i.is_dir() && path.starts_with(i)));
+        if !input {
+            return None;
+        }
+        let rel = path.strip_prefix(&plan.root).unwrap_or(path);
+        let ignored = path.starts_with(&plan.target_dir)
+            || rel.components().any(|c| {
+                matches!(
+                    c.as_os_str().to_str(),
+                    Some("target" | "node_modules" | ".git" | "__pycache__")
+                )
+            });
+        (!ignored).then(|| path.clone())
+    })
+}
+
+fn watch_error(root: &Path, e: notify::Error) -> Error {
+    Error::Usage {
+        message: format!("cannot watch {} for changes: {e}", root.display()),
     }
 }

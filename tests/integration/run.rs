@@ -35,6 +35,7 @@ pub fn trials() -> Vec<Trial> {
             "test::failures_show_expected_and_got",
             test_command_reports_failures,
         ),
+        ("up::watch_restarts_on_change", up_watch_restarts_on_change),
     ];
     cases
         .into_iter()
@@ -581,4 +582,68 @@ timeout = "300ms"
     assert_eq!(report["summary"]["filtered_out"], 4, "{report:#}");
     assert_eq!(report["tests"][0]["status"], "passed", "{report:#}");
     Ok(())
+}
+
+/// `weld up --watch`: a change to weld.toml stops the run in progress (an endless loop here)
+/// and starts the pipeline again with the new settings.
+fn up_watch_restarts_on_change() -> Result<(), Failed> {
+    use std::io::{BufRead, BufReader};
+    let hostile = guests()?.join("hostile.wasm");
+    let dir = root().join("target/weld-test-sandbox/watch");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let manifest = |args: &str| {
+        format!(
+            "[project]\nname = \"watched\"\n\n[components.hostile]\nlang = \"wasm\"\npath = \"{}\"\n\n\
+             [compose]\nroot = \"hostile\"\n\n[run]\nargs = [{args}]\nenv = {{ A = \"1\" }}\n",
+            hostile.display()
+        )
+    };
+    // First a run that never ends by itself: the change must stop it.
+    std::fs::write(dir.join("weld.toml"), manifest("\"loop\""))?;
+    let mut child = weld()
+        .env("WELD_CACHE_DIR", shared_cache())
+        .args(["up", "--watch"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let tx2 = tx.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx2.send(line);
+        }
+    });
+    let wait_for = |want: &str| -> Result<(), Failed> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut seen = Vec::new();
+        while std::time::Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+                if line.contains(want) {
+                    return Ok(());
+                }
+                seen.push(line);
+            }
+        }
+        Err(format!("never saw {want:?}; saw:\n{}", seen.join("\n")).into())
+    };
+    let result = (|| {
+        wait_for("compose done")?;
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        std::fs::write(dir.join("weld.toml"), manifest("\"env\""))?;
+        wait_for("weld.toml changed; stopping the run and starting again")?;
+        wait_for("A=1")?;
+        wait_for("waiting for changes")
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    result
 }
