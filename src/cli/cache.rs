@@ -46,7 +46,11 @@ struct Summary {
 impl CacheArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("cache")?;
-        let dir = default_cache_dir();
+        let dir = default_cache_dir().ok_or_else(|| Error::Usage {
+            message:
+                "no cache directory: set WELD_CACHE_DIR, XDG_CACHE_HOME or HOME to an absolute path"
+                    .into(),
+        })?;
         let parts = [
             weld::run::compiled_dir(&dir),
             weld::run::FunctionCache::new(&dir).dir().to_path_buf(),

@@ -128,7 +128,11 @@ impl RunArgs {
             .apply(base, &cx.cwd)
             .map_err(|message| Error::Usage { message })?;
         let runtime = Runtime::new(RuntimeOptions {
-            cache_dir: (!self.no_cache).then(default_cache_dir),
+            cache_dir: if self.no_cache {
+                None
+            } else {
+                default_cache_dir()
+            },
         })?;
         let r = &cx.reporter;
         let app = runtime.load_notify(&path, &name, &|size| {

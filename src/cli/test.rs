@@ -29,7 +29,7 @@ Examples:
 Exit status:
   0  every test passed
   1  a test failed (expected and actual are shown as a diff)
-  2  usage or environment error")]
+  2  usage or environment error, or a test that could not run (a bad call, a missing import)")]
 pub struct TestArgs {
     /// Run only tests whose name contains this
     #[arg(value_name = "FILTER")]
@@ -74,6 +74,19 @@ impl TestArgs {
                 ),
             });
         }
+        if selected.is_empty() {
+            return Err(Error::Usage {
+                message: format!(
+                    "no test name contains `{}`; the tests are: {}",
+                    self.filter.as_deref().unwrap_or_default(),
+                    plan.tests
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
         let r = &cx.reporter;
         // Build what is stale and compose if an app test is selected: tests run what the
         // sources say now, not what was last built.
@@ -88,7 +101,7 @@ impl TestArgs {
             stage(&stage_cx, ComposeArgs::default().exec(&stage_cx))?;
         }
         let runtime = Runtime::new(RuntimeOptions {
-            cache_dir: Some(default_cache_dir()),
+            cache_dir: default_cache_dir(),
         })?;
         let mut wanted: Vec<(String, PathBuf)> = Vec::new();
         for t in &selected {
@@ -139,7 +152,15 @@ impl TestArgs {
             summary.push_str(&format!(" ({})\n", format_elapsed(start.elapsed())));
             r.print(&summary)?;
         }
-        Ok(if failed + errors == 0 { 0 } else { 1 })
+        // A test that could not run at all (a bad call, a missing import) is a usage or
+        // environment problem, not a verdict on the app.
+        Ok(if errors > 0 {
+            weld::error::EXIT_USAGE
+        } else if failed > 0 {
+            weld::error::EXIT_FAILURE
+        } else {
+            0
+        })
     }
 }
 

@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -147,23 +148,7 @@ fn stage(
 /// A child process makes cancelling a run in progress a plain kill.
 fn watch(cx: &Context, project: Option<&Path>) -> Result<u8> {
     let manifest_path = project.map(|p| cx.cwd.join(p)).or(cx.manifest_path.clone());
-    let plan = Plan::discover(manifest_path.as_deref(), &cx.cwd)?;
-    let (tx, rx) = mpsc::channel();
-    let mut watcher = notify::recommended_watcher(move |event| {
-        let _ = tx.send(event);
-    })
-    .map_err(|e| watch_error(&plan.root, e))?;
-    let inputs = watched(&plan);
-    for path in &inputs {
-        // A file is watched through its directory: editors replace files by renaming, which
-        // would end a watch on the file itself.
-        let (dir, mode) = if path.is_dir() {
-            (path.as_path(), RecursiveMode::Recursive)
-        } else {
-            (path.parent().unwrap_or(path), RecursiveMode::NonRecursive)
-        };
-        watcher.watch(dir, mode).map_err(|e| watch_error(dir, e))?;
-    }
+    let mut plan = Plan::discover(manifest_path.as_deref(), &cx.cwd)?;
     let exe = std::env::current_exe().map_err(|e| Error::Usage {
         message: format!("cannot find weld's own executable to re-run: {e}"),
     })?;
@@ -172,16 +157,40 @@ fn watch(cx: &Context, project: Option<&Path>) -> Result<u8> {
         .filter(|a| a != "--watch")
         .collect();
     let r = &cx.reporter;
+    // The child runs in its own process group (so that a restart can stop all it started), which
+    // Ctrl-C at the terminal does not reach: pass it on, then leave.
+    let current = Arc::new(AtomicU32::new(0));
+    let on_interrupt = current.clone();
+    ctrlc::set_handler(move || {
+        kill_group(on_interrupt.load(Ordering::SeqCst));
+        std::process::exit(130);
+    })
+    .map_err(|e| Error::Usage {
+        message: format!("cannot handle Ctrl-C: {e}"),
+    })?;
     loop {
-        let mut child = Command::new(&exe)
-            .args(&args)
-            .spawn()
-            .map_err(|e| Error::Usage {
-                message: format!("cannot start {}: {e}", exe.display()),
-            })?;
+        // Watch what this plan reads; a changed weld.toml may add components to watch.
+        let (tx, rx) = mpsc::channel();
+        let mut watcher = notify::recommended_watcher(move |event| {
+            let _ = tx.send(event);
+        })
+        .map_err(|e| watch_error(&plan.root, e))?;
+        let inputs = watched(&plan);
+        for path in &inputs {
+            // A file is watched through its directory: editors replace files by renaming,
+            // which would end a watch on the file itself.
+            let (dir, mode) = if path.is_dir() {
+                (path.as_path(), RecursiveMode::Recursive)
+            } else {
+                (path.parent().unwrap_or(path), RecursiveMode::NonRecursive)
+            };
+            watcher.watch(dir, mode).map_err(|e| watch_error(dir, e))?;
+        }
+        let mut child = Pipeline::start(&exe, &args)?;
+        current.store(child.0.id(), Ordering::SeqCst);
         let mut running = true;
         let changed = loop {
-            if running && child.try_wait().ok().flatten().is_some() {
+            if running && child.finished() {
                 running = false;
                 r.status("weld: waiting for changes (Ctrl-C stops)");
             }
@@ -198,10 +207,7 @@ fn watch(cx: &Context, project: Option<&Path>) -> Result<u8> {
         };
         // Editors write in bursts (temp file, rename, touch): wait for a quiet moment.
         while rx.recv_timeout(Duration::from_millis(300)).is_ok() {}
-        if running {
-            let _ = child.kill();
-        }
-        let _ = child.wait();
+        drop(child);
         r.status(&format!(
             "weld: {} changed; {}",
             cx.show(&changed),
@@ -211,6 +217,52 @@ fn watch(cx: &Context, project: Option<&Path>) -> Result<u8> {
                 "starting again"
             }
         ));
+        // An invalid weld.toml is the child's to report; keep watching what was read before.
+        if let Ok(next) = Plan::discover(Some(&plan.manifest), &cx.cwd) {
+            plan = next;
+        }
+    }
+}
+
+/// One `weld up` child in its own process group, stopped with everything it started (cargo,
+/// componentize-py, node) when dropped, on every path out of the watch loop.
+struct Pipeline(std::process::Child);
+
+impl Pipeline {
+    fn start(exe: &Path, args: &[std::ffi::OsString]) -> Result<Pipeline> {
+        use std::os::unix::process::CommandExt;
+        Command::new(exe)
+            .args(args)
+            .process_group(0)
+            .spawn()
+            .map(Pipeline)
+            .map_err(|e| Error::Usage {
+                message: format!("cannot start {}: {e}", exe.display()),
+            })
+    }
+
+    fn finished(&mut self) -> bool {
+        self.0.try_wait().ok().flatten().is_some()
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        if !self.finished() {
+            kill_group(self.0.id());
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// Kills the process group `id` (a child started with `process_group(0)` leads its own).
+fn kill_group(id: u32) {
+    if id != 0 {
+        let _ = Command::new("kill")
+            .args(["-KILL", &format!("-{id}")])
+            .stderr(std::process::Stdio::null())
+            .status();
     }
 }
 

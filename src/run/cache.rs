@@ -20,17 +20,18 @@ pub struct CodeCache {
     engine: Engine,
 }
 
-/// The cache directory: `$WELD_CACHE_DIR`, else `$XDG_CACHE_HOME/weld`, else `~/.cache/weld`.
-pub fn default_dir() -> PathBuf {
-    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(dir) = var("WELD_CACHE_DIR") {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = var("XDG_CACHE_HOME") {
-        return PathBuf::from(dir).join("weld");
-    }
-    let home = var("HOME").map(PathBuf::from).unwrap_or_default();
-    home.join(".cache/weld")
+/// The cache directory: `$WELD_CACHE_DIR`, else `$XDG_CACHE_HOME/weld`, else `~/.cache/weld`;
+/// `None` when none of these is an absolute path. Compiled code is loaded as machine code, so a
+/// relative directory (which a cloned repository could fill) is never used.
+pub fn default_dir() -> Option<PathBuf> {
+    let var = |name| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    var("WELD_CACHE_DIR")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("weld")))
+        .or_else(|| var("HOME").map(|h| h.join(".cache/weld")))
 }
 
 /// Where compiled code lives under the cache directory.
@@ -136,10 +137,10 @@ impl wasmtime::CacheStore for FunctionCache {
             return false;
         }
         let temp = crate::fsutil::temp_beside(&path);
-        if std::fs::write(&temp, &value).is_err() {
+        let written = std::fs::write(&temp, &value).and_then(|()| std::fs::rename(&temp, &path));
+        if written.is_err() {
             let _ = std::fs::remove_file(&temp);
-            return false;
         }
-        std::fs::rename(&temp, &path).is_ok()
+        written.is_ok()
     }
 }

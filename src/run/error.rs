@@ -267,6 +267,10 @@ impl RunError {
                 ),
                 "raise it with --max-memory (e.g. --max-memory 2GiB) or `max-memory` in weld.toml",
             )),
+            Status::Limit(Limit::Table { requested }) => Some(limit(
+                format!("reached its table limit: it asked for {requested} table elements in all"),
+                "the table limit is fixed at 10 million elements",
+            )),
             Status::Limit(Limit::Stack) => Some(limit(
                 format!(
                     "overflowed its call stack ({} of wasm stack): runaway recursion?",

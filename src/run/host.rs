@@ -47,6 +47,8 @@ pub(super) struct DeadlinePassed;
 pub(super) enum LimitHit {
     /// Linear memory: the total the guest asked for.
     Memory { requested: u64 },
+    /// Table elements: the total the guest asked for.
+    Table { requested: usize },
 }
 
 /// Bounds the guest's linear memory in total across all its memories (a composed app has one
@@ -55,6 +57,9 @@ pub(super) struct Limits {
     max_memory: u64,
     used_memory: u64,
     used_table: usize,
+    /// The growth approved last, taken back if wasmtime then fails it (a memory's own maximum).
+    pending_memory: u64,
+    pending_table: usize,
     pub(super) hit: Option<LimitHit>,
 }
 
@@ -73,7 +78,13 @@ impl ResourceLimiter for Limits {
             return Err(wasmtime::format_err!("memory limit reached"));
         }
         self.used_memory = requested;
+        self.pending_memory = (desired - current) as u64;
         Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.used_memory -= std::mem::take(&mut self.pending_memory);
+        Ok(())
     }
 
     fn table_growing(
@@ -84,10 +95,17 @@ impl ResourceLimiter for Limits {
     ) -> wasmtime::Result<bool> {
         let requested = self.used_table + (desired - current);
         if requested > MAX_TABLE_ELEMENTS {
-            return Ok(false);
+            self.hit = Some(LimitHit::Table { requested });
+            return Err(wasmtime::format_err!("table limit reached"));
         }
         self.used_table = requested;
+        self.pending_table = desired - current;
         Ok(true)
+    }
+
+    fn table_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.used_table -= std::mem::take(&mut self.pending_table);
+        Ok(())
     }
 }
 
@@ -130,15 +148,19 @@ impl Host {
                 Captured(Some((out, err)))
             }
         };
-        for (key, value) in &settings.env {
-            wasi.env(key, value);
-        }
+        // Each variable once: an explicit value wins over the host's.
+        let mut env: Vec<(String, String)> = Vec::new();
         for key in &settings.env_inherit {
             // A variable the host does not have is simply absent for the guest too.
             if let Ok(value) = std::env::var(key) {
-                wasi.env(key, value);
+                env.push((key.clone(), value));
             }
         }
+        for (key, value) in &settings.env {
+            env.retain(|(k, _)| k != key);
+            env.push((key.clone(), value.clone()));
+        }
+        wasi.envs(&env);
         for dir in &settings.dirs {
             let perms = if dir.read_only {
                 FsPerms::ReadOnly
@@ -156,7 +178,8 @@ impl Host {
             wasi.allow_tcp(true)
                 .allow_udp(true)
                 // Name lookup lets a guest write `localhost:8080`; where it may connect is
-                // still only the granted addresses.
+                // still only the granted addresses. (Lookups themselves reach the host's
+                // resolver: granting any address grants that, as docs/run.md says.)
                 .allow_ip_name_lookup(true)
                 .socket_addr_check(move |addr: SocketAddr, usage: SocketAddrUse| {
                     let ok = socket_allowed(&allowed, addr, usage);
@@ -170,6 +193,8 @@ impl Host {
                 max_memory: settings.max_memory,
                 used_memory: 0,
                 used_table: 0,
+                pending_memory: 0,
+                pending_table: 0,
                 hit: None,
             },
             instantiated: None,

@@ -129,6 +129,11 @@ pub(super) fn exported_functions(
             ComponentItem::ComponentFunc(_) => out.push((None, name.to_string())),
             ComponentItem::ComponentInstance(instance) => {
                 for (func, item) in instance.exports(engine) {
+                    // Resource methods (`[method]res.get`) need a resource to call them on,
+                    // which a WAVE call cannot make.
+                    if func.starts_with('[') {
+                        continue;
+                    }
                     if let ComponentItem::ComponentFunc(_) = item.ty {
                         out.push((Some(name.to_string()), func.to_string()));
                     }

@@ -133,6 +133,11 @@ pub struct Trap {
 pub enum Limit {
     /// The wall-clock deadline passed.
     Deadline(Duration),
+    /// Growing tables beyond their limit was refused.
+    Table {
+        /// What the guest asked for in all, in elements.
+        requested: usize,
+    },
     /// Growing linear memory beyond the limit was refused.
     Memory {
         /// The limit, in bytes.
@@ -199,7 +204,9 @@ impl Runtime {
             .build()
             .map_err(|e| RunError::Environment(format!("cannot start the async runtime: {e}")))?;
         let cache = options.cache_dir.map(|dir| CodeCache::new(dir, &engine));
-        let ticker = Ticker::start(engine.clone());
+        let ticker = Ticker::start(engine.clone()).map_err(|e| {
+            RunError::Environment(format!("cannot start the deadline timer thread: {e}"))
+        })?;
         Ok(Runtime {
             engine,
             linker,
@@ -378,11 +385,15 @@ fn classify(error: &wasmtime::Error, hit: Option<LimitHit>, settings: &RunSettin
     if error.downcast_ref::<host::DeadlinePassed>().is_some() {
         return Status::Limit(Limit::Deadline(settings.timeout));
     }
-    if let Some(LimitHit::Memory { requested }) = hit {
-        return Status::Limit(Limit::Memory {
-            limit: settings.max_memory,
-            requested,
-        });
+    match hit {
+        Some(LimitHit::Memory { requested }) => {
+            return Status::Limit(Limit::Memory {
+                limit: settings.max_memory,
+                requested,
+            });
+        }
+        Some(LimitHit::Table { requested }) => return Status::Limit(Limit::Table { requested }),
+        None => {}
     }
     if let Some(wasmtime::Trap::StackOverflow) = error.downcast_ref::<wasmtime::Trap>() {
         return Status::Limit(Limit::Stack);
@@ -429,11 +440,9 @@ struct Ticker {
 }
 
 impl Ticker {
-    fn start(engine: Engine) -> Ticker {
+    fn start(engine: Engine) -> std::io::Result<Ticker> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        // Without the thread no deadline would fire; failing to spawn one is an environment
-        // error the caller sees at the first run, not here.
         std::thread::Builder::new()
             .name("weld-epoch".into())
             .spawn(move || {
@@ -441,9 +450,8 @@ impl Ticker {
                     std::thread::sleep(TICK);
                     engine.increment_epoch();
                 }
-            })
-            .ok();
-        Ticker { stop }
+            })?;
+        Ok(Ticker { stop })
     }
 }
 

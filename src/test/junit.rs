@@ -4,8 +4,7 @@ use super::{Outcome, TestResult};
 
 /// A JUnit XML document with one `<testsuite>` named `suite` holding `results`.
 pub fn junit_xml(suite: &str, results: &[TestResult]) -> String {
-    let (passed, failed, errors) = super::tally(results);
-    let _ = passed;
+    let (_, failed, errors) = super::tally(results);
     let total: f64 = results.iter().map(|r| r.elapsed.as_secs_f64()).sum();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     xml.push_str(&format!(
@@ -75,7 +74,7 @@ fn escape(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

@@ -215,17 +215,16 @@ fn judge(runtime: &Runtime, app: &App, test: &TestCase) -> Outcome {
     };
     match &test.action {
         TestAction::Run { stdout, exit, .. } => {
-            if let Some(stopped) = stopped {
-                return fail(format!("exit status {exit}"), stopped, None);
-            }
             let got_stdout = String::from_utf8_lossy(&outcome.stdout).into_owned();
             let code = outcome.status.exit_code();
+            // A test may expect a trap (1) or a limit (124): the status decides, and the
+            // trap or limit is only detail for a mismatch.
             if i32::from(code) != *exit {
-                return fail(
-                    format!("exit status {exit}"),
-                    format!("exit status {code}"),
-                    None,
-                );
+                let got = match stopped {
+                    Some(stopped) => format!("exit status {code}: {stopped}"),
+                    None => format!("exit status {code}"),
+                };
+                return fail(format!("exit status {exit}"), got, None);
             }
             match stdout {
                 Some(StdoutExpect::Exact(want)) if *want != got_stdout => fail(
@@ -246,6 +245,9 @@ fn judge(runtime: &Runtime, app: &App, test: &TestCase) -> Outcome {
                 (_, Some(stopped)) => Err(stopped.clone()),
                 (Status::Returned(value), _) => Ok(value.clone().unwrap_or_else(|| "()".into())),
                 (Status::ReturnedErr(value), _) => Err(value.clone()),
+                (Status::Exited(code), _) => {
+                    Err(format!("the function called exit (status {code})"))
+                }
                 (other, _) => Err(format!("{other:?}")),
             };
             match (expect, got) {

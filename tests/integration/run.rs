@@ -529,6 +529,12 @@ name = "deadline"
 target = "hostile"
 args = ["loop"]
 timeout = "300ms"
+
+[[test]]
+name = "trap expected"
+target = "hostile"
+args = ["trap"]
+expect-exit = 1
 "#,
             hostile = built.join("hostile.wasm").display(),
             types = built.join("types.wasm").display(),
@@ -556,13 +562,14 @@ timeout = "300ms"
         "  ok error expected (types,",
         "FAIL deadline (hostile,",
         "did not finish within its deadline of 300ms",
-        "3 passed, 3 failed",
+        "  ok trap expected (hostile,",
+        "4 passed, 3 failed",
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
     let xml = std::fs::read_to_string(&junit)?;
     assert!(
-        xml.contains("tests=\"6\" failures=\"3\" errors=\"0\""),
+        xml.contains("tests=\"7\" failures=\"3\" errors=\"0\""),
         "{xml}"
     );
     assert!(
@@ -579,8 +586,20 @@ timeout = "300ms"
     expect_code(&out, 0);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(report["summary"]["passed"], 2, "{report:#}");
-    assert_eq!(report["summary"]["filtered_out"], 4, "{report:#}");
+    assert_eq!(report["summary"]["filtered_out"], 5, "{report:#}");
     assert_eq!(report["tests"][0]["status"], "passed", "{report:#}");
+
+    // A filter that matches nothing is a mistake, not a pass.
+    let out = weld()
+        .args(["test", "no-such-test", "-C"])
+        .arg(&dir)
+        .output()?;
+    expect_code(&out, 2);
+    assert!(
+        stderr(&out).contains("no test name contains `no-such-test`"),
+        "{}",
+        stderr(&out)
+    );
     Ok(())
 }
 
