@@ -20,22 +20,62 @@ pub fn temp_beside(target: &Path) -> PathBuf {
 /// part, and a failure leaves the old file in place. Returns the metadata of the file written
 /// (taken before the rename, so it describes this write even if another replaces it after).
 pub fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<std::fs::Metadata> {
-    if let Some(dir) = target.parent() {
-        std::fs::create_dir_all(dir)?;
+    let staged = Staged::write(target, bytes)?;
+    staged.commit()
+}
+
+/// A file written in full and synced beside its target, not yet in place: [`Staged::commit`]
+/// renames it onto the target, dropping it uncommitted removes it. Lets a writer overlap the
+/// write with checking what it writes, and still never leave a bad or partial target.
+#[derive(Debug)]
+pub struct Staged {
+    temp: PathBuf,
+    target: PathBuf,
+    meta: std::fs::Metadata,
+    committed: bool,
+}
+
+impl Staged {
+    /// Writes `bytes` to a temporary file beside `target` and syncs it.
+    pub fn write(target: &Path, bytes: &[u8]) -> std::io::Result<Staged> {
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let temp = temp_beside(target);
+        let written = (|| {
+            let mut file = std::fs::File::create(&temp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            file.metadata()
+        })();
+        match written {
+            Ok(meta) => Ok(Staged {
+                temp,
+                target: target.to_path_buf(),
+                meta,
+                committed: false,
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&temp);
+                Err(e)
+            }
+        }
     }
-    let temp = temp_beside(target);
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        let meta = file.metadata()?;
-        std::fs::rename(&temp, target)?;
-        Ok(meta)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
+
+    /// Puts the file in place (atomically) and returns its metadata.
+    pub fn commit(mut self) -> std::io::Result<std::fs::Metadata> {
+        std::fs::rename(&self.temp, &self.target)?;
+        self.committed = true;
+        Ok(self.meta.clone())
     }
-    result
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
 }
 
 /// `path` as messages show it: relative to the current directory when it is under it, so that

@@ -3,8 +3,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -157,17 +156,6 @@ fn watch(cx: &Context, project: Option<&Path>) -> Result<u8> {
         .filter(|a| a != "--watch")
         .collect();
     let r = &cx.reporter;
-    // The child runs in its own process group (so that a restart can stop all it started), which
-    // Ctrl-C at the terminal does not reach: pass it on, then leave.
-    let current = Arc::new(AtomicU32::new(0));
-    let on_interrupt = current.clone();
-    ctrlc::set_handler(move || {
-        kill_group(on_interrupt.load(Ordering::SeqCst));
-        std::process::exit(130);
-    })
-    .map_err(|e| Error::Usage {
-        message: format!("cannot handle Ctrl-C: {e}"),
-    })?;
     loop {
         // Watch what this plan reads; a changed weld.toml may add components to watch.
         let (tx, rx) = mpsc::channel();
@@ -187,7 +175,6 @@ fn watch(cx: &Context, project: Option<&Path>) -> Result<u8> {
             watcher.watch(dir, mode).map_err(|e| watch_error(dir, e))?;
         }
         let mut child = Pipeline::start(&exe, &args)?;
-        current.store(child.0.id(), Ordering::SeqCst);
         let mut running = true;
         let changed = loop {
             if running && child.finished() {
@@ -224,16 +211,16 @@ fn watch(cx: &Context, project: Option<&Path>) -> Result<u8> {
     }
 }
 
-/// One `weld up` child in its own process group, stopped with everything it started (cargo,
-/// componentize-py, node) when dropped, on every path out of the watch loop.
+/// One `weld up` child, stopped when dropped, on every path out of the watch loop. It stays in
+/// weld's process group, so Ctrl-C at the terminal reaches it and whatever it started. A
+/// toolchain it started may finish its build after a restart; cargo's lock and weld's atomic
+/// outputs keep that from mixing with the next run.
 struct Pipeline(std::process::Child);
 
 impl Pipeline {
     fn start(exe: &Path, args: &[std::ffi::OsString]) -> Result<Pipeline> {
-        use std::os::unix::process::CommandExt;
         Command::new(exe)
             .args(args)
-            .process_group(0)
             .spawn()
             .map(Pipeline)
             .map_err(|e| Error::Usage {
@@ -249,20 +236,9 @@ impl Pipeline {
 impl Drop for Pipeline {
     fn drop(&mut self) {
         if !self.finished() {
-            kill_group(self.0.id());
             let _ = self.0.kill();
         }
         let _ = self.0.wait();
-    }
-}
-
-/// Kills the process group `id` (a child started with `process_group(0)` leads its own).
-fn kill_group(id: u32) {
-    if id != 0 {
-        let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{id}")])
-            .stderr(std::process::Stdio::null())
-            .status();
     }
 }
 

@@ -140,20 +140,31 @@ impl ComposeError {
 
 /// Writes the validated composition atomically, as binary or (`wat`) as text; returns the size
 /// written.
-fn write_output(output: &Path, bytes: &[u8], wat: bool) -> Result<u64, ComposeError> {
-    let text;
-    let bytes = if wat {
-        text = wasmprinter::print_bytes(bytes)
-            .map_err(|e| graph_error("printing the composition as text", &*e))?;
-        text.as_bytes()
-    } else {
-        bytes
-    };
-    crate::fsutil::write_atomic(output, bytes).map_err(|source| ComposeError::Write {
+/// Validates the composition and writes it (as text with `wat`) atomically: the file is staged
+/// while validation runs and put in place only if the composition is valid. Returns the size
+/// written.
+fn validate_and_write(output: &Path, bytes: &[u8], wat: bool) -> Result<u64, ComposeError> {
+    let write_error = |source| ComposeError::Write {
         path: output.to_path_buf(),
         source,
-    })?;
-    Ok(bytes.len() as u64)
+    };
+    let (valid, staged) = std::thread::scope(|scope| {
+        let staging = scope.spawn(|| -> Result<crate::fsutil::Staged, ComposeError> {
+            if wat {
+                let text = wasmprinter::print_bytes(bytes)
+                    .map_err(|e| graph_error("printing the composition as text", &*e))?;
+                crate::fsutil::Staged::write(output, text.as_bytes()).map_err(write_error)
+            } else {
+                crate::fsutil::Staged::write(output, bytes).map_err(write_error)
+            }
+        });
+        let valid = validate::validate(bytes);
+        (valid, staging.join().expect("writing does not panic"))
+    });
+    // An invalid composition drops the staged file: the previous output stays.
+    valid.map_err(|e| graph_error("the composition is not valid", e))?;
+    let meta = staged?.commit().map_err(write_error)?;
+    Ok(meta.len())
 }
 
 fn graph_error(what: impl std::fmt::Display, e: impl std::error::Error) -> ComposeError {
@@ -177,10 +188,16 @@ pub fn compose(
     wat: bool,
 ) -> Result<Composed, ComposeError> {
     let inputs: Vec<&Input> = std::iter::once(root).chain(plugs).collect();
-    let mut loaded = inputs
-        .iter()
-        .map(|i| load::load(&i.path, &i.name))
-        .collect::<Result<Vec<_>, _>>()?;
+    // Reading and decoding each input is independent: one thread each.
+    let mut loaded = std::thread::scope(|scope| {
+        let jobs: Vec<_> = inputs
+            .iter()
+            .map(|i| scope.spawn(move || load::load(&i.path, &i.name)))
+            .collect();
+        jobs.into_iter()
+            .map(|j| j.join().expect("loading does not panic"))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
 
     // Check first: compose refuses what check finds wrong, and a plug that plugs nothing.
     let findings = plug::check(&loaded, 1);
@@ -340,13 +357,12 @@ pub fn compose(
     let bytes = graph
         .encode(EncodeOptions {
             define_components: true,
-            // Validated below, in parallel.
+            // Validated below, in parallel, while the file is written.
             validate: false,
             processor: None,
         })
         .map_err(|e| graph_error("encoding the composition", e))?;
-    validate::validate(&bytes).map_err(|e| graph_error("the composition is not valid", e))?;
-    let size = write_output(output, &bytes, wat)?;
+    let size = validate_and_write(output, &bytes, wat)?;
     Ok(Composed {
         output: output.to_path_buf(),
         size,

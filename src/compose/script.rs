@@ -102,13 +102,11 @@ pub fn compose_script(
     let bytes = resolution
         .encode(EncodeOptions {
             define_components: true,
-            // Validated below, in parallel.
+            // Validated when written, in parallel.
             validate: false,
             processor: None,
         })
         .map_err(|e| super::graph_error("encoding the composition", e))?;
-    super::validate::validate(&bytes)
-        .map_err(|e| super::graph_error("the composition is not valid", e))?;
 
     // What the app still imports: WASI for the runtime, anything else is unprovided.
     let (resolve, world) = load::decode(&bytes).map_err(|(reason, _)| ComposeError::Graph {
@@ -135,7 +133,7 @@ pub fn compose_script(
             ),
         });
     }
-    let size = super::write_output(output, &bytes, wat)?;
+    let size = super::validate_and_write(output, &bytes, wat)?;
     Ok(Composed {
         output: output.to_path_buf(),
         size,
