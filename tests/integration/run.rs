@@ -389,19 +389,21 @@ fn invoke_err() -> Result<(), Failed> {
     Ok(())
 }
 
+/// `weld -v run types.wasm FLAGS` with its own cache directory.
+fn verbose_run(cache: &Path, flags: &[&str]) -> Result<Output, Failed> {
+    Ok(weld()
+        .env("WELD_CACHE_DIR", cache)
+        .args(["-v", "run"])
+        .arg(guests()?.join("types.wasm"))
+        .args(flags)
+        .output()?)
+}
+
 /// A fresh cache: the first run compiles, the second loads, and `-v` says which.
 fn compile_cache() -> Result<(), Failed> {
     let cache = root().join("target/weld-test-sandbox/cache-fresh");
     let _ = std::fs::remove_dir_all(&cache);
-    let path = guests()?.join("types.wasm");
-    let go = || {
-        weld()
-            .env("WELD_CACHE_DIR", &cache)
-            .args(["-v", "run"])
-            .arg(&path)
-            .args(["--invoke", "next-color(red)"])
-            .output()
-    };
+    let go = || verbose_run(&cache, &["--invoke", "next-color(red)"]);
     let first = go()?;
     expect_code(&first, 0);
     assert!(stderr(&first).contains("compiled "), "{}", stderr(&first));
@@ -414,12 +416,7 @@ fn compile_cache() -> Result<(), Failed> {
     );
     assert_eq!(stdout(&second), "green\n");
     // --no-cache compiles and leaves the cache alone.
-    let third = weld()
-        .env("WELD_CACHE_DIR", &cache)
-        .args(["-v", "run"])
-        .arg(&path)
-        .args(["--no-cache", "--invoke", "next-color(red)"])
-        .output()?;
+    let third = verbose_run(&cache, &["--no-cache", "--invoke", "next-color(red)"])?;
     expect_code(&third, 0);
     assert!(
         stderr(&third).contains("cache bypassed"),
@@ -433,15 +430,7 @@ fn compile_cache() -> Result<(), Failed> {
 fn damaged_cache() -> Result<(), Failed> {
     let cache = root().join("target/weld-test-sandbox/cache-damaged");
     let _ = std::fs::remove_dir_all(&cache);
-    let path = guests()?.join("types.wasm");
-    let go = || {
-        weld()
-            .env("WELD_CACHE_DIR", &cache)
-            .args(["-v", "run"])
-            .arg(&path)
-            .args(["--invoke", "next-color(green)"])
-            .output()
-    };
+    let go = || verbose_run(&cache, &["--invoke", "next-color(green)"]);
     expect_code(&go()?, 0);
     let entries: Vec<PathBuf> = walk(&cache)
         .into_iter()
