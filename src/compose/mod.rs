@@ -233,6 +233,11 @@ pub fn compose(
         );
     }
     let instances: Vec<NodeId> = packages.iter().map(|p| graph.instantiate(*p)).collect();
+    // The instances carry the components' names into the output's name section, for tools
+    // that print or debug the app.
+    for (node, input) in instances.iter().zip(&inputs) {
+        graph.set_node_name(*node, input.name.clone());
+    }
     let index = |name: &str| inputs.iter().position(|i| i.name == name);
 
     let mut wired = Vec::new();
