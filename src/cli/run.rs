@@ -137,9 +137,14 @@ impl RunArgs {
         let r = &cx.reporter;
         let app = runtime.load_notify(&path, &name, &|size| {
             r.status(&format!(
-                "compiling {} ({}); the compiled code is cached, so later runs start at once",
+                "compiling {} ({}){}",
                 cx.show(&path),
-                format_size(size)
+                format_size(size),
+                if self.no_cache {
+                    ""
+                } else {
+                    "; the compiled code is cached, so later runs start at once"
+                }
             ))
         })?;
         match app.compiled {
