@@ -52,15 +52,41 @@ impl CodeCache {
         }
     }
 
-    fn entry(&self, bytes: &[u8]) -> PathBuf {
-        let digest = Sha256::digest(bytes);
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        self.dir.join(format!("{hex}.cwasm"))
+    /// The cache key of a component: the SHA-256 of its bytes, in hex.
+    pub fn key(bytes: &[u8]) -> String {
+        hex(&Sha256::digest(bytes))
     }
 
-    /// The compiled form of `bytes`, if cached and loadable.
-    pub fn get(&self, bytes: &[u8]) -> Option<Component> {
-        let path = self.entry(bytes);
+    fn entry(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.cwasm"))
+    }
+
+    /// Where the key of the file at `path` is remembered.
+    fn index_entry(&self, path: &Path) -> PathBuf {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let name = hex(&Sha256::digest(absolute.as_os_str().as_encoded_bytes()));
+        self.dir.join("index").join(name)
+    }
+
+    /// The key of the file at `path` as remembered for exactly this file (device, inode, size
+    /// and modification time as in `meta`): an unchanged 30 MB app is neither read nor hashed.
+    pub fn remembered_key(&self, path: &Path, meta: &std::fs::Metadata) -> Option<String> {
+        let text = std::fs::read_to_string(self.index_entry(path)).ok()?;
+        let (identity, key) = text.trim().rsplit_once(' ')?;
+        (identity == file_identity(meta) && key.len() == 64).then(|| key.to_string())
+    }
+
+    /// Remembers that the file at `path`, as `meta` describes it, has the key `key`.
+    pub fn remember(&self, path: &Path, meta: &std::fs::Metadata, key: &str) {
+        let _ = crate::fsutil::write_atomic(
+            &self.index_entry(path),
+            format!("{} {key}\n", file_identity(meta)).as_bytes(),
+        );
+    }
+
+    /// The compiled form of the component with key `key`, if cached and loadable.
+    pub fn get(&self, key: &str) -> Option<Component> {
+        let path = self.entry(key);
         if !path.is_file() {
             return None;
         }
@@ -80,12 +106,30 @@ impl CodeCache {
 
     /// Stores the compiled form of `bytes`. Failing to cache is not an error: the next run
     /// compiles again.
-    pub fn put(&self, bytes: &[u8], component: &Component) -> bool {
+    pub fn put(&self, key: &str, component: &Component) -> bool {
         let Ok(serialized) = component.serialize() else {
             return false;
         };
-        crate::fsutil::write_atomic(&self.entry(bytes), &serialized).is_ok()
+        crate::fsutil::write_atomic(&self.entry(key), &serialized).is_ok()
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What identifies one version of a file without reading it. Files weld writes are replaced by
+/// rename, so a new version has a new inode even within one clock tick.
+fn file_identity(meta: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    format!(
+        "{}:{}:{}:{}.{}",
+        meta.dev(),
+        meta.ino(),
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec()
+    )
 }
 
 /// Cranelift's incremental-compilation cache on disk: one file per compiled function, keyed by
@@ -111,11 +155,7 @@ impl FunctionCache {
     }
 
     fn path(&self, key: &[u8]) -> PathBuf {
-        let hex: String = Sha256::digest(key)
-            .iter()
-            .take(20)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex = hex(&Sha256::digest(key)[..20]);
         // 256 subdirectories keep directories small: an app has tens of thousands of functions.
         self.dir.join(&hex[..2]).join(&hex[2..])
     }

@@ -61,7 +61,8 @@ pub struct App {
     /// Where its compiled code came from.
     pub compiled: Compiled,
     pre: InstancePre<Host>,
-    bytes: Arc<[u8]>,
+    /// Read only when needed (a diagnostic's signature): a cached app is never read whole.
+    bytes: std::sync::OnceLock<Arc<[u8]>>,
 }
 
 /// Where an [`App`]'s machine code came from.
@@ -230,10 +231,32 @@ impl Runtime {
         name: &str,
         compiling: &dyn Fn(u64),
     ) -> Result<App, RunError> {
-        let bytes: Arc<[u8]> = std::fs::read(path)
-            .map_err(|e| RunError::read(path, e))?
-            .into();
-        let (component, compiled) = self.compile(path, name, &bytes, compiling)?;
+        let meta = std::fs::metadata(path).map_err(|e| RunError::read(path, e))?;
+        let start = Instant::now();
+        let remembered = self.cache.as_ref().and_then(|cache| {
+            let key = cache.remembered_key(path, &meta)?;
+            cache.get(&key)
+        });
+        let bytes = std::sync::OnceLock::new();
+        let (component, compiled) = match remembered {
+            Some(component) => (
+                component,
+                Compiled::Cached {
+                    load: start.elapsed(),
+                },
+            ),
+            None => {
+                let read: Arc<[u8]> = std::fs::read(path)
+                    .map_err(|e| RunError::read(path, e))?
+                    .into();
+                let loaded = self.compile(path, name, &read, compiling)?;
+                if let Some(cache) = &self.cache {
+                    cache.remember(path, &meta, &CodeCache::key(&read));
+                }
+                let _ = bytes.set(read);
+                loaded
+            }
+        };
         let pre = match self.linker.instantiate_pre(&component) {
             Ok(pre) => pre,
             Err(e) => return Err(self.explain_link_error(name, &component, &e)),
@@ -255,7 +278,8 @@ impl Runtime {
         compiling: &dyn Fn(u64),
     ) -> Result<(Component, Compiled), RunError> {
         let start = Instant::now();
-        if let Some(component) = self.cache.as_ref().and_then(|c| c.get(bytes)) {
+        let key = CodeCache::key(bytes);
+        if let Some(component) = self.cache.as_ref().and_then(|c| c.get(&key)) {
             let load = start.elapsed();
             return Ok((component, Compiled::Cached { load }));
         }
@@ -274,7 +298,7 @@ impl Runtime {
         })?;
         let compile = start.elapsed();
         if let Some(cache) = &self.cache {
-            cache.put(bytes, &component);
+            cache.put(&key, &component);
         }
         Ok((component, Compiled::Fresh { compile }))
     }
@@ -371,9 +395,11 @@ impl Runtime {
 }
 
 impl App {
-    /// The component's bytes, for decoding its WIT (signatures in diagnostics).
+    /// The component's bytes, for decoding its WIT (signatures in diagnostics); read now if
+    /// the compiled code came from the cache. Empty if the file can no longer be read.
     pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+        self.bytes
+            .get_or_init(|| std::fs::read(&self.path).unwrap_or_default().into())
     }
 }
 

@@ -36,6 +36,10 @@ pub fn trials() -> Vec<Trial> {
             test_command_reports_failures,
         ),
         ("up::watch_restarts_on_change", up_watch_restarts_on_change),
+        (
+            "run::changed_file_is_not_served_stale",
+            changed_file_is_not_served_stale,
+        ),
     ];
     cases
         .into_iter()
@@ -444,6 +448,42 @@ fn damaged_cache() -> Result<(), Failed> {
     assert!(stderr(&out).contains("compiled "), "{}", stderr(&out));
     let out = go()?;
     assert!(stderr(&out).contains("from the cache"), "{}", stderr(&out));
+    Ok(())
+}
+
+/// The cache remembers a file's key by its identity, not its path: a file changed in place (same
+/// path, same inode) runs as its new self.
+fn changed_file_is_not_served_stale() -> Result<(), Failed> {
+    let dir = root().join("target/weld-test-sandbox/stale");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let app = dir.join("app.wasm");
+    let cache = dir.join("cache");
+    let run_it = |flags: &[&str], args: &[&str]| {
+        weld()
+            .env("WELD_CACHE_DIR", &cache)
+            .arg("run")
+            .arg(&app)
+            .args(flags)
+            .arg("--")
+            .args(args)
+            .output()
+    };
+    // Copying over an existing file rewrites it in place: the inode stays.
+    std::fs::copy(guests()?.join("types.wasm"), &app)?;
+    let out = run_it(&["--invoke", "next-color(red)"], &[])?;
+    expect_code(&out, 0);
+    assert_eq!(stdout(&out), "green\n");
+    std::fs::copy(guests()?.join("hostile.wasm"), &app)?;
+    let out = run_it(&[], &["exit", "0"])?;
+    expect_code(&out, 0);
+    let out = run_it(&["--invoke", "next-color(red)"], &[])?;
+    expect_code(&out, 2);
+    assert!(
+        stderr(&out).contains("exports no function"),
+        "{}",
+        stderr(&out)
+    );
     Ok(())
 }
 
