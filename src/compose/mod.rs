@@ -7,6 +7,7 @@
 //! and shared by every instance that needs a compatible version.
 
 pub mod graph;
+pub mod names;
 mod script;
 mod validate;
 
@@ -219,7 +220,8 @@ pub fn compose(
     let mut graph = CompositionGraph::new();
     let mut packages = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        let bytes = std::mem::take(&mut loaded[i].bytes);
+        // Labelled, so that a trap in the app names the component it happened in.
+        let bytes = names::label_modules(&std::mem::take(&mut loaded[i].bytes), &input.name);
         // Package names only need to be unique inside the graph.
         let package =
             Package::from_bytes(&format!("weld:input{i}"), None, bytes, graph.types_mut())

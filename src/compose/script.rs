@@ -93,7 +93,7 @@ pub fn compose_script(
         // The same one-line reasons as everywhere for a file that is not a component.
         let loaded = load::load(path, key.name)?;
         components.push(key.name.to_string());
-        packages.insert(key, loaded.bytes);
+        packages.insert(key, super::names::label_modules(&loaded.bytes, key.name));
     }
 
     let resolution = document

@@ -141,11 +141,16 @@ pub enum RunError {
     },
 
     /// The guest trapped.
-    #[error("`{name}` trapped: {message}{backtrace}")]
+    #[error("`{name}` trapped{}: {message}{backtrace}", match component {
+        Some(c) => format!(" in component `{c}`"),
+        None => String::new(),
+    })]
     #[diagnostic(code(weld::run::trap))]
     Trapped {
         /// The component.
         name: String,
+        /// The part of a composed app it trapped in.
+        component: Option<String>,
         /// What happened.
         message: String,
         /// The guest's stack, one frame per line, innermost first (empty if unknown).
@@ -241,6 +246,7 @@ impl RunError {
         match status {
             Status::Trapped(trap) => Some(RunError::Trapped {
                 name: name.to_string(),
+                component: trap.component.clone(),
                 message: trap.message.clone(),
                 backtrace: trap
                     .backtrace

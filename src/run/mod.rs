@@ -125,6 +125,9 @@ pub enum Status {
 pub struct Trap {
     /// wasmtime's description, e.g. "wasm `unreachable` instruction executed".
     pub message: String,
+    /// The component of a composed app the trap happened in (from the labels `weld compose`
+    /// gives core modules), if known.
+    pub component: Option<String>,
     /// The guest's call stack, innermost first, as function names.
     pub backtrace: Vec<String>,
 }
@@ -452,7 +455,17 @@ fn classify(error: &wasmtime::Error, hit: Option<LimitHit>, settings: &RunSettin
         // Release builds often strip the name section; a list of indices would help nobody.
         vec!["(no function names: the component was built without a name section)".to_string()]
     };
-    Status::Trapped(Trap { message, backtrace })
+    // The innermost frame in a labelled module names the component.
+    let component = frames.iter().find_map(|frame| {
+        let name = frame.module().name()?;
+        let (component, module) = crate::compose::names::split_label(name);
+        module.map(|_| component.to_string())
+    });
+    Status::Trapped(Trap {
+        message,
+        component,
+        backtrace,
+    })
 }
 
 /// Rust symbol names as people write them (`alloc::raw_vec::finish_grow`, no hash).

@@ -190,6 +190,24 @@ fn trap() -> Result<(), Failed> {
         "{err}"
     );
     assert!(err.contains("hostile::main"), "backtrace with names: {err}");
+
+    // Composed, the trap names the component it happened in.
+    let app = root().join("target/weld-test-sandbox/trap-app.wasm");
+    let out = weld()
+        .arg("compose")
+        .arg(guests()?.join("hostile.wasm"))
+        .arg("-o")
+        .arg(&app)
+        .output()?;
+    expect_code(&out, 0);
+    let out = run_cmd(&app, &[], &["trap"]).output()?;
+    expect_code(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("trapped in component `hostile.wasm`"), "{err}");
+    assert!(
+        err.contains("hostile.wasm/"),
+        "frames name their component: {err}"
+    );
     Ok(())
 }
 

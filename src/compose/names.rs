@@ -1,0 +1,224 @@
+//! Core modules labelled with the component they belong to, so that a trap in a composed app
+//! can say which component it happened in: wasmtime's backtraces name a frame's core module
+//! (from the module's name section), and nothing else of the composition.
+//!
+//! A module named `libpython3.14.so` in component `arith` becomes `arith/libpython3.14.so`; an
+//! unnamed one becomes `arith/module`. Only name sections change: code, types and validity do
+//! not.
+
+/// `component` (a component binary) with every core module inside it, at any depth, labelled
+/// `label`. Bytes that do not parse as expected are returned unchanged.
+pub fn label_modules(component: &[u8], label: &str) -> Vec<u8> {
+    relabel_component(component, label).unwrap_or_else(|| component.to_vec())
+}
+
+/// The module name a labelled frame's module carries: (component, the module's own name).
+pub fn split_label(module_name: &str) -> (&str, Option<&str>) {
+    match module_name.split_once('/') {
+        Some((component, module)) => (component, Some(module)),
+        None => (module_name, None),
+    }
+}
+
+const HEADER: usize = 8;
+const CORE_MODULE: u8 = 1;
+const COMPONENT: u8 = 4;
+const CUSTOM: u8 = 0;
+const MODULE_NAME: u8 = 0;
+
+fn relabel_component(bytes: &[u8], label: &str) -> Option<Vec<u8>> {
+    let mut out = bytes.get(..HEADER)?.to_vec();
+    for (id, payload) in sections(bytes)? {
+        let payload = match id {
+            CORE_MODULE => relabel_module(payload, label)?,
+            COMPONENT => relabel_component(payload, label)?,
+            _ => payload.to_vec(),
+        };
+        push_section(&mut out, id, &payload);
+    }
+    Some(out)
+}
+
+fn relabel_module(bytes: &[u8], label: &str) -> Option<Vec<u8>> {
+    let mut out = bytes.get(..HEADER)?.to_vec();
+    let mut named = false;
+    for (id, payload) in sections(bytes)? {
+        if id == CUSTOM && custom_name(payload)?.0 == b"name" {
+            let (_, content) = custom_name(payload)?;
+            let mut section = custom_header(b"name");
+            section.extend(relabel_names(content, label)?);
+            push_section(&mut out, CUSTOM, &section);
+            named = true;
+        } else {
+            push_section(&mut out, id, payload);
+        }
+    }
+    if !named {
+        let mut section = custom_header(b"name");
+        section.extend(relabel_names(&[], label)?);
+        push_section(&mut out, CUSTOM, &section);
+    }
+    Some(out)
+}
+
+/// A name section's subsections with the module name (subsection 0) labelled, or added first.
+fn relabel_names(content: &[u8], label: &str) -> Option<Vec<u8>> {
+    let mut subsections = Vec::new();
+    let mut rest = content;
+    let mut own = None;
+    while !rest.is_empty() {
+        let id = rest[0];
+        let (size, used) = leb(&rest[1..])?;
+        let body = rest.get(1 + used..1 + used + size)?;
+        rest = &rest[1 + used + size..];
+        if id == MODULE_NAME {
+            let (len, used) = leb(body)?;
+            own = Some(
+                std::str::from_utf8(body.get(used..used + len)?)
+                    .ok()?
+                    .to_string(),
+            );
+        } else {
+            subsections.push((id, body));
+        }
+    }
+    let name = match own {
+        Some(own) => format!("{label}/{own}"),
+        None => format!("{label}/module"),
+    };
+    let mut body = Vec::new();
+    push_leb(&mut body, name.len());
+    body.extend(name.as_bytes());
+    let mut out = vec![MODULE_NAME];
+    push_leb(&mut out, body.len());
+    out.extend(body);
+    for (id, body) in subsections {
+        out.push(id);
+        push_leb(&mut out, body.len());
+        out.extend(body);
+    }
+    Some(out)
+}
+
+/// The sections after the header: (id, payload).
+fn sections(bytes: &[u8]) -> Option<Vec<(u8, &[u8])>> {
+    let mut out = Vec::new();
+    let mut rest = bytes.get(HEADER..)?;
+    while !rest.is_empty() {
+        let id = rest[0];
+        let (size, used) = leb(&rest[1..])?;
+        out.push((id, rest.get(1 + used..1 + used + size)?));
+        rest = &rest[1 + used + size..];
+    }
+    Some(out)
+}
+
+/// A custom section's name and content.
+fn custom_name(payload: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, used) = leb(payload)?;
+    Some((payload.get(used..used + len)?, &payload[used + len..]))
+}
+
+fn custom_header(name: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    push_leb(&mut out, name.len());
+    out.extend(name);
+    out
+}
+
+fn push_section(out: &mut Vec<u8>, id: u8, payload: &[u8]) {
+    out.push(id);
+    push_leb(out, payload.len());
+    out.extend(payload);
+}
+
+/// An unsigned LEB128 (at most 32 bits) and the bytes it took.
+fn leb(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut value = 0usize;
+    for (i, byte) in bytes.iter().take(5).enumerate() {
+        value |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+fn push_leb(out: &mut Vec<u8>, mut value: usize) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A core module with one function, and optionally a name section naming it.
+    fn module(name: Option<&str>) -> Vec<u8> {
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        push_section(&mut m, 1, &[0x01, 0x60, 0x00, 0x00]);
+        push_section(&mut m, 3, &[0x01, 0x00]);
+        push_section(&mut m, 10, &[0x01, 0x02, 0x00, 0x0b]);
+        if let Some(name) = name {
+            let mut section = custom_header(b"name");
+            let mut body = Vec::new();
+            push_leb(&mut body, name.len());
+            body.extend(name.as_bytes());
+            section.push(MODULE_NAME);
+            push_leb(&mut section, body.len());
+            section.extend(body);
+            push_section(&mut m, CUSTOM, &section);
+        }
+        m
+    }
+
+    fn component(modules: &[Vec<u8>]) -> Vec<u8> {
+        let mut c = b"\0asm\x0d\0\x01\0".to_vec();
+        for m in modules {
+            push_section(&mut c, CORE_MODULE, m);
+        }
+        c
+    }
+
+    fn module_names(component: &[u8]) -> Vec<String> {
+        let mut names = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(component) {
+            if let Ok(wasmparser::Payload::CustomSection(c)) = payload
+                && let wasmparser::KnownCustom::Name(reader) = c.as_known()
+            {
+                for name in reader.flatten() {
+                    if let wasmparser::Name::Module { name, .. } = name {
+                        names.push(name.to_string());
+                    }
+                }
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn labels_named_and_unnamed_modules_and_stays_valid() {
+        let original = component(&[module(Some("libc.so")), module(None)]);
+        let labelled = label_modules(&original, "arith");
+        wasmparser::Validator::new()
+            .validate_all(&labelled)
+            .expect("still valid");
+        assert_eq!(module_names(&labelled), ["arith/libc.so", "arith/module"]);
+        assert_eq!(split_label("arith/libc.so"), ("arith", Some("libc.so")));
+    }
+
+    #[test]
+    fn leaves_what_it_cannot_read_alone() {
+        assert_eq!(
+            label_modules(b"\0asm\x0d\0\x01\0\x01\x7f", "x"),
+            b"\0asm\x0d\0\x01\0\x01\x7f"
+        );
+    }
+}
