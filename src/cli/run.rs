@@ -90,11 +90,8 @@ impl RunArgs {
         // With no file, the project's app and its [run] settings; a file runs on its own, with
         // nothing granted but what the flags grant.
         let (path, name, base) = match &self.app {
-            Some(path) => (
-                cx.cwd.join(path),
-                cx.show(&cx.cwd.join(path)),
-                grants::defaults(),
-            ),
+            // Relative paths are the process's own: messages show the path as written.
+            Some(path) => (path.clone(), cx.show(path), grants::defaults()),
             None => {
                 let plan = cx.plan()?;
                 let compose = plan.compose.as_ref().ok_or_else(|| Error::Usage {
