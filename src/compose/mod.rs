@@ -193,7 +193,14 @@ pub fn compose(
     let mut loaded = std::thread::scope(|scope| {
         let jobs: Vec<_> = inputs
             .iter()
-            .map(|i| scope.spawn(move || load::load(&i.path, &i.name)))
+            .map(|i| {
+                scope.spawn(move || {
+                    let mut loaded = load::load(&i.path, &i.name)?;
+                    // Labelled, so that a trap in the app names the component it happened in.
+                    loaded.bytes = names::label_modules(&loaded.bytes, &i.name);
+                    Ok::<_, LoadError>(loaded)
+                })
+            })
             .collect();
         jobs.into_iter()
             .map(|j| j.join().expect("loading does not panic"))
@@ -220,8 +227,7 @@ pub fn compose(
     let mut graph = CompositionGraph::new();
     let mut packages = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        // Labelled, so that a trap in the app names the component it happened in.
-        let bytes = names::label_modules(&std::mem::take(&mut loaded[i].bytes), &input.name);
+        let bytes = std::mem::take(&mut loaded[i].bytes);
         // Package names only need to be unique inside the graph.
         let package =
             Package::from_bytes(&format!("weld:input{i}"), None, bytes, graph.types_mut())

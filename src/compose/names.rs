@@ -26,39 +26,96 @@ const COMPONENT: u8 = 4;
 const CUSTOM: u8 = 0;
 const MODULE_NAME: u8 = 0;
 
+// The output is written in one pass, each byte copied once: a section's new size is computed
+// first (walking headers only), since it precedes the section in the binary.
+
 fn relabel_component(bytes: &[u8], label: &str) -> Option<Vec<u8>> {
-    let mut out = bytes.get(..HEADER)?.to_vec();
-    for (id, payload) in sections(bytes)? {
-        let payload = match id {
-            CORE_MODULE => relabel_module(payload, label)?,
-            COMPONENT => relabel_component(payload, label)?,
-            _ => payload.to_vec(),
-        };
-        push_section(&mut out, id, &payload);
-    }
+    let mut out = Vec::with_capacity(component_len(bytes, label)?);
+    write_component(&mut out, bytes, label)?;
     Some(out)
 }
 
-fn relabel_module(bytes: &[u8], label: &str) -> Option<Vec<u8>> {
-    let mut out = bytes.get(..HEADER)?.to_vec();
-    let mut named = false;
+fn component_len(bytes: &[u8], label: &str) -> Option<usize> {
+    let mut len = HEADER;
     for (id, payload) in sections(bytes)? {
-        if id == CUSTOM && custom_name(payload)?.0 == b"name" {
-            let (_, content) = custom_name(payload)?;
-            let mut section = custom_header(b"name");
-            section.extend(relabel_names(content, label)?);
-            push_section(&mut out, CUSTOM, &section);
-            named = true;
-        } else {
-            push_section(&mut out, id, payload);
+        len += section_len(match id {
+            CORE_MODULE => module_len(payload, label)?,
+            COMPONENT => component_len(payload, label)?,
+            _ => payload.len(),
+        });
+    }
+    Some(len)
+}
+
+fn write_component(out: &mut Vec<u8>, bytes: &[u8], label: &str) -> Option<()> {
+    out.extend_from_slice(bytes.get(..HEADER)?);
+    for (id, payload) in sections(bytes)? {
+        match id {
+            CORE_MODULE => {
+                out.push(id);
+                push_leb(out, module_len(payload, label)?);
+                write_module(out, payload, label)?;
+            }
+            COMPONENT => {
+                out.push(id);
+                push_leb(out, component_len(payload, label)?);
+                write_component(out, payload, label)?;
+            }
+            _ => push_section(out, id, payload),
         }
     }
-    if !named {
-        let mut section = custom_header(b"name");
-        section.extend(relabel_names(&[], label)?);
-        push_section(&mut out, CUSTOM, &section);
+    Some(())
+}
+
+/// The module's name section, relabelled (or new), and whether the module had one.
+fn name_section(bytes: &[u8], label: &str) -> Option<(Vec<u8>, bool)> {
+    let existing = sections(bytes)?.into_iter().find(|(id, payload)| {
+        *id == CUSTOM && custom_name(payload).is_some_and(|(n, _)| n == b"name")
+    });
+    let content = match existing {
+        Some((_, payload)) => custom_name(payload)?.1,
+        None => &[],
+    };
+    let mut section = custom_header(b"name");
+    section.extend(relabel_names(content, label)?);
+    Some((section, existing.is_some()))
+}
+
+fn module_len(bytes: &[u8], label: &str) -> Option<usize> {
+    let (names, had) = name_section(bytes, label)?;
+    let mut len = HEADER;
+    for (id, payload) in sections(bytes)? {
+        let is_names = id == CUSTOM && custom_name(payload).is_some_and(|(n, _)| n == b"name");
+        len += section_len(if is_names { names.len() } else { payload.len() });
     }
-    Some(out)
+    if !had {
+        len += section_len(names.len());
+    }
+    Some(len)
+}
+
+fn write_module(out: &mut Vec<u8>, bytes: &[u8], label: &str) -> Option<()> {
+    let (names, had) = name_section(bytes, label)?;
+    out.extend_from_slice(bytes.get(..HEADER)?);
+    for (id, payload) in sections(bytes)? {
+        let is_names = id == CUSTOM && custom_name(payload).is_some_and(|(n, _)| n == b"name");
+        push_section(out, id, if is_names { &names } else { payload });
+    }
+    if !had {
+        push_section(out, CUSTOM, &names);
+    }
+    Some(())
+}
+
+/// The size of a section with a payload of `payload` bytes: id, size, payload.
+fn section_len(payload: usize) -> usize {
+    let mut leb = 1;
+    let mut rest = payload >> 7;
+    while rest > 0 {
+        leb += 1;
+        rest >>= 7;
+    }
+    1 + leb + payload
 }
 
 /// A name section's subsections with the module name (subsection 0) labelled, or added first.
