@@ -92,7 +92,7 @@ impl CacheArgs {
 
 fn describe(entries: usize, functions: usize, bytes: u64) -> String {
     format!(
-        "{entries} compiled component{} and {functions} compiled function{} ({})",
+        "{entries} compiled component{} and {functions} pack{} of compiled functions ({})",
         if entries == 1 { "" } else { "s" },
         if functions == 1 { "" } else { "s" },
         format_size(bytes)

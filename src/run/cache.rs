@@ -132,13 +132,20 @@ fn file_identity(meta: &std::fs::Metadata) -> String {
     )
 }
 
-/// Cranelift's incremental-compilation cache on disk: one file per compiled function, keyed by
-/// a hash of its (position-independent) IR. A component that shares functions with one compiled
-/// before (the same Python component alone and inside the app, or an app after one of its
-/// components changed) compiles only what is new.
+/// Cranelift's incremental-compilation cache on disk, keyed by a hash of each function's
+/// (position-independent) IR. A component that shares functions with one compiled before (the
+/// same Python component alone and inside the app, or an app after one of its components
+/// changed) compiles only what is new.
+///
+/// Functions are kept in pack files, one per compile, not a file per function: an app has tens
+/// of thousands of functions, and a file each cost more to write than compiling saved. The packs
+/// are read once, at the first lookup; what a compile adds is written by [`FunctionCache::flush`]
+/// as a new pack (temp file and rename, like every cache entry).
 #[derive(Debug)]
 pub struct FunctionCache {
     dir: PathBuf,
+    known: std::sync::OnceLock<std::collections::HashMap<Vec<u8>, Vec<u8>>>,
+    added: std::sync::Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
 }
 
 impl FunctionCache {
@@ -146,6 +153,8 @@ impl FunctionCache {
     pub fn new(cache_dir: &Path) -> FunctionCache {
         FunctionCache {
             dir: cache_dir.join("functions"),
+            known: std::sync::OnceLock::new(),
+            added: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -154,33 +163,70 @@ impl FunctionCache {
         &self.dir
     }
 
-    fn path(&self, key: &[u8]) -> PathBuf {
-        let hex = hex(&Sha256::digest(key)[..20]);
-        // 256 subdirectories keep directories small: an app has tens of thousands of functions.
-        self.dir.join(&hex[..2]).join(&hex[2..])
+    /// Every function in every pack. A pack that does not parse (cut short) is skipped.
+    fn load(&self) -> std::collections::HashMap<Vec<u8>, Vec<u8>> {
+        let mut known = std::collections::HashMap::new();
+        for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "pack")
+                && let Ok(bytes) = std::fs::read(&path)
+            {
+                let _ = read_pack(&bytes, &mut known);
+            }
+        }
+        known
     }
+
+    /// Writes what compiles added since the last flush as a new pack.
+    pub fn flush(&self) {
+        let added = std::mem::take(&mut *self.added.lock().expect("not poisoned"));
+        if added.is_empty() {
+            return;
+        }
+        let mut pack = Vec::new();
+        for (key, value) in &added {
+            for part in [key, value] {
+                pack.extend((part.len() as u64).to_le_bytes());
+                pack.extend(part);
+            }
+        }
+        let name = hex(&Sha256::digest(&pack)[..16]);
+        let _ = crate::fsutil::write_atomic(&self.dir.join(format!("{name}.pack")), &pack);
+    }
+}
+
+/// Adds the (key, value) records of a pack to `known`; `None` where it is cut short.
+fn read_pack(
+    mut bytes: &[u8],
+    known: &mut std::collections::HashMap<Vec<u8>, Vec<u8>>,
+) -> Option<()> {
+    let take = |bytes: &mut &[u8]| -> Option<Vec<u8>> {
+        let len = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?) as usize;
+        let part = bytes.get(8..8 + len)?.to_vec();
+        *bytes = &bytes[8 + len..];
+        Some(part)
+    };
+    while !bytes.is_empty() {
+        let key = take(&mut bytes)?;
+        let value = take(&mut bytes)?;
+        known.insert(key, value);
+    }
+    Some(())
 }
 
 impl wasmtime::CacheStore for FunctionCache {
     fn get(&self, key: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
-        std::fs::read(self.path(key)).ok().map(Into::into)
+        self.known
+            .get_or_init(|| self.load())
+            .get(key)
+            .map(|v| std::borrow::Cow::Borrowed(v.as_slice()))
     }
 
     fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
-        // Rename keeps readers from seeing half a file. No fsync: a lost entry costs one
-        // function's recompile, and Cranelift verifies what it reads back.
-        let path = self.path(key);
-        let Some(parent) = path.parent() else {
-            return false;
-        };
-        if std::fs::create_dir_all(parent).is_err() {
-            return false;
-        }
-        let temp = crate::fsutil::temp_beside(&path);
-        let written = std::fs::write(&temp, &value).and_then(|()| std::fs::rename(&temp, &path));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
-        written.is_ok()
+        self.added
+            .lock()
+            .expect("not poisoned")
+            .push((key.to_vec(), value));
+        true
     }
 }

@@ -48,6 +48,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<Host>,
     cache: Option<CodeCache>,
+    functions: Option<Arc<cache::FunctionCache>>,
     tokio: tokio::runtime::Runtime,
     _ticker: Ticker,
 }
@@ -192,9 +193,13 @@ impl Runtime {
             .parallel_compilation(true)
             .max_wasm_stack(MAX_WASM_STACK)
             .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(64));
-        if let Some(dir) = &options.cache_dir {
+        let functions = options
+            .cache_dir
+            .as_deref()
+            .map(|dir| Arc::new(cache::FunctionCache::new(dir)));
+        if let Some(functions) = &functions {
             config
-                .enable_incremental_compilation(Arc::new(cache::FunctionCache::new(dir)))
+                .enable_incremental_compilation(functions.clone())
                 .map_err(|e| RunError::engine(&e))?;
         }
         let engine = Engine::new(&config).map_err(|e| RunError::engine(&e))?;
@@ -215,6 +220,7 @@ impl Runtime {
             engine,
             linker,
             cache,
+            functions,
             tokio,
             _ticker: ticker,
         })
@@ -302,6 +308,9 @@ impl Runtime {
         let compile = start.elapsed();
         if let Some(cache) = &self.cache {
             cache.put(&key, &component);
+        }
+        if let Some(functions) = &self.functions {
+            functions.flush();
         }
         Ok((component, Compiled::Fresh { compile }))
     }
