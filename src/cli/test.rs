@@ -1,6 +1,5 @@
 //! `weld test`: the `[[test]]` declarations of weld.toml.
 
-use std::io::Write;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -90,15 +89,14 @@ impl TestArgs {
         let r = &cx.reporter;
         // Build what is stale and compose if an app test is selected: tests run what the
         // sources say now, not what was last built.
-        let stage_cx = Context {
-            reporter: cx.reporter.capturing(),
-            manifest_path: Some(plan.manifest.clone()),
-            cwd: cx.cwd.clone(),
+        let stage_cx = cx.stage(&plan);
+        let not_run = |code| {
+            format!("the tests did not run: building or composing failed (exit status {code})")
         };
         let needs_app = selected.iter().any(|t| t.target == TestTarget::App);
-        stage(&stage_cx, BuildArgs::all(self.jobs).exec(&stage_cx))?;
+        stage_cx.stage_outcome(BuildArgs::all(self.jobs).exec(&stage_cx), not_run)?;
         if needs_app {
-            stage(&stage_cx, ComposeArgs::default().exec(&stage_cx))?;
+            stage_cx.stage_outcome(ComposeArgs::default().exec(&stage_cx), not_run)?;
         }
         let runtime = Runtime::new(RuntimeOptions {
             cache_dir: default_cache_dir(),
@@ -161,23 +159,6 @@ impl TestArgs {
         } else {
             0
         })
-    }
-}
-
-/// A stage before the tests: its printed results are dropped unless it failed.
-fn stage(stage_cx: &Context, result: Result<u8>) -> Result<()> {
-    let printed = stage_cx.reporter.take_captured();
-    match result {
-        Ok(0) => Ok(()),
-        other => {
-            let _ = std::io::stderr().write_all(&printed);
-            match other {
-                Err(e) => Err(e),
-                Ok(code) => Err(Error::Checked(format!(
-                    "the tests did not run: building or composing failed (exit status {code})"
-                ))),
-            }
-        }
     }
 }
 

@@ -1,6 +1,5 @@
 //! `weld up`: build, check, compose and run in one command.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc;
@@ -61,11 +60,7 @@ impl UpArgs {
             (None, given) => given.clone(),
         };
         let plan = Plan::discover(manifest_path.as_deref(), &cx.cwd)?;
-        let stage_cx = Context {
-            reporter: cx.reporter.capturing(),
-            manifest_path: Some(plan.manifest.clone()),
-            cwd: cx.cwd.clone(),
-        };
+        let stage_cx = cx.stage(&plan);
         if plan.compose.is_none() {
             return Err(Error::Usage {
                 message: format!(
@@ -99,7 +94,7 @@ impl UpArgs {
 }
 
 /// Runs one stage with its results captured: on success one status line with its time, on
-/// failure what it printed (check's findings, say), then its error.
+/// failure what it printed, then its error.
 fn stage(
     cx: &Context,
     stage_cx: &Context,
@@ -107,39 +102,24 @@ fn stage(
     f: impl FnOnce() -> Result<u8>,
 ) -> Result<()> {
     let start = Instant::now();
-    let result = f();
-    let printed = stage_cx.reporter.take_captured();
-    let failed = !matches!(result, Ok(0));
-    if failed && !printed.is_empty() {
-        let _ = std::io::stderr().write_all(&printed);
-    }
+    let outcome = stage_cx.stage_outcome(f(), |code| {
+        format!(
+            "`weld up` stopped at {name} (exit status {code}): fix what is shown above, then run it again"
+        )
+    });
     let r = &cx.reporter;
-    match result {
-        Ok(0) => {
-            r.status(&format!(
-                "{} done in {}",
-                r.paint(&format!("{name:>6}"), Style::Good),
-                format_elapsed(start.elapsed())
-            ));
-            Ok(())
-        }
-        Ok(code) => {
-            r.status(&format!(
-                "{} failed",
-                r.paint(&format!("{name:>6}"), Style::Bad)
-            ));
-            Err(Error::Checked(format!(
-                "`weld up` stopped at {name} (exit status {code}): fix what is shown above, then run it again"
-            )))
-        }
-        Err(e) => {
-            r.status(&format!(
-                "{} failed",
-                r.paint(&format!("{name:>6}"), Style::Bad)
-            ));
-            Err(e)
-        }
+    match &outcome {
+        Ok(()) => r.status(&format!(
+            "{} done in {}",
+            r.paint(&format!("{name:>6}"), Style::Good),
+            format_elapsed(start.elapsed())
+        )),
+        Err(_) => r.status(&format!(
+            "{} failed",
+            r.paint(&format!("{name:>6}"), Style::Bad)
+        )),
     }
+    outcome
 }
 
 /// `weld up --watch`: runs `weld up` (the same command line without `--watch`) as a child, and
