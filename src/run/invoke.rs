@@ -114,7 +114,16 @@ impl Call {
 /// Where a call lands: the export's index and its qualified name.
 struct Target {
     index: ComponentExportIndex,
-    qualified: String,
+    /// The interface export it is in, if any.
+    interface: Option<String>,
+    function: String,
+}
+
+impl Target {
+    /// `weld:example/words@0.1.0.shout`.
+    fn qualified(&self) -> String {
+        qualified(&(self.interface.clone(), self.function.clone()))
+    }
 }
 
 /// Every exported function of `component` as (interface export name or `None`, function name).
@@ -148,9 +157,18 @@ pub(super) fn exported_functions(
 /// Whether an interface as written (`words`, `weld:example/words`, `weld:example/words@0.1.0`)
 /// names the export `export`.
 fn interface_matches(written: &str, export: &str) -> bool {
-    let unversioned = export.split('@').next().unwrap_or(export);
-    let short = unversioned.rsplit('/').next().unwrap_or(unversioned);
+    let (unversioned, short) = interface_names(export);
     written == export || written == unversioned || written == short
+}
+
+/// The shorter names an interface export goes by: `weld:example/words` and `words` for
+/// `weld:example/words@0.1.0`.
+fn interface_names(export: &str) -> (&str, &str) {
+    let unversioned = export.split('@').next().unwrap_or(export);
+    (
+        unversioned,
+        unversioned.rsplit('/').next().unwrap_or(unversioned),
+    )
 }
 
 fn resolve(app: &App, engine: &wasmtime::Engine, call: &Call) -> Result<Target, RunError> {
@@ -203,7 +221,8 @@ fn resolve(app: &App, engine: &wasmtime::Engine, call: &Call) -> Result<Target, 
         .ok_or_else(|| RunError::internal(format!("export `{func}` has no index")))?;
     Ok(Target {
         index,
-        qualified: qualified(&(iface.clone(), func.clone())),
+        interface: iface.clone(),
+        function: func.clone(),
     })
 }
 
@@ -218,11 +237,7 @@ fn qualified((iface, func): &(Option<String>, String)) -> String {
 /// `weld:guests/types@0.1.0.translate`.
 fn short((iface, func): &(Option<String>, String)) -> String {
     match iface {
-        Some(i) => {
-            let unversioned = i.split('@').next().unwrap_or(i);
-            let name = unversioned.rsplit('/').next().unwrap_or(unversioned);
-            format!("{name}.{func}")
-        }
+        Some(i) => format!("{}.{func}", interface_names(i).1),
         None => func.clone(),
     }
 }
@@ -237,23 +252,19 @@ pub(super) fn same_result(
     b: &str,
 ) -> Result<bool, String> {
     let target = resolve(app, engine, call).map_err(|e| e.to_string())?;
-    let component = app.pre.component();
-    let (iface, func) = match target.qualified.rsplit_once('.') {
-        Some((i, f)) if !f.contains('@') => (Some(i.to_string()), f.to_string()),
-        _ => (None, target.qualified.clone()),
-    };
-    let ty = component.component_type();
-    let item = match &iface {
+    let ty = app.pre.component().component_type();
+    let func = &target.function;
+    let item = match &target.interface {
         Some(i) => match ty.get_export(engine, i).map(|e| e.ty) {
             Some(ComponentItem::ComponentInstance(inst)) => {
-                inst.get_export(engine, &func).map(|e| e.ty)
+                inst.get_export(engine, func).map(|e| e.ty)
             }
             _ => None,
         },
-        None => ty.get_export(engine, &func).map(|e| e.ty),
+        None => ty.get_export(engine, func).map(|e| e.ty),
     };
     let Some(ComponentItem::ComponentFunc(func_ty)) = item else {
-        return Err(format!("`{}` is not a function", target.qualified));
+        return Err(format!("`{}` is not a function", target.qualified()));
     };
     let Some(result) = func_ty.results().next() else {
         return Ok(a.trim() == b.trim());
@@ -321,7 +332,7 @@ pub(super) async fn execute(
                 .ok_or_else(|| {
                     Failure::Usage(RunError::internal(format!(
                         "`{}` is not a function",
-                        target.qualified
+                        target.qualified()
                     )))
                 })?;
             let ty = func.ty(&*store);
@@ -337,7 +348,7 @@ pub(super) async fn execute(
                         &call.text,
                         span,
                         message,
-                        signature(app, &target.qualified),
+                        signature(app, &target),
                     ))
                 })?;
             let mut results = vec![Val::Bool(false); ty.results().len()];
@@ -364,12 +375,9 @@ pub(super) async fn execute(
 
 /// The WIT signature of an export, `shout: func(text: string) -> string`, from the component's
 /// own types; `None` if they cannot be read.
-fn signature(app: &App, qualified: &str) -> Option<String> {
+fn signature(app: &App, target: &Target) -> Option<String> {
     let (resolve, world) = crate::check::load::decode(app.bytes()).ok()?;
-    let (iface, func) = match qualified.rsplit_once('.') {
-        Some((i, f)) if !f.contains('@') => (Some(i), f),
-        _ => (None, qualified),
-    };
+    let (iface, func) = (target.interface.as_deref(), target.function.as_str());
     let world = &resolve.worlds[world];
     for (key, item) in &world.exports {
         match item {
