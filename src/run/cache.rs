@@ -54,7 +54,7 @@ impl CodeCache {
 
     /// The cache key of a component: the SHA-256 of its bytes, in hex.
     pub fn key(bytes: &[u8]) -> String {
-        hex(&Sha256::digest(bytes))
+        format!("{:x}", Sha256::digest(bytes))
     }
 
     fn entry(&self, key: &str) -> PathBuf {
@@ -64,7 +64,10 @@ impl CodeCache {
     /// Where the key of the file at `path` is remembered.
     fn index_entry(&self, path: &Path) -> PathBuf {
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        let name = hex(&Sha256::digest(absolute.as_os_str().as_encoded_bytes()));
+        let name = format!(
+            "{:x}",
+            Sha256::digest(absolute.as_os_str().as_encoded_bytes())
+        );
         self.dir.join("index").join(name)
     }
 
@@ -112,10 +115,6 @@ impl CodeCache {
         };
         crate::fsutil::write_atomic(&self.entry(key), &serialized).is_ok()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What identifies one version of a file without reading it. Files weld writes are replaced by
@@ -190,7 +189,7 @@ impl FunctionCache {
                 pack.extend(part);
             }
         }
-        let name = hex(&Sha256::digest(&pack)[..16]);
+        let name = format!("{:x}", Sha256::digest(&pack));
         let _ = crate::fsutil::write_atomic(&self.dir.join(format!("{name}.pack")), &pack);
     }
 }
