@@ -258,9 +258,11 @@ impl Runtime {
                 let read: Arc<[u8]> = std::fs::read(path)
                     .map_err(|e| RunError::read(path, e))?
                     .into();
-                let loaded = self.compile(path, name, &read, compiling)?;
-                if let Some(cache) = &self.cache {
-                    cache.remember(path, &meta, &CodeCache::key(&read));
+                // Hashed once, and only when there is a cache to key.
+                let key = self.cache.as_ref().map(|_| CodeCache::key(&read));
+                let loaded = self.compile(path, name, &read, key.as_deref(), compiling)?;
+                if let (Some(cache), Some(key)) = (&self.cache, &key) {
+                    cache.remember(path, &meta, key);
                 }
                 let _ = bytes.set(read);
                 loaded
@@ -284,11 +286,12 @@ impl Runtime {
         path: &Path,
         name: &str,
         bytes: &[u8],
+        key: Option<&str>,
         compiling: &dyn Fn(u64),
     ) -> Result<(Component, Compiled), RunError> {
         let start = Instant::now();
-        let key = CodeCache::key(bytes);
-        if let Some(component) = self.cache.as_ref().and_then(|c| c.get(&key)) {
+        let cache = self.cache.as_ref().zip(key);
+        if let Some(component) = cache.and_then(|(c, key)| c.get(key)) {
             let load = start.elapsed();
             return Ok((component, Compiled::Cached { load }));
         }
@@ -306,8 +309,8 @@ impl Runtime {
             message: format!("{e:#}"),
         })?;
         let compile = start.elapsed();
-        if let Some(cache) = &self.cache {
-            cache.put(&key, &component);
+        if let Some((cache, key)) = cache {
+            cache.put(key, &component);
         }
         if let Some(functions) = &self.functions {
             functions.flush();
