@@ -391,16 +391,15 @@ impl Runtime {
     }
 
     /// Whether `expected` and `got` (WAVE) are the same value of the result type of the function
-    /// `call` (an `--invoke` text) names in `app`; an error says why `expected` does not parse.
+    /// `call` names in `app`; an error says why `expected` does not parse.
     pub fn same_value(
         &self,
         app: &App,
-        call: &str,
+        call: &Call,
         expected: &str,
         got: &str,
     ) -> Result<bool, String> {
-        let call = Call::parse(call).map_err(|e| e.to_string())?;
-        invoke::same_result(app, &self.engine, &call, expected, got)
+        invoke::same_result(app, &self.engine, call, expected, got)
     }
 
     /// The engine, for callers that compile or inspect components themselves.

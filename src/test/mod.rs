@@ -240,7 +240,10 @@ fn judge(runtime: &Runtime, app: &App, test: &TestCase) -> Outcome {
                 _ => Outcome::Passed,
             }
         }
-        TestAction::Invoke { call, expect } => {
+        TestAction::Invoke { expect, .. } => {
+            let Action::Invoke(call) = &action else {
+                unreachable!("an invoke test's action is an invocation")
+            };
             let got = match (&outcome.status, &stopped) {
                 (_, Some(stopped)) => Err(stopped.clone()),
                 (Status::Returned(value), _) => Ok(value.clone().unwrap_or_else(|| "()".into())),
