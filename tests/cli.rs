@@ -15,9 +15,15 @@
 //! A FAIL's stderr ends with its exit status. `BLESS=1 cargo test --test cli` rewrites them.
 //!
 //! The same binary holds the integration tests that need more than one invocation.
+//!
+//! Every trial is hermetic ([`trial`]): weld runs with its own `$WELD_CACHE_DIR` and an empty
+//! stand-in `$HOME` under a temporary directory, so no test reads or writes the user's weld
+//! cache or configuration, and a trial fails if anything was written into that `$HOME`.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -35,14 +41,146 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A weld command with the environment normalised for stable output.
+thread_local! {
+    /// The running trial's private directory: libtest-mimic runs each trial whole on one thread.
+    static TRIAL_DIR: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+}
+
+/// The toolchains the tests use but never write, found from the environment the suite started
+/// in, before any trial replaces `$HOME`.
+struct Toolchains {
+    weld_home: PathBuf,
+    cargo_home: PathBuf,
+    rustup_home: PathBuf,
+}
+
+fn toolchains() -> &'static Toolchains {
+    static FOUND: OnceLock<Toolchains> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let var = |name: &str, default: PathBuf| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or(default)
+        };
+        Toolchains {
+            weld_home: weld::toolchain::weld_home(),
+            cargo_home: var("CARGO_HOME", home.join(".cargo")),
+            rustup_home: var("RUSTUP_HOME", home.join(".rustup")),
+        }
+    })
+}
+
+/// A test run in isolation: see [`weld`] for what it gets. It fails if weld (or a toolchain
+/// weld ran) wrote anything into the stand-in `$HOME`, naming what was written.
+pub fn trial<F>(name: impl Into<String>, test: F) -> Trial
+where
+    F: FnOnce() -> Result<(), Failed> + Send + 'static,
+{
+    Trial::test(name, move || {
+        let dir = tempfile::Builder::new().prefix("weld-test-").tempdir()?;
+        let home = dir.path().join("home");
+        std::fs::create_dir(&home)?;
+        // Reset even if the test panics (libtest-mimic catches the panic on this thread).
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                TRIAL_DIR.set(None);
+            }
+        }
+        TRIAL_DIR.set(Some(dir.path().to_path_buf()));
+        let _reset = Reset;
+        test()?;
+        let written = files_under(&home);
+        if !written.is_empty() {
+            return Err(format!(
+                "the test wrote into $HOME, which must stay untouched:\n  {}",
+                written.join("\n  ")
+            )
+            .into());
+        }
+        Ok(())
+    })
+}
+
+/// Every path under `dir`, relative to it (none if it does not exist).
+pub fn files_under(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
+            let path = entry.path();
+            found.push(
+                path.strip_prefix(dir)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string(),
+            );
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The running trial's private directory.
+fn trial_dir() -> PathBuf {
+    TRIAL_DIR.with_borrow(|dir| dir.clone()).expect(
+        "weld() and scratch() run only inside a test made by `trial()`, which isolates them",
+    )
+}
+
+/// The running trial's own compiled-code cache: where weld writes unless a test says otherwise.
+pub fn trial_cache() -> PathBuf {
+    trial_dir().join("cache")
+}
+
+/// A compiled-code cache that tests running the same large components share, so each compiles
+/// once per checkout rather than once per test. It lives in the checkout's target/, never in the
+/// user's home; tests whose output depends on the cache's state use their own (the default).
+pub fn shared_cache() -> PathBuf {
+    root().join("target/weld-test-cache")
+}
+
+/// A fresh, empty directory of the running trial's own, removed with it.
+pub fn scratch(name: &str) -> Result<PathBuf, Failed> {
+    let dir = trial_dir().join("scratch").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// A weld command with the environment normalised for stable output and isolated from the
+/// user's: the trial's own compiled-code cache, an empty `$HOME` and no XDG directories, so
+/// every default weld derives from them points into the trial's directory. weld's toolchains
+/// and Rust's are still found where install.sh and rustup put them.
 pub fn weld() -> Command {
+    let dir = trial_dir();
+    let tools = toolchains();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_weld"));
     cmd.current_dir(root())
         .env("NO_COLOR", "1")
         .env("COLUMNS", "100")
+        .env("HOME", dir.join("home"))
+        .env("WELD_CACHE_DIR", trial_cache())
+        .env("WELD_HOME", &tools.weld_home)
+        .env("CARGO_HOME", &tools.cargo_home)
+        .env("RUSTUP_HOME", &tools.rustup_home)
         .env_remove("RUST_BACKTRACE")
         .env_remove("CLICOLOR_FORCE");
+    for xdg in [
+        "XDG_CACHE_HOME",
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "XDG_STATE_HOME",
+    ] {
+        cmd.env_remove(xdg);
+    }
     cmd
 }
 
@@ -56,11 +194,13 @@ pub fn expect_code(out: &Output, code: i32) {
     );
 }
 
-/// Output with machine-specific parts replaced: the checkout's path, weld's version.
+/// Output with machine-specific parts replaced: the checkout's path, the trial's directory,
+/// weld's version.
 pub fn normalize(text: &[u8]) -> String {
     let version = env!("CARGO_PKG_VERSION");
     let mut text = String::from_utf8_lossy(text)
         .replace(&root().display().to_string(), "<ROOT>")
+        .replace(&trial_dir().display().to_string(), "<TRIAL>")
         .replace(&format!("weld {version}"), "weld <VERSION>");
     if let Some(home) = std::env::var_os("HOME").filter(|h| h.len() > 1) {
         text = text.replace(&*home.to_string_lossy(), "<HOME>");
@@ -127,7 +267,7 @@ fn golden_trials() -> Vec<Trial> {
         let rel = file.strip_prefix(root()).unwrap().to_path_buf();
         // A file's directives run in order, in one trial: a later one may read what an earlier
         // one wrote.
-        trials.push(Trial::test(format!("cli::{}", rel.display()), move || {
+        trials.push(trial(format!("cli::{}", rel.display()), move || {
             let count = directives.len();
             for (i, directive) in directives.iter().enumerate() {
                 let stem = if count == 1 {

@@ -172,6 +172,8 @@ pub(super) fn js(job: &Job) -> Result<Vec<u8>, Failure> {
     .arg(world)
     .arg(&out)
     .arg(disabled);
+    // Its Wizer pre-initialisation runs wasmtime.
+    job.tool_cache(&mut cmd, "componentize-js");
     job.stage("componentize-js");
     let result = run(job, &mut cmd);
     read_scratch(job, result, &out, "componentize-js failed")

@@ -43,6 +43,11 @@ pub struct Options {
     pub force: bool,
     /// Show toolchain commands and full toolchain output.
     pub verbose: bool,
+    /// weld's cache directory. Toolchains that keep caches of their own (componentize-js's Wizer
+    /// keeps the code wasmtime compiles for it) keep them under it, in `toolchains/`, so that
+    /// `weld cache clean` empties them and nothing is written outside it. `None`: the tools'
+    /// own defaults.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// A component that is built (or was already up to date).
@@ -261,6 +266,7 @@ pub fn build(
                         tools: &tools,
                         observer,
                         verbose: options.verbose,
+                        cache_dir: options.cache_dir.as_deref(),
                     };
                     observer.started(component);
                     let outcome = job.run(options.force);
@@ -372,9 +378,21 @@ pub(crate) struct Job<'a> {
     tools: &'a Tools,
     observer: &'a dyn Observer,
     verbose: bool,
+    cache_dir: Option<&'a Path>,
 }
 
 impl Job<'_> {
+    /// Points the code cache of the wasmtime a toolchain embeds (`$XDG_CACHE_HOME/wasmtime`)
+    /// into weld's cache directory, where `weld cache clean` reaches it.
+    fn tool_cache(&self, cmd: &mut std::process::Command, tool: &str) {
+        if let Some(cache) = self.cache_dir {
+            cmd.env(
+                "XDG_CACHE_HOME",
+                crate::run::toolchain_cache_dir(cache, tool),
+            );
+        }
+    }
+
     fn run(&self, force: bool) -> Outcome {
         let start = Instant::now();
         let c = self.component;

@@ -91,6 +91,7 @@ impl BuildArgs {
             },
             force: self.force,
             verbose: cx.reporter.verbosity() >= 1,
+            cache_dir: weld::run::default_cache_dir(),
         };
         let shown: Vec<&weld::project::Component> = plan.components.iter().collect();
         let progress = BuildProgress::new(&cx.reporter, &shown);

@@ -12,7 +12,8 @@ use weld::units::format_size;
 ///
 /// `weld run` and `weld test` keep the machine code wasmtime compiles, keyed by the component's
 /// content and the engine's settings, so a second run of the same app skips compilation; and
-/// each compiled function, so a changed app recompiles only what changed. The cache lives in
+/// each compiled function, so a changed app recompiles only what changed. Toolchains weld runs
+/// keep their own caches there too (componentize-js's compiled code). The cache lives in
 /// $WELD_CACHE_DIR, else $XDG_CACHE_HOME/weld, else ~/.cache/weld.
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
@@ -30,7 +31,7 @@ pub struct CacheArgs {
 
 #[derive(Debug, Subcommand)]
 enum CacheAction {
-    /// Remove all compiled code (the next run of each app compiles again)
+    /// Remove all compiled code and toolchain caches (the next run of each app compiles again)
     Clean,
 }
 
@@ -39,6 +40,8 @@ struct Summary {
     dir: String,
     entries: usize,
     functions: usize,
+    /// Of `bytes`, what toolchains keep (componentize-js's compiled code).
+    toolchain_bytes: u64,
     bytes: u64,
     removed: bool,
 }
@@ -54,10 +57,12 @@ impl CacheArgs {
         let parts = [
             weld::run::compiled_dir(&dir),
             weld::run::FunctionCache::new(&dir).dir().to_path_buf(),
+            weld::run::toolchains_dir(&dir),
         ];
-        let (entries, compiled_bytes) = usage(&parts[0]);
-        let (functions, function_bytes) = usage(&parts[1]);
-        let bytes = compiled_bytes + function_bytes;
+        let (entries, compiled_bytes) = usage(&parts[0], "cwasm");
+        let (functions, function_bytes) = usage(&parts[1], "pack");
+        let (_, toolchain_bytes) = usage(&parts[2], "");
+        let bytes = compiled_bytes + function_bytes + toolchain_bytes;
         let removed = matches!(self.action, Some(CacheAction::Clean));
         for part in parts.iter().filter(|p| removed && p.exists()) {
             std::fs::remove_dir_all(part).map_err(|e| Error::Usage {
@@ -70,37 +75,41 @@ impl CacheArgs {
                 dir: dir.display().to_string(),
                 entries,
                 functions,
+                toolchain_bytes,
                 bytes,
                 removed,
             })?;
         } else if removed {
             r.print(&format!(
                 "removed {} from {}\n",
-                describe(entries, functions, bytes),
+                describe(entries, functions, toolchain_bytes, bytes),
                 dir.display()
             ))?;
         } else {
             r.print(&format!(
                 "{}: {}\n",
                 dir.display(),
-                describe(entries, functions, bytes)
+                describe(entries, functions, toolchain_bytes, bytes)
             ))?;
         }
         Ok(0)
     }
 }
 
-fn describe(entries: usize, functions: usize, bytes: u64) -> String {
+fn describe(entries: usize, functions: usize, toolchain_bytes: u64, bytes: u64) -> String {
     format!(
-        "{entries} compiled component{} and {functions} pack{} of compiled functions ({})",
+        "{entries} compiled component{}, {functions} pack{} of compiled functions and {} of toolchain caches ({} in all)",
         if entries == 1 { "" } else { "s" },
         if functions == 1 { "" } else { "s" },
+        format_size(toolchain_bytes),
         format_size(bytes)
     )
 }
 
-/// Files (or `.cwasm` entries, where there are any) and bytes under the compiled-code directory (zero if it does not exist).
-fn usage(dir: &std::path::Path) -> (usize, u64) {
+/// How many files named `*.{extension}` lie under `dir`, and the bytes of all its files (zero if
+/// it does not exist). The compiled-code directory also holds an index of file keys, which are
+/// not compiled components.
+fn usage(dir: &std::path::Path, extension: &str) -> (usize, u64) {
     let mut entries = 0;
     let mut bytes = 0;
     let mut stack = vec![dir.to_path_buf()];
@@ -110,8 +119,7 @@ fn usage(dir: &std::path::Path) -> (usize, u64) {
             match entry.metadata() {
                 Ok(m) if m.is_dir() => stack.push(path),
                 Ok(m) => {
-                    // Temporary files of a write in progress are not entries.
-                    if path.extension().is_none_or(|e| e != "tmp") {
+                    if path.extension().is_some_and(|e| e == extension) {
                         entries += 1;
                     }
                     bytes += m.len();

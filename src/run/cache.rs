@@ -34,6 +34,16 @@ pub fn default_dir() -> Option<PathBuf> {
         .or_else(|| var("HOME").map(|h| h.join(".cache/weld")))
 }
 
+/// Where the toolchains weld runs keep their own caches, under weld's cache directory.
+pub fn toolchains_dir(cache_dir: &Path) -> PathBuf {
+    cache_dir.join("toolchains")
+}
+
+/// Where `tool` keeps its own cache.
+pub fn toolchain_cache_dir(cache_dir: &Path, tool: &str) -> PathBuf {
+    toolchains_dir(cache_dir).join(tool)
+}
+
 /// Where compiled code lives under the cache directory.
 pub fn compiled_dir(cache_dir: &Path) -> PathBuf {
     cache_dir.join("compiled")

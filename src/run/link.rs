@@ -1,10 +1,78 @@
 //! Which imports the runner lacks: wasmtime reports only the first unresolved import, as
 //! "matching implementation was not found in the linker"; users need all of them, by name.
+//! And they need it at once: [`imports_only`] lets the linker judge a component's imports
+//! before its code is compiled, which for a large app takes seconds.
 
+use wasm_encoder::RawSection;
+use wasmparser::{Chunk, Encoding, Parser, Payload};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker, ResourceType};
 
 use super::host::Host;
+
+/// A component with the same imports as `bytes` and nothing else: no code, so wasmtime
+/// "compiles" it at once. It is the leading type, alias and import sections, which declare
+/// every import of a component that toolchains and composers write. `None` when some import
+/// comes after other definitions (its types may refer to them) or the binary does not parse:
+/// then only the whole component can be checked.
+pub(super) fn imports_only(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut parser = Parser::new(0);
+    let mut pos = 0;
+    let mut out = wasm_encoder::Component::new();
+    // Still in the leading run of sections that only declare types and imports.
+    let mut leading = true;
+    loop {
+        let Chunk::Parsed { consumed, payload } = parser.parse(bytes.get(pos..)?, true).ok()?
+        else {
+            return None;
+        };
+        // Parsed from offset 0, so a section's range is where its contents lie in `bytes`.
+        let section = |id, range: std::ops::Range<u64>| RawSection {
+            id,
+            data: &bytes[range.start as usize..range.end as usize],
+        };
+        pos += consumed;
+        match payload {
+            Payload::Version {
+                encoding: Encoding::Component,
+                ..
+            } => {}
+            Payload::Version { .. } => return None,
+            Payload::CustomSection(_) => {}
+            Payload::CoreTypeSection(s) if leading => {
+                out.section(&section(COMPONENT_CORE_TYPE, s.range()));
+            }
+            Payload::ComponentTypeSection(s) if leading => {
+                out.section(&section(COMPONENT_TYPE, s.range()));
+            }
+            Payload::ComponentAliasSection(s) if leading => {
+                out.section(&section(COMPONENT_ALIAS, s.range()));
+            }
+            Payload::ComponentImportSection(s) if leading => {
+                out.section(&section(COMPONENT_IMPORT, s.range()));
+            }
+            Payload::ComponentImportSection(_) => return None,
+            // Nested modules and components are skipped whole, unparsed.
+            Payload::ModuleSection {
+                unchecked_range, ..
+            }
+            | Payload::ComponentSection {
+                unchecked_range, ..
+            } => {
+                leading = false;
+                pos = usize::try_from(unchecked_range.end).ok()?;
+            }
+            Payload::End(_) => return Some(out.finish()),
+            _ => leading = false,
+        }
+    }
+}
+
+// Section ids of the component binary format.
+const COMPONENT_CORE_TYPE: u8 = 3;
+const COMPONENT_ALIAS: u8 = 6;
+const COMPONENT_TYPE: u8 = 7;
+const COMPONENT_IMPORT: u8 = 10;
 
 /// Every import of `component` that `linker` does not satisfy, in the component's order; `None`
 /// if linking fails for a reason other than an unresolved import.

@@ -20,7 +20,10 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
-pub use cache::{CodeCache, FunctionCache, compiled_dir, default_dir as default_cache_dir};
+pub use cache::{
+    CodeCache, FunctionCache, compiled_dir, default_dir as default_cache_dir, toolchain_cache_dir,
+    toolchains_dir,
+};
 pub use error::RunError;
 pub use invoke::Call;
 
@@ -303,6 +306,7 @@ impl Runtime {
                 help,
             });
         }
+        self.link_imports(name, bytes)?;
         compiling(bytes.len() as u64);
         let component = Component::new(&self.engine, bytes).map_err(|e| RunError::Compile {
             name: name.to_string(),
@@ -316,6 +320,22 @@ impl Runtime {
             functions.flush();
         }
         Ok((component, Compiled::Fresh { compile }))
+    }
+
+    /// Refuses a component whose imports the linker cannot satisfy before its code is compiled
+    /// (seconds, and cache space, for an app that cannot run). Judged on a code-free copy of
+    /// its imports; where one cannot be made, the link after compiling judges instead.
+    fn link_imports(&self, name: &str, bytes: &[u8]) -> Result<(), RunError> {
+        let Some(imports) = link::imports_only(bytes) else {
+            return Ok(());
+        };
+        let Ok(imports) = Component::new(&self.engine, &imports) else {
+            return Ok(());
+        };
+        match self.linker.instantiate_pre(&imports) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.explain_link_error(name, &imports, &e)),
+        }
     }
 
     /// Names every import of `component` the linker does not provide, instead of wasmtime's

@@ -11,13 +11,13 @@ use crate::weld;
 
 pub fn trials() -> Vec<Trial> {
     vec![
-        Trial::test("build::calc_example_builds_and_is_cached", calc_example),
-        Trial::test("build::hello_example_builds_and_is_cached", hello_example),
-        Trial::test(
+        crate::trial("build::calc_example_builds_and_is_cached", calc_example),
+        crate::trial("build::hello_example_builds_and_is_cached", hello_example),
+        crate::trial(
             "build::cache_rebuilds_only_what_changed",
             cache_rebuilds_only_what_changed,
         ),
-        Trial::test(
+        crate::trial(
             "build::failed_build_keeps_last_good_output",
             failed_build_keeps_last_good_output,
         ),
@@ -113,13 +113,38 @@ fn calc_example() -> Result<(), Failed> {
     assert_eq!(satisfied.len(), 2, "{report:#}");
     compose_is_deterministic_and_atomic()?;
     calc_app_runs()?;
+    unplugged_app_is_refused_before_compiling()?;
     skewed_provider_is_explained()
+}
+
+/// The example composed without its words provider (a 17 MiB app that cannot run): `weld run`
+/// names the missing import without compiling anything or writing to the cache.
+fn unplugged_app_is_refused_before_compiling() -> Result<(), Failed> {
+    let built = crate::root().join("fixtures/calc/target/weld");
+    let app = crate::scratch("unplugged")?.join("app.wasm");
+    let out = weld()
+        .arg("compose")
+        .arg(built.join("cli.wasm"))
+        .arg("--plug")
+        .arg(built.join("arith.wasm"))
+        .arg("-o")
+        .arg(&app)
+        .output()?;
+    crate::expect_code(&out, 0);
+    let cached = crate::files_under(&crate::trial_cache());
+    let out = weld().arg("-v").arg("run").arg(&app).output()?;
+    crate::expect_code(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("weld:example/words@0.1.0"), "{stderr}");
+    assert!(!stderr.contains("compil"), "{stderr}");
+    assert_eq!(crate::files_under(&crate::trial_cache()), cached);
+    Ok(())
 }
 
 /// The composed example runs in weld's runtime: the Rust CLI calling Python and JavaScript.
 /// Each language component also runs on its own through `--invoke`.
 fn calc_app_runs() -> Result<(), Failed> {
-    let cache = crate::root().join("target/weld-test-cache");
+    let cache = crate::shared_cache();
     let run = |args: &[&str]| {
         weld()
             .env("WELD_CACHE_DIR", &cache)
@@ -278,8 +303,7 @@ fn compose_is_deterministic_and_atomic() -> Result<(), Failed> {
 /// A copy of the Python provider built against WIT where `divide` takes `b: f32`: check names the
 /// parameter and shows both types.
 fn skewed_provider_is_explained() -> Result<(), Failed> {
-    let dir = std::env::temp_dir().join(format!("weld-skewed-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = crate::scratch("skewed")?;
     std::fs::create_dir_all(dir.join("wit"))?;
     let wit = std::fs::read_to_string(crate::root().join("fixtures/calc/wit/calc.wit"))?;
     let skewed = wit.replace(
@@ -354,10 +378,7 @@ fn hello_example() -> Result<(), Failed> {
     assert_eq!(lines[0]["status"], "cached");
 
     let out = weld()
-        .env(
-            "WELD_CACHE_DIR",
-            crate::root().join("target/weld-test-cache"),
-        )
+        .env("WELD_CACHE_DIR", crate::shared_cache())
         .args(["test", "-C", "fixtures/hello"])
         .output()?;
     crate::expect_code(&out, 0);
@@ -375,9 +396,7 @@ fn make_component(func: &str) -> Vec<u8> {
 
 /// A project of two prebuilt components in a fresh directory.
 fn two_component_project(name: &str) -> Result<PathBuf, Failed> {
-    let dir = std::env::temp_dir().join(format!("weld-build-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    let dir = crate::scratch(name)?;
     std::fs::write(dir.join("a.wasm"), make_component("a"))?;
     std::fs::write(dir.join("b.wasm"), make_component("b"))?;
     std::fs::write(

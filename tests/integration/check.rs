@@ -5,7 +5,7 @@
 use libtest_mimic::{Failed, Trial};
 
 pub fn trials() -> Vec<Trial> {
-    vec![Trial::test(
+    vec![crate::trial(
         "check::test_components_match_their_wit",
         components_match_their_wit,
     )]

@@ -13,31 +13,35 @@ mod run;
 
 pub fn trials() -> Vec<Trial> {
     let mut trials = vec![
-        Trial::test("doctor::reports_this_machine", doctor_reports_this_machine),
-        Trial::test(
+        crate::trial("doctor::reports_this_machine", doctor_reports_this_machine),
+        crate::trial(
             "doctor::missing_toolchains_exit_2",
             doctor_missing_toolchains_exit_2,
         ),
-        Trial::test(
+        crate::trial(
             "doctor::requires_only_what_the_project_uses",
             doctor_requires_only_what_the_project_uses,
         ),
-        Trial::test(
+        crate::trial(
             "plan::json_is_the_resolved_plan",
             plan_json_is_the_resolved_plan,
         ),
-        Trial::test(
+        crate::trial(
             "output::broken_pipe_exits_quietly",
             broken_pipe_exits_quietly,
         ),
     ];
-    trials.push(Trial::test(
+    trials.push(crate::trial(
         "graph::dot_renders_with_graphviz",
         graph_dot_renders_with_graphviz,
     ));
-    trials.push(Trial::test(
+    trials.push(crate::trial(
         "compose::wat_writes_text",
         compose_wat_writes_text,
+    ));
+    trials.push(crate::trial(
+        "cache::counts_and_cleans_everything",
+        cache_counts_and_cleans_everything,
     ));
     trials.extend(build::trials());
     trials.extend(check::trials());
@@ -105,7 +109,7 @@ fn doctor_reports_this_machine() -> Result<(), Failed> {
 
 /// With no toolchains anywhere, doctor names each one, says what to run, and exits 2.
 fn doctor_missing_toolchains_exit_2() -> Result<(), Failed> {
-    let home = tempdir("doctor-empty")?;
+    let home = crate::scratch("doctor-empty")?;
     let out = weld()
         .args(["doctor", "--format", "json"])
         .env("WELD_HOME", &home)
@@ -139,7 +143,7 @@ fn doctor_missing_toolchains_exit_2() -> Result<(), Failed> {
 
 /// A Rust-only project does not need the Python and JavaScript toolchains.
 fn doctor_requires_only_what_the_project_uses() -> Result<(), Failed> {
-    let home = tempdir("doctor-rust-only")?;
+    let home = crate::scratch("doctor-rust-only")?;
     let out = weld()
         .args(["doctor", "--format", "json", "-C", "fixtures/hello"])
         .env("WELD_HOME", &home)
@@ -193,6 +197,48 @@ fn broken_pipe_exits_quietly() -> Result<(), Failed> {
         .output()?;
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    Ok(())
+}
+
+/// `weld cache` counts what a run compiled and what toolchains keep there, and `weld cache clean`
+/// removes all of it.
+fn cache_counts_and_cleans_everything() -> Result<(), Failed> {
+    let summary = || -> Result<Value, Failed> {
+        let out = weld().args(["cache", "--format", "json"]).output()?;
+        crate::expect_code(&out, 0);
+        json_of(&out)
+    };
+    let empty = summary()?;
+    assert_eq!(
+        (&empty["entries"], &empty["functions"], &empty["bytes"]),
+        (&Value::from(0), &Value::from(0), &Value::from(0)),
+        "{empty}"
+    );
+    // The dummy component traps when called, but it is compiled (and cached) first.
+    let out = weld()
+        .args(["run", "tests/cli/check/components/arith.wasm"])
+        .args(["--invoke", "arith.divide(1.0, 2.0)"])
+        .output()?;
+    crate::expect_code(&out, 1);
+    let tool = crate::trial_cache().join("toolchains/componentize-js/wasmtime");
+    std::fs::create_dir_all(&tool)?;
+    std::fs::write(tool.join("entry"), [0u8; 1000])?;
+    let full = summary()?;
+    assert_eq!(full["entries"], 1, "{full}");
+    assert!(full["functions"].as_u64() >= Some(1), "{full}");
+    assert_eq!(full["toolchain_bytes"], 1000, "{full}");
+    let on_disk: u64 = crate::files_under(&crate::trial_cache())
+        .iter()
+        .filter_map(|f| std::fs::metadata(crate::trial_cache().join(f)).ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum();
+    assert_eq!(full["bytes"], on_disk, "{full}");
+    let out = weld().args(["cache", "clean"]).output()?;
+    crate::expect_code(&out, 0);
+    let cleaned = summary()?;
+    assert_eq!(cleaned["bytes"], 0, "{cleaned}");
+    assert_eq!(cleaned["entries"], 0, "{cleaned}");
     Ok(())
 }
 
@@ -272,13 +318,6 @@ fn graph_dot_renders_with_graphviz() -> Result<(), Failed> {
         assert!(svg.contains(label), "{label} is not in the rendered graph");
     }
     Ok(())
-}
-
-fn tempdir(name: &str) -> Result<std::path::PathBuf, Failed> {
-    let dir = std::env::temp_dir().join(format!("weld-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 /// A real component (with a dummy core module) implementing the one world in `wit`.

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use libtest_mimic::{Failed, Trial};
 
-use crate::{expect_code, root, weld};
+use crate::{expect_code, root, shared_cache, weld};
 
 type Case = fn() -> Result<(), Failed>;
 
@@ -32,6 +32,10 @@ pub fn trials() -> Vec<Trial> {
         ("run::second_run_skips_compilation", compile_cache),
         ("run::damaged_cache_entry_is_recompiled", damaged_cache),
         (
+            "run::missing_import_is_refused_before_compiling",
+            missing_import_before_compiling,
+        ),
+        (
             "test::failures_show_expected_and_got",
             test_command_reports_failures,
         ),
@@ -43,7 +47,7 @@ pub fn trials() -> Vec<Trial> {
     ];
     cases
         .into_iter()
-        .map(|(name, f)| Trial::test(name, f))
+        .map(|(name, f)| crate::trial(name, f))
         .collect()
 }
 
@@ -65,11 +69,6 @@ fn guests() -> Result<PathBuf, Failed> {
         .clone()
         .map_err(|e| format!("building fixtures/guests failed:\n{e}"))?;
     Ok(root().join("fixtures/guests/target/weld"))
-}
-
-/// A compiled-code cache shared by the tests here, so each guest compiles once per test run.
-fn shared_cache() -> PathBuf {
-    root().join("target/weld-test-cache")
 }
 
 /// `weld run GUEST [FLAGS] -- ARGS` with the shared cache.
@@ -423,8 +422,7 @@ fn verbose_run(cache: &Path, flags: &[&str]) -> Result<Output, Failed> {
 
 /// A fresh cache: the first run compiles, the second loads, and `-v` says which.
 fn compile_cache() -> Result<(), Failed> {
-    let cache = root().join("target/weld-test-sandbox/cache-fresh");
-    let _ = std::fs::remove_dir_all(&cache);
+    let cache = crate::scratch("cache")?;
     let go = || verbose_run(&cache, &["--invoke", "next-color(red)"]);
     let first = go()?;
     expect_code(&first, 0);
@@ -450,8 +448,7 @@ fn compile_cache() -> Result<(), Failed> {
 
 /// A cache entry that is not loadable (truncated, or from another wasmtime) is replaced.
 fn damaged_cache() -> Result<(), Failed> {
-    let cache = root().join("target/weld-test-sandbox/cache-damaged");
-    let _ = std::fs::remove_dir_all(&cache);
+    let cache = crate::scratch("cache")?;
     let go = || verbose_run(&cache, &["--invoke", "next-color(green)"]);
     expect_code(&go()?, 0);
     let entries: Vec<PathBuf> = walk(&cache)
@@ -469,12 +466,27 @@ fn damaged_cache() -> Result<(), Failed> {
     Ok(())
 }
 
+/// A component importing what the runtime lacks is refused before it is compiled: no
+/// `compiling` note, and nothing written to the cache.
+fn missing_import_before_compiling() -> Result<(), Failed> {
+    let out = weld()
+        .args(["-v", "run", "tests/cli/check/components/chain-root.wasm"])
+        .output()?;
+    expect_code(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("weld:chain/a@0.1.0"), "{err}");
+    assert!(!err.contains("compil"), "{err}");
+    assert_eq!(
+        crate::files_under(&crate::trial_cache()),
+        Vec::<String>::new()
+    );
+    Ok(())
+}
+
 /// The cache remembers a file's key by its identity, not its path: a file changed in place (same
 /// path, same inode) runs as its new self.
 fn changed_file_is_not_served_stale() -> Result<(), Failed> {
-    let dir = root().join("target/weld-test-sandbox/stale");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    let dir = crate::scratch("stale")?;
     let app = dir.join("app.wasm");
     let cache = dir.join("cache");
     let run_it = |flags: &[&str], args: &[&str]| {
