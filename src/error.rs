@@ -48,9 +48,9 @@ pub enum Error {
     #[diagnostic(transparent)]
     Wit(#[from] crate::wit::WitError),
 
-    /// The checked components do not fit (the findings were printed already).
+    /// The checked components do not fit (the findings were printed already). No code: the
+    /// findings above carry theirs, and this line only says what stopped.
     #[error("{0}")]
-    #[diagnostic(code(weld::check::failed))]
     Checked(String),
 
     /// A required toolchain is missing or unusable.

@@ -1,11 +1,11 @@
-//! WIT directories: loading one (with its deps/) (with its deps/) with wit-parser, and turning its errors into
+//! WIT directories: loading one (with its deps/) with wit-parser, and turning its errors into
 //! diagnostics that point at the file, line and column, with a caret under the spot.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode, SourceSpan};
-use wit_parser::{PackageId, ParseError, Resolve, ResolveError};
+use wit_parser::{PackageId, ParseError, ParseErrorKind, Resolve, ResolveError, ResolveErrorKind};
 
 /// Why a WIT directory does not load.
 #[derive(Debug, Clone)]
@@ -14,6 +14,9 @@ pub struct WitError {
     pub dir: PathBuf,
     /// wit-parser's message for the innermost problem.
     pub message: String,
+    /// Whether the problem is a name that is declared nowhere (a type, interface, world or
+    /// package), which deps/ may be missing.
+    pub unknown_name: bool,
     /// The file and span it concerns, when wit-parser knows them.
     location: Option<Box<(NamedSource<String>, SourceSpan)>>,
 }
@@ -62,8 +65,7 @@ impl Diagnostic for WitError {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        let help = if self.message.contains("does not exist") || self.message.contains("not found")
-        {
+        let help = if self.unknown_name {
             "a name must be declared in this package or `use`d from one in deps/ (deps/NAME/*.wit or deps/NAME.wit)"
         } else {
             "the WIT reference: https://component-model.bytecodealliance.org/design/wit.html"
@@ -87,18 +89,28 @@ fn locate(resolve: &Resolve, e: &anyhow::Error, dir: &Path, shown: &Path) -> Wit
     let typed = e.chain().find_map(|cause| {
         cause
             .downcast_ref::<ParseError>()
-            .map(|p| (p.kind().span(), p.kind().to_string()))
+            .map(|p| {
+                let unknown = matches!(p.kind(), ParseErrorKind::ItemNotFound { .. });
+                (p.kind().span(), p.kind().to_string(), unknown)
+            })
             .or_else(|| {
-                cause
-                    .downcast_ref::<ResolveError>()
-                    .map(|r| (r.kind().span(), r.kind().to_string()))
+                cause.downcast_ref::<ResolveError>().map(|r| {
+                    let unknown = matches!(
+                        r.kind(),
+                        ResolveErrorKind::PackageNotFound { .. }
+                            | ResolveErrorKind::WorldNotFound { .. }
+                            | ResolveErrorKind::InterfaceNotFound { .. }
+                    );
+                    (r.kind().span(), r.kind().to_string(), unknown)
+                })
             })
     });
+    let unknown_name = typed.as_ref().is_some_and(|t| t.2);
     let message = typed
         .as_ref()
-        .map(|(_, m)| m.clone())
+        .map(|(_, m, _)| m.clone())
         .unwrap_or_else(|| e.root_cause().to_string());
-    let location = typed.and_then(|(span, _)| {
+    let location = typed.and_then(|(span, _, _)| {
         let loc = resolve.source_map.resolve_span(span)?;
         let path = Path::new(loc.path);
         let contents = std::fs::read_to_string(path).ok()?;
@@ -115,6 +127,7 @@ fn locate(resolve: &Resolve, e: &anyhow::Error, dir: &Path, shown: &Path) -> Wit
     WitError {
         dir: shown.to_path_buf(),
         message,
+        unknown_name,
         location,
     }
 }

@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 use super::{Failure, Job, Profile};
+use crate::toolchain::Tool;
 
 /// Lines of toolchain output shown with a failure (all of them with `-v`).
 const SHOWN_LINES: usize = 60;
@@ -133,7 +134,7 @@ pub(super) fn python(job: &Job) -> Result<Vec<u8>, Failure> {
         .env("RUST_LIB_BACKTRACE", "0");
     job.stage("componentize-py");
     let result = run(job, &mut cmd);
-    read_scratch(job, result, &out, "componentize-py failed").map_err(|mut f| {
+    read_scratch(job, result, &out, Tool::ComponentizePy).map_err(|mut f| {
         f.detail = python_detail(&f.detail, &c.source);
         f
     })
@@ -176,7 +177,7 @@ pub(super) fn js(job: &Job) -> Result<Vec<u8>, Failure> {
     job.tool_cache(&mut cmd, "componentize-js");
     job.stage("componentize-js");
     let result = run(job, &mut cmd);
-    read_scratch(job, result, &out, "componentize-js failed")
+    read_scratch(job, result, &out, Tool::ComponentizeJs)
 }
 
 /// Prebuilt: the file as it is (validated by the caller like every other output).
@@ -202,10 +203,12 @@ fn read_scratch(
     job: &Job,
     result: Result<Output, Failure>,
     out: &Path,
-    what: &str,
+    tool: Tool,
 ) -> Result<Vec<u8>, Failure> {
     let output = result?;
-    let bytes = if output.status.code() == Some(3) && what.starts_with("componentize-js") {
+    let what = format!("{} failed", tool.name());
+    let what = what.as_str();
+    let bytes = if output.status.code() == Some(3) && tool == Tool::ComponentizeJs {
         // The driver's code for "the toolchain itself would not load".
         let mut f = job.env_failure(String::from_utf8_lossy(&output.stderr).trim().to_string());
         f.help = Some("run ./install.sh to reinstall componentize-js, then `weld doctor`".into());

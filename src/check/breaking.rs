@@ -5,6 +5,7 @@
 use serde::Serialize;
 use wit_parser::{PackageId, Resolve, WorldItem};
 
+use super::Code;
 use super::compat::compare_interfaces;
 use super::plug::InterfaceName;
 
@@ -47,30 +48,27 @@ pub fn diff(old: (&Resolve, PackageId), new: (&Resolve, PackageId)) -> Vec<Chang
         };
         for d in compare_interfaces((or, oid), (nr, nid)) {
             let mut c = match d.code {
-                "missing-function" | "missing-type" => change(
+                Code::MissingFunction | Code::MissingType => change(
                     true,
                     format!("{item}, {}", d.item),
                     format!("{} was removed from {item}", d.item),
                 ),
                 _ => {
                     // compat speaks from the old side's needs; here it is history.
-                    let what = d
-                        .what
-                        .replace(" is missing", " was removed")
-                        .replace(" is not expected", " was added");
-                    change(
+                    let mut c = change(
                         true,
                         format!("{item}, {}", d.item),
-                        format!("{} changed in {item}: {what}", d.item),
-                    )
+                        format!("{} changed in {item}: {}", d.item, d.what.as_change()),
+                    );
+                    c.new = Some(d.found);
+                    c
                 }
             };
             c.old = Some(d.expected);
-            c.new = Some(d.found).filter(|f| f != "(nothing)");
             changes.push(c);
         }
         for d in compare_interfaces((nr, nid), (or, oid)) {
-            if matches!(d.code, "missing-function" | "missing-type") {
+            if matches!(d.code, Code::MissingFunction | Code::MissingType) {
                 let mut c = change(
                     false,
                     format!("{item}, {}", d.item),

@@ -6,13 +6,14 @@ use std::collections::HashSet;
 
 use wit_parser::{Function, Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, TypeOwner};
 
+use super::Code;
 use super::wit_text::{func_sig, type_str, typedef_str};
 
 /// One way in which the provided interface differs from the expected one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
-    /// `missing-function`, `missing-type` or `incompatible-type`.
-    pub code: &'static str,
+    /// [`Code::MissingFunction`], [`Code::MissingType`] or [`Code::IncompatibleType`].
+    pub code: Code,
     /// Where: `function `divide`, param `a``, `record `stats`, field `mean``.
     pub item: String,
     /// What the expecting side has, as WIT.
@@ -20,7 +21,62 @@ pub struct Difference {
     /// What the providing side has, as WIT (`(nothing)` when missing).
     pub found: String,
     /// The difference in a few words.
-    pub what: String,
+    pub what: What,
+}
+
+/// How two definitions differ, worded for a contract ([`std::fmt::Display`]: "field `mean` is
+/// missing") or for a change history ([`What::as_change`]: "field `mean` was removed").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum What {
+    /// The expecting side has a field, case or flag (`kind`) the other lacks.
+    Missing {
+        /// `field`, `case` or `flag`.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// The other side has a field, case or flag the expecting side does not.
+    Unexpected {
+        /// `field`, `case` or `flag`.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// Any other difference, in a few words.
+    Other(String),
+}
+
+impl What {
+    /// The difference as a change from the expecting (older) side to the other (newer) one.
+    pub fn as_change(&self) -> String {
+        match self {
+            What::Missing { kind, name } => format!("{kind} `{name}` was removed"),
+            What::Unexpected { kind, name } => format!("{kind} `{name}` was added"),
+            What::Other(text) => text.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for What {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::Missing { kind, name } => write!(f, "{kind} `{name}` is missing"),
+            What::Unexpected { kind, name } => write!(f, "{kind} `{name}` is not expected"),
+            What::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+impl From<&str> for What {
+    fn from(text: &str) -> What {
+        What::Other(text.to_string())
+    }
+}
+
+impl From<String> for What {
+    fn from(text: String) -> What {
+        What::Other(text)
+    }
 }
 
 /// Compares interface `expected` (the consumer's view, or a target world's) with `found` (the
@@ -44,7 +100,7 @@ pub fn compare_interfaces(
                 cx.types(&Type::Id(eid), &Type::Id(fid), &item);
             }
             None => cx.out.push(Difference {
-                code: "missing-type",
+                code: Code::MissingType,
                 item: format!("{} `{name}`", kind_word(cx.e, eid)),
                 expected: typedef_str(cx.e, eid),
                 found: "(nothing)".into(),
@@ -56,7 +112,7 @@ pub fn compare_interfaces(
         match fi.functions.get(name) {
             Some(ff) => cx.function(ef, ff),
             None => cx.out.push(Difference {
-                code: "missing-function",
+                code: Code::MissingFunction,
                 item: format!("function `{name}`"),
                 expected: format!("{name}: {}", func_sig(cx.e, ef)),
                 found: "(nothing)".into(),
@@ -91,9 +147,9 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    fn diff(&mut self, item: &str, expected: String, found: String, what: impl Into<String>) {
+    fn diff(&mut self, item: &str, expected: String, found: String, what: impl Into<What>) {
         self.out.push(Difference {
-            code: "incompatible-type",
+            code: Code::IncompatibleType,
             item: item.to_string(),
             expected,
             found,
@@ -345,16 +401,22 @@ fn resource_id(resolve: &Resolve, id: TypeId) -> String {
     }
 }
 
-/// How two lists of field, case or flag names differ: "field `mean` is missing", "field
-/// `median` is not expected", "the fields are in a different order"; `None` when they are equal.
-fn name_change(what: &str, expected: Vec<String>, found: Vec<String>) -> Option<String> {
+/// How two lists of field, case or flag names differ: one is missing, one is not expected, or
+/// they are in a different order; `None` when they are equal.
+fn name_change(kind: &'static str, expected: Vec<String>, found: Vec<String>) -> Option<What> {
     if expected == found {
         None
     } else if let Some(missing) = expected.iter().find(|n| !found.contains(n)) {
-        Some(format!("{what} `{missing}` is missing"))
+        Some(What::Missing {
+            kind,
+            name: missing.clone(),
+        })
     } else if let Some(extra) = found.iter().find(|n| !expected.contains(n)) {
-        Some(format!("{what} `{extra}` is not expected"))
+        Some(What::Unexpected {
+            kind,
+            name: extra.clone(),
+        })
     } else {
-        Some(format!("the {what}s are in a different order"))
+        Some(What::Other(format!("the {kind}s are in a different order")))
     }
 }

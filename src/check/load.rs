@@ -123,7 +123,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Resolve, WorldId), (String, Option<String
         let mut validator =
             wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
         if let Err(e) = validator.validate_all(bytes) {
-            let reason = if e.message().contains("end-of-file") {
+            let reason = if truncated(bytes) {
                 format!("the component is truncated ({e})")
             } else {
                 format!("the component is invalid: {e}")
@@ -141,5 +141,41 @@ pub fn decode(bytes: &[u8]) -> Result<(Resolve, WorldId), (String, Option<String
             Some("a component implements a world; `weld check --wit DIR` checks WIT itself".into()),
         )),
         Err(e) => Err((format!("cannot decode the component's types: {e:#}"), None)),
+    }
+}
+
+/// Whether the component ends before its sections do: a section (or a nested module or
+/// component) that declares more bytes than the file holds, or bytes left over that do not make
+/// a whole section.
+fn truncated(bytes: &[u8]) -> bool {
+    let mut parser = wasmparser::Parser::new(0);
+    let mut pos = 0;
+    loop {
+        // Without `eof`, the parser asks for more data where the file stops short.
+        match parser.parse(&bytes[pos..], false) {
+            Ok(wasmparser::Chunk::NeedMoreData(_)) => return pos < bytes.len(),
+            Ok(wasmparser::Chunk::Parsed { consumed, payload }) => {
+                pos += consumed;
+                match payload {
+                    wasmparser::Payload::ModuleSection {
+                        unchecked_range, ..
+                    }
+                    | wasmparser::Payload::ComponentSection {
+                        unchecked_range, ..
+                    } => {
+                        let Ok(end) = usize::try_from(unchecked_range.end) else {
+                            return true;
+                        };
+                        if end > bytes.len() {
+                            return true;
+                        }
+                        pos = end;
+                    }
+                    wasmparser::Payload::End(_) => return false,
+                    _ => {}
+                }
+            }
+            Err(_) => return false,
+        }
     }
 }

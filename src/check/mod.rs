@@ -27,16 +27,85 @@ pub enum Severity {
     Error,
 }
 
+/// What a finding says, as a stable code: serialised in kebab-case (`unsatisfied-import`), the
+/// codes docs/check-json.md lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    /// Exactly one component exports the import, with the same contract.
+    Satisfied,
+    /// A WASI 0.2 interface that weld's runtime provides.
+    RuntimeProvided,
+    /// Nobody exports it.
+    UnsatisfiedImport,
+    /// Several components export it at compatible versions.
+    AmbiguousProvider,
+    /// Only versions that are not semver-compatible are exported.
+    IncompatibleVersion,
+    /// The provider lacks a function the consumer imports.
+    MissingFunction,
+    /// The provider lacks a type the consumer declares.
+    MissingType,
+    /// A parameter, result, field, case, flag or resource differs.
+    IncompatibleType,
+    /// A plug that provides nothing any component imports.
+    UnusedPlug,
+    /// Target world: the component exports this as the world requires.
+    WorldExport,
+    /// Target world: the component does not export something the world exports.
+    MissingExport,
+    /// Target world: the component imports something the world does not.
+    ImportNotInWorld,
+}
+
+impl Code {
+    /// The code as JSON and `error[…]` labels show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Satisfied => "satisfied",
+            Code::RuntimeProvided => "runtime-provided",
+            Code::UnsatisfiedImport => "unsatisfied-import",
+            Code::AmbiguousProvider => "ambiguous-provider",
+            Code::IncompatibleVersion => "incompatible-version",
+            Code::MissingFunction => "missing-function",
+            Code::MissingType => "missing-type",
+            Code::IncompatibleType => "incompatible-type",
+            Code::UnusedPlug => "unused-plug",
+            Code::WorldExport => "world-export",
+            Code::MissingExport => "missing-export",
+            Code::ImportNotInWorld => "import-not-in-world",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the other side of a finding is: another component, or the world a component is checked
+/// against (`weld check --world`, or `world` in weld.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Against {
+    /// Components checked against each other.
+    #[default]
+    Components,
+    /// A component checked against a target world; `provider` names the world.
+    World,
+}
+
 /// One statement about one import (or one plug). The JSON form is documented in
 /// docs/check-json.md.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     /// Severity.
     pub severity: Severity,
-    /// Stable code: `satisfied`, `runtime-provided`, `unsatisfied-import`, `ambiguous-provider`,
-    /// `incompatible-version`, `incompatible-type`, `missing-function`, `missing-type`,
-    /// `unused-plug`.
-    pub code: &'static str,
+    /// What kind of statement it is.
+    pub code: Code,
+    /// Whether `provider` is a component or a target world.
+    #[serde(skip)]
+    pub against: Against,
     /// The importing component.
     pub consumer: String,
     /// The exporting component(s), when there are any.

@@ -5,7 +5,7 @@ use wit_parser::{WorldItem, WorldKey};
 
 use super::compat::{Difference, compare_interfaces};
 use super::load::Loaded;
-use super::{Finding, Severity};
+use super::{Against, Code, Finding, Severity};
 
 /// WASI 0.2 packages that `weld run` provides to every guest (wasmtime-wasi's command linker:
 /// cli, clocks, filesystem, io, random, sockets). wasi:http comes with `weld serve`, not `run`.
@@ -75,35 +75,91 @@ fn show_version(v: &Option<semver::Version>) -> String {
         .map_or("(unversioned)".to_string(), |v| format!("@{v}"))
 }
 
-/// The interfaces a component exports, as (name, interface id).
-fn exported_interfaces(c: &Loaded) -> Vec<(InterfaceName, wit_parser::InterfaceId)> {
+/// The interfaces a component exports, as (name, interface id, the export's full name).
+fn exported_interfaces(c: &Loaded) -> Vec<(InterfaceName, wit_parser::InterfaceId, String)> {
     let world = &c.resolve.worlds[c.world];
     world
         .exports
         .iter()
         .filter_map(|(key, item)| match item {
             WorldItem::Interface { id, .. } => {
-                Some((InterfaceName::parse(&c.resolve.name_world_key(key)), *id))
+                let full = c.resolve.name_world_key(key);
+                Some((InterfaceName::parse(&full), *id, full))
             }
             _ => None,
         })
         .collect()
 }
 
+/// A component in a check: its position among the inputs, root first.
+pub type ComponentId = usize;
+
+/// Who provides one import of one component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provider {
+    /// This component's export, named as it exports it, fits the import.
+    Component {
+        /// The exporting component.
+        id: ComponentId,
+        /// Its export's name (`weld:example/arith@0.1.2`).
+        export: String,
+    },
+    /// weld's runtime (WASI 0.2).
+    Runtime,
+    /// Nobody exports it.
+    Nobody,
+    /// Several components export it at compatible versions.
+    Several(Vec<ComponentId>),
+    /// Components export it, but none as the import needs (a version or a contract differs).
+    Unfit(Vec<ComponentId>),
+}
+
+/// One import of one component, and who provides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The importing component.
+    pub consumer: ComponentId,
+    /// The import, as the consumer names it (`wasi:cli/environment@0.2.3`).
+    pub import: String,
+    /// Who provides it.
+    pub provider: Provider,
+}
+
+/// What the plug check decides: who provides every import, which plugs nobody uses, and the
+/// findings that explain both.
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    /// Every import of every component (but types), in component order.
+    pub links: Vec<Link>,
+    /// Plugs whose exports nobody imports.
+    pub unused: Vec<ComponentId>,
+    /// One finding per import, and one per unused plug.
+    pub findings: Vec<Finding>,
+}
+
 /// Checks every import of every component against the exports of the others. `roots` counts how
 /// many leading components are roots (whose own exports need no consumer); the rest are plugs, and
 /// a plug whose exports nobody imports is reported.
-pub fn check(components: &[Loaded], roots: usize) -> Vec<Finding> {
+pub fn check(components: &[Loaded], roots: usize) -> Checked {
     let exports: Vec<_> = components.iter().map(exported_interfaces).collect();
     let mut used = vec![false; components.len()];
     let mut findings = Vec::new();
+    let mut links = Vec::new();
     for (ci, consumer) in components.iter().enumerate() {
         let world = &consumer.resolve.worlds[consumer.world];
         for (key, item) in &world.imports {
             let interface = consumer.resolve.name_world_key(key);
+            let mut link = |provider| {
+                links.push(Link {
+                    consumer: ci,
+                    import: interface.clone(),
+                    provider,
+                })
+            };
             let finding = |severity, code, message: String| Finding {
                 severity,
                 code,
+                against: Against::Components,
                 consumer: consumer.name.clone(),
                 provider: None,
                 interface: interface.clone(),
@@ -118,7 +174,7 @@ pub fn check(components: &[Loaded], roots: usize) -> Vec<Finding> {
                 WorldItem::Function(f) => {
                     let mut x = finding(
                         Severity::Error,
-                        "unsatisfied-import",
+                        Code::UnsatisfiedImport,
                         format!(
                             "`{}` imports the function `{}` directly, and plugging provides only interfaces",
                             consumer.name, f.name
@@ -128,6 +184,7 @@ pub fn check(components: &[Loaded], roots: usize) -> Vec<Finding> {
                         "move the function into an interface, or wire it with a WAC script".into(),
                     );
                     findings.push(x);
+                    link(Provider::Nobody);
                     continue;
                 }
                 WorldItem::Type { .. } => continue,
@@ -139,27 +196,29 @@ pub fn check(components: &[Loaded], roots: usize) -> Vec<Finding> {
                     version: None,
                 },
             };
-            let providers: Vec<(usize, &InterfaceName, wit_parser::InterfaceId)> = exports
+            let providers: Vec<(ComponentId, &InterfaceName, wit_parser::InterfaceId)> = exports
                 .iter()
                 .enumerate()
                 .filter(|(pi, _)| *pi != ci)
-                .flat_map(|(pi, list)| list.iter().map(move |(n, id)| (pi, n, *id)))
+                .flat_map(|(pi, list)| list.iter().map(move |(n, id, _)| (pi, n, *id)))
                 .filter(|(_, n, _)| n.base == name.base)
                 .collect();
             if providers.is_empty() {
                 if name.runtime_provided() {
+                    link(Provider::Runtime);
                     findings.push(finding(
                         Severity::Info,
-                        "runtime-provided",
+                        Code::RuntimeProvided,
                         format!(
                             "`{}` imports {interface}: provided by weld's runtime (WASI 0.2)",
                             consumer.name
                         ),
                     ));
                 } else {
+                    link(Provider::Nobody);
                     let mut x = finding(
                         Severity::Error,
-                        "unsatisfied-import",
+                        Code::UnsatisfiedImport,
                         format!(
                             "`{}` imports {interface}, but no component exports it",
                             consumer.name
@@ -205,7 +264,7 @@ pub fn check(components: &[Loaded], roots: usize) -> Vec<Finding> {
                         .collect();
                     let mut x = finding(
                         Severity::Error,
-                        "incompatible-version",
+                        Code::IncompatibleVersion,
                         format!(
                             "`{}` imports {interface}, but {}: not semver-compatible",
                             consumer.name,
@@ -217,15 +276,24 @@ pub fn check(components: &[Loaded], roots: usize) -> Vec<Finding> {
                     x.found = Some(show_version(&providers[0].1.version));
                     x.help = Some("versions are compatible within one major version (for 0.x, within one minor version): rebuild one side against the other's WIT".into());
                     findings.push(x);
+                    link(Provider::Unfit(providers.iter().map(|p| p.0).collect()));
                 }
                 [(pi, pname, pid)] => {
                     let provider = &components[*pi];
                     let diffs =
                         compare_interfaces((&consumer.resolve, id), (&provider.resolve, *pid));
                     if diffs.is_empty() {
+                        link(Provider::Component {
+                            id: *pi,
+                            export: exports[*pi]
+                                .iter()
+                                .find(|(_, id, _)| id == pid)
+                                .map(|(_, _, full)| full.clone())
+                                .unwrap_or_default(),
+                        });
                         let mut x = finding(
                             Severity::Info,
-                            "satisfied",
+                            Code::Satisfied,
                             format!(
                                 "`{}` imports {interface} from `{}` (exports {})",
                                 consumer.name,
@@ -235,6 +303,8 @@ pub fn check(components: &[Loaded], roots: usize) -> Vec<Finding> {
                         );
                         x.provider = Some(provider.name.clone());
                         findings.push(x);
+                    } else {
+                        link(Provider::Unfit(vec![*pi]));
                     }
                     for d in diffs {
                         findings.push(incompatible(consumer, provider, &interface, d));
@@ -247,7 +317,7 @@ pub fn check(components: &[Loaded], roots: usize) -> Vec<Finding> {
                         .collect();
                     let mut x = finding(
                         Severity::Error,
-                        "ambiguous-provider",
+                        Code::AmbiguousProvider,
                         format!(
                             "`{}` imports {interface}, which {} {} export",
                             consumer.name,
@@ -258,15 +328,18 @@ pub fn check(components: &[Loaded], roots: usize) -> Vec<Finding> {
                     x.provider = Some(names.join(", ").replace('`', ""));
                     x.help = Some("plug only one of them, or choose with a WAC script (`weld compose app.wac`)".into());
                     findings.push(x);
+                    link(Provider::Several(many.iter().map(|p| p.0).collect()));
                 }
             }
         }
     }
+    let mut unused = Vec::new();
     for (pi, plug) in components.iter().enumerate().skip(roots) {
         if !used[pi] {
+            unused.push(pi);
             let exported: Vec<String> = exports[pi]
                 .iter()
-                .map(|(n, _)| {
+                .map(|(n, _, _)| {
                     format!(
                         "{}{}",
                         n.base,
@@ -279,7 +352,8 @@ pub fn check(components: &[Loaded], roots: usize) -> Vec<Finding> {
                 .collect();
             findings.push(Finding {
                 severity: Severity::Warning,
-                code: "unused-plug",
+                code: Code::UnusedPlug,
+                against: Against::Components,
                 consumer: String::new(),
                 provider: Some(plug.name.clone()),
                 interface: exported.join(", "),
@@ -295,12 +369,16 @@ pub fn check(components: &[Loaded], roots: usize) -> Vec<Finding> {
             });
         }
     }
-    findings
+    Checked {
+        links,
+        unused,
+        findings,
+    }
 }
 
 fn incompatible(consumer: &Loaded, provider: &Loaded, interface: &str, d: Difference) -> Finding {
     let message = match d.code {
-        "missing-function" | "missing-type" => format!(
+        Code::MissingFunction | Code::MissingType => format!(
             "`{}` exports {interface}, but without {}, which `{}` needs",
             provider.name, d.item, consumer.name
         ),
@@ -312,6 +390,7 @@ fn incompatible(consumer: &Loaded, provider: &Loaded, interface: &str, d: Differ
     Finding {
         severity: Severity::Error,
         code: d.code,
+        against: Against::Components,
         consumer: consumer.name.clone(),
         provider: Some(provider.name.clone()),
         interface: interface.to_string(),

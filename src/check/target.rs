@@ -9,7 +9,7 @@ use wit_parser::{Resolve, WorldId, WorldItem};
 use super::compat::{Difference, compare_functions, compare_interfaces};
 use super::load::Loaded;
 use super::plug::{InterfaceName, versions_compatible};
-use super::{Finding, Severity};
+use super::{Against, Code, Finding, Severity};
 
 /// Checks `component` against `world` (in its own `resolve`), named `world_name` in messages.
 pub fn check(
@@ -25,6 +25,7 @@ pub fn check(
     let finding = |severity, code, interface: String, message: String| Finding {
         severity,
         code,
+        against: Against::World,
         consumer: component.name.clone(),
         provider: Some(target.clone()),
         interface,
@@ -53,7 +54,7 @@ pub fn check(
             _ => {
                 let mut x = finding(
                     Severity::Error,
-                    "missing-export",
+                    Code::MissingExport,
                     name.clone(),
                     format!(
                         "`{}` does not export {name}, which {target} requires",
@@ -71,7 +72,7 @@ pub fn check(
         if diffs.is_empty() {
             findings.push(finding(
                 Severity::Info,
-                "world-export",
+                Code::WorldExport,
                 name.clone(),
                 format!("`{}` exports {name} as {target} requires", component.name),
             ));
@@ -102,7 +103,7 @@ pub fn check(
             _ => {
                 let mut x = finding(
                     Severity::Error,
-                    "import-not-in-world",
+                    Code::ImportNotInWorld,
                     name.clone(),
                     format!(
                         "`{}` imports {name}, which {target} does not import",
@@ -146,6 +147,7 @@ fn explain(
     Finding {
         severity: Severity::Error,
         code: d.code,
+        against: Against::World,
         consumer: component.name.clone(),
         provider: Some(target.to_string()),
         interface: name.to_string(),

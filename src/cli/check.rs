@@ -7,9 +7,9 @@ use clap::Args;
 use serde::Serialize;
 
 use super::Context;
-use weld::check::{self, Finding, Loaded, Severity, load, plug, target};
+use weld::check::{self, Against, Code, Finding, Loaded, Severity, load, plug, target};
+use weld::compose::{self, Input, ProjectInputs};
 use weld::error::{Error, Result};
-use weld::project::Wiring;
 use weld::report::Style;
 
 /// Check components against each other: every import, who provides it, or exactly why nobody does
@@ -70,27 +70,24 @@ impl CheckArgs {
         if let (Some(wit), None) = (&self.wit, &self.component) {
             return check_wit_dir(cx, wit);
         }
-        let (components, roots) = match &self.component {
+        let (components, mut findings) = match &self.component {
             Some(root) => {
                 let mut files = vec![root.clone()];
                 files.extend(self.plug.iter().cloned());
                 let mut loaded = Vec::new();
-                for file in files {
-                    let name = file.file_name().map_or_else(
-                        || file.display().to_string(),
-                        |n| n.to_string_lossy().into_owned(),
-                    );
-                    loaded.push(load::load(&file, &name)?);
+                for input in Input::from_paths(&files) {
+                    loaded.push(load::load(&input.path, &input.name)?);
                 }
-                (loaded, 1)
+                // Against a world alone, the component's imports are the world's business, not
+                // plugs'.
+                let findings = if self.world.is_some() && self.plug.is_empty() {
+                    Vec::new()
+                } else {
+                    plug::check(&loaded, 1).findings
+                };
+                (loaded, findings)
             }
             None => project_components(cx)?,
-        };
-        // Against a world alone, the component's imports are the world's business, not plugs'.
-        let mut findings = if self.world.is_some() && self.plug.is_empty() {
-            Vec::new()
-        } else {
-            plug::check(&components, roots)
         };
         match (&self.wit, &self.world) {
             (Some(wit), Some(world)) => {
@@ -317,37 +314,21 @@ fn project_targets(cx: &Context, components: &[Loaded]) -> Result<Vec<Finding>> 
     Ok(findings)
 }
 
-/// The project's built components: the composition's root and plugs, or every component.
-fn project_components(cx: &Context) -> Result<(Vec<Loaded>, usize)> {
+/// The project's components as its composition wires them (root and plugs, or a WAC script),
+/// or every component against the others, with the findings about their imports.
+fn project_components(cx: &Context) -> Result<(Vec<Loaded>, Vec<Finding>)> {
     let plan = cx.plan()?;
-    let (names, roots): (Vec<String>, usize) = match plan.compose.as_ref().map(|c| &c.wiring) {
-        Some(Wiring::Plug { root, plugs }) => {
-            let mut names = vec![root.clone()];
-            names.extend(plugs.iter().cloned());
-            (names, 1)
-        }
-        _ => {
-            let names: Vec<String> = plan.components.iter().map(|c| c.name.clone()).collect();
-            let n = names.len();
-            (names, n)
-        }
-    };
+    let inputs = ProjectInputs::of(&plan)?;
     let mut loaded = Vec::new();
-    for name in names {
-        let component = plan
-            .component(&name)
-            .expect("the plan's wiring names its components");
-        if !component.output.exists() {
-            return Err(Error::Usage {
-                message: format!(
-                    "component `{name}` is not built yet ({} does not exist): run `weld build` first",
-                    cx.show(&component.output)
-                ),
-            });
-        }
-        loaded.push(load::load(&component.output, &name)?);
+    for input in inputs.all() {
+        loaded.push(load::load(&input.path, &input.name)?);
     }
-    Ok((loaded, roots))
+    let findings = match &inputs {
+        ProjectInputs::Plug { .. } => plug::check(&loaded, 1).findings,
+        ProjectInputs::All(all) => plug::check(&loaded, all.len()).findings,
+        ProjectInputs::Script { path, deps } => compose::wire_script(path, deps)?.checked.findings,
+    };
+    Ok((loaded, findings))
 }
 
 /// The findings grouped by component, then each problem with both sides, then a summary.
@@ -357,7 +338,7 @@ pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) ->
     let mut out = String::new();
     let width = findings
         .iter()
-        .filter(|f| f.severity == Severity::Info && (verbose || f.code != "runtime-provided"))
+        .filter(|f| f.severity == Severity::Info && (verbose || f.code != Code::RuntimeProvided))
         .map(|f| f.interface.len())
         .max()
         .unwrap_or(0);
@@ -367,7 +348,7 @@ pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) ->
         let mut runtime: Vec<&str> = Vec::new();
         for f in &mine {
             match (f.code, f.severity) {
-                ("satisfied", _) => {
+                (Code::Satisfied, _) => {
                     let _ = writeln!(
                         out,
                         "  {} {:width$}  from {}",
@@ -376,7 +357,7 @@ pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) ->
                         f.provider.as_deref().unwrap_or("?")
                     );
                 }
-                ("world-export", _) => {
+                (Code::WorldExport, _) => {
                     let _ = writeln!(
                         out,
                         "  {} {:width$}  exported, as {} requires",
@@ -385,7 +366,7 @@ pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) ->
                         f.provider.as_deref().unwrap_or("?")
                     );
                 }
-                ("runtime-provided", _) if verbose => {
+                (Code::RuntimeProvided, _) if verbose => {
                     let _ = writeln!(
                         out,
                         "  {} {:width$}  WASI 0.2, from weld's runtime",
@@ -393,7 +374,7 @@ pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) ->
                         f.interface
                     );
                 }
-                ("runtime-provided", _) => runtime.push(&f.interface),
+                (Code::RuntimeProvided, _) => runtime.push(&f.interface),
                 (_, Severity::Error) => {
                     let _ = writeln!(out, "  {} {}", r.paint("error  ", Style::Bad), f.interface);
                 }
@@ -428,7 +409,7 @@ pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) ->
         let _ = writeln!(out, "\n{label}: {}", f.message);
         if let (Some(expected), Some(found)) = (&f.expected, &f.found) {
             let other = f.provider.as_deref().unwrap_or("?");
-            let (consumer, provider) = if other.starts_with("world `") {
+            let (consumer, provider) = if f.against == Against::World {
                 (format!("{other} says:"), format!("{} has:", f.consumer))
             } else {
                 (
@@ -444,13 +425,13 @@ pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) ->
             let _ = writeln!(out, "  help: {help}");
         }
     }
-    let count = |code: &str| findings.iter().filter(|f| f.code == code).count();
+    let count = |code: Code| findings.iter().filter(|f| f.code == code).count();
     let errors = check::count(findings, Severity::Error);
     let warnings = check::count(findings, Severity::Warning);
     let summary = format!(
         "{} satisfied by components, {} by the runtime; {errors} error{}, {warnings} warning{}",
-        count("satisfied"),
-        count("runtime-provided"),
+        count(Code::Satisfied),
+        count(Code::RuntimeProvided),
         if errors == 1 { "" } else { "s" },
         if warnings == 1 { "" } else { "s" },
     );

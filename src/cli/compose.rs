@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Context;
-use weld::compose::{self, ComposeError, Input};
+use weld::compose::{self, ComposeError, Input, ProjectInputs, ScriptDep};
 use weld::error::{Error, Result};
-use weld::project::Wiring;
 use weld::units::{format_duration, format_size};
 
 /// Compose components into one application component
@@ -56,14 +55,8 @@ pub struct ComposeArgs {
 
 /// How the inputs are wired.
 enum Wires {
-    Auto {
-        root: Input,
-        plugs: Vec<Input>,
-    },
-    Script {
-        path: PathBuf,
-        deps: Vec<(String, PathBuf)>,
-    },
+    Auto { root: Input, plugs: Vec<Input> },
+    Script { path: PathBuf, deps: Vec<ScriptDep> },
 }
 
 impl ComposeArgs {
@@ -88,7 +81,14 @@ impl ComposeArgs {
                     .map(|d| {
                         d.split_once('=')
                             .filter(|(pkg, path)| !pkg.is_empty() && !path.is_empty())
-                            .map(|(pkg, path)| (pkg.to_string(), PathBuf::from(path)))
+                            .map(|(pkg, path)| ScriptDep {
+                                package: pkg.to_string(),
+                                // Named by its package, as the script names it.
+                                input: Input {
+                                    name: pkg.split('@').next().unwrap_or(pkg).to_string(),
+                                    path: PathBuf::from(path),
+                                },
+                            })
                             .ok_or_else(|| Error::Usage {
                                 message: format!(
                                     "--dep `{d}`: expected PKG=PATH, e.g. weld:arith=arith.wasm"
@@ -110,16 +110,13 @@ impl ComposeArgs {
                                 .into(),
                     });
                 }
-                let input = |p: &PathBuf| Input {
-                    name: p.file_name().map_or_else(
-                        || p.display().to_string(),
-                        |n| n.to_string_lossy().into_owned(),
-                    ),
-                    path: p.clone(),
-                };
+                let paths: Vec<PathBuf> =
+                    std::iter::once(root).chain(&self.plug).cloned().collect();
+                let mut inputs = Input::from_paths(&paths);
+                let root = inputs.remove(0);
                 let wires = Wires::Auto {
-                    root: input(root),
-                    plugs: self.plug.iter().map(input).collect(),
+                    root,
+                    plugs: inputs,
                 };
                 (wires, default_output(), self.strict)
             }
@@ -147,18 +144,8 @@ impl ComposeArgs {
                     cx.reporter
                         .print_json(&serde_json::json!({ "ok": false, "findings": findings }))?;
                 } else {
-                    // Compose refuses an unused plug, which check only warns about.
-                    let shown: Vec<_> = findings
-                        .into_iter()
-                        .map(|mut f| {
-                            if f.code == "unused-plug" {
-                                f.severity = weld::check::Severity::Error;
-                            }
-                            f
-                        })
-                        .collect();
                     cx.reporter
-                        .print(&super::check::render(cx, &names, &shown))?;
+                        .print(&super::check::render(cx, &names, &findings))?;
                 }
                 return Err(Error::Checked(format!(
                     "nothing was composed: {} problem{} (above); {} is unchanged",
@@ -213,35 +200,10 @@ fn from_manifest(cx: &Context, output: Option<PathBuf>) -> Result<(Wires, PathBu
             cx.show(&plan.manifest)
         ),
     })?;
-    let input = |name: &String| -> Result<Input> {
-        let c = plan
-            .component(name)
-            .expect("validated wiring names components");
-        if !c.output.exists() {
-            return Err(Error::Usage {
-                message: format!(
-                    "component `{name}` is not built yet ({} does not exist): run `weld build` first",
-                    cx.show(&c.output)
-                ),
-            });
-        }
-        Ok(Input {
-            name: name.clone(),
-            path: c.output.clone(),
-        })
-    };
-    let wires = match &compose.wiring {
-        Wiring::Plug { root, plugs } => Wires::Auto {
-            root: input(root)?,
-            plugs: plugs.iter().map(input).collect::<Result<Vec<_>>>()?,
-        },
-        Wiring::Script { path, deps } => Wires::Script {
-            path: path.clone(),
-            deps: deps
-                .iter()
-                .map(|(pkg, component)| Ok((pkg.clone(), input(component)?.path)))
-                .collect::<Result<Vec<_>>>()?,
-        },
+    let wires = match ProjectInputs::of(&plan)? {
+        ProjectInputs::Plug { root, plugs } => Wires::Auto { root, plugs },
+        ProjectInputs::Script { path, deps } => Wires::Script { path, deps },
+        ProjectInputs::All(_) => unreachable!("a plan with [compose] wires its components"),
     };
     Ok((
         wires,

@@ -5,10 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Context;
-use weld::check::{Loaded, load, plug};
 use weld::compose::graph::{Graph, Node};
+use weld::compose::{self, Input, ProjectInputs};
 use weld::error::{Error, Result};
-use weld::project::Wiring;
 use weld::report::Format;
 
 /// Show how the application's components are wired: a text tree, Graphviz DOT or Mermaid
@@ -39,39 +38,30 @@ pub struct GraphArgs {
 
 impl GraphArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
-        // (component file, its name, its language)
-        let inputs: Vec<(PathBuf, String, Option<String>)> = match &self.input {
-            Some(root) => std::iter::once(root)
-                .chain(&self.plug)
-                .map(|p| {
-                    let name = p.file_name().map_or_else(
-                        || p.display().to_string(),
-                        |n| n.to_string_lossy().into_owned(),
-                    );
-                    (p.clone(), name, None)
-                })
-                .collect(),
+        // Each input with its language, when weld.toml says.
+        let inputs: Vec<(Input, Option<String>)> = match &self.input {
+            Some(root) => {
+                let paths: Vec<PathBuf> =
+                    std::iter::once(root).chain(&self.plug).cloned().collect();
+                Input::from_paths(&paths)
+                    .into_iter()
+                    .map(|i| (i, None))
+                    .collect()
+            }
             None => from_manifest(cx)?,
         };
-        let mut loaded: Vec<Loaded> = Vec::new();
-        let mut nodes = Vec::new();
-        for (path, name, lang) in &inputs {
-            loaded.push(load::load(path, name)?);
-            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-            nodes.push(Node {
-                name: name.clone(),
+        let nodes = inputs
+            .iter()
+            .map(|(input, lang)| Node {
+                name: input.name.clone(),
                 lang: lang.clone(),
-                size,
-            });
-        }
-        let findings = plug::check(&loaded, 1);
-        let root = &loaded[0];
-        let exports = root.resolve.worlds[root.world]
-            .exports
-            .keys()
-            .map(|k| root.resolve.name_world_key(k))
+                size: std::fs::metadata(&input.path).map(|m| m.len()).unwrap_or(0),
+            })
             .collect();
-        let graph = Graph::new(nodes, &findings, exports);
+        let (root, plugs) = inputs.split_first().expect("a root at least");
+        let plugs: Vec<Input> = plugs.iter().map(|(i, _)| i.clone()).collect();
+        let wiring = compose::wire(&root.0, &plugs, false)?;
+        let graph = Graph::new(nodes, &wiring);
         match cx.reporter.format() {
             Format::Human => cx.reporter.print(&graph.text())?,
             Format::Json => cx.reporter.print_json(&graph)?,
@@ -82,9 +72,9 @@ impl GraphArgs {
     }
 }
 
-fn from_manifest(cx: &Context) -> Result<Vec<(PathBuf, String, Option<String>)>> {
+fn from_manifest(cx: &Context) -> Result<Vec<(Input, Option<String>)>> {
     let plan = cx.plan()?;
-    let Some(Wiring::Plug { root, plugs }) = plan.compose.as_ref().map(|c| &c.wiring) else {
+    let ProjectInputs::Plug { root, plugs } = ProjectInputs::of(&plan)? else {
         return Err(Error::Usage {
             message: format!(
                 "{} has no [compose] root and plugs to draw: name them there, or on the command line",
@@ -92,16 +82,12 @@ fn from_manifest(cx: &Context) -> Result<Vec<(PathBuf, String, Option<String>)>>
             ),
         });
     };
-    std::iter::once(root)
+    let lang = |input: &Input| plan.component(&input.name).map(|c| c.lang.to_string());
+    Ok(std::iter::once(root)
         .chain(plugs)
-        .map(|name| {
-            let c = plan.component(name).expect("validated wiring names components");
-            if !c.output.exists() {
-                return Err(Error::Usage {
-                    message: format!("component `{name}` is not built yet ({} does not exist): run `weld build` first", cx.show(&c.output)),
-                });
-            }
-            Ok((c.output.clone(), name.clone(), Some(c.lang.to_string())))
+        .map(|input| {
+            let lang = lang(&input);
+            (input, lang)
         })
-        .collect()
+        .collect())
 }

@@ -6,8 +6,8 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::check::plug::InterfaceName;
-use crate::check::{Finding, Severity};
+use super::Wiring;
+use crate::check::plug::Provider;
 use crate::units::format_size;
 
 /// A component in the graph.
@@ -32,6 +32,17 @@ pub struct Edge {
     pub interface: String,
 }
 
+/// One component's import served by one of the app's imports from the runtime.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuntimeUse {
+    /// The app's import (`wasi:io/streams@0.2.6`).
+    pub import: String,
+    /// The importing component.
+    pub consumer: String,
+    /// The import as the component names it (`wasi:io/streams@0.2.3`).
+    pub interface: String,
+}
+
 /// The composition: root first.
 #[derive(Debug, Clone, Serialize)]
 pub struct Graph {
@@ -41,6 +52,8 @@ pub struct Graph {
     pub edges: Vec<Edge>,
     /// What the app imports from the runtime, once per interface.
     pub imports: Vec<String>,
+    /// Which of the app's runtime imports serves each component's runtime import.
+    pub runtime: Vec<RuntimeUse>,
     /// Imports nobody provides (errors for compose).
     pub unresolved: Vec<String>,
     /// What the app exports (the root's exports).
@@ -48,45 +61,45 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// Builds the graph from the check stage's findings.
-    pub fn new(nodes: Vec<Node>, findings: &[Finding], exports: Vec<String>) -> Graph {
+    /// Draws `wiring`: the same decisions `weld compose` encodes.
+    pub fn new(nodes: Vec<Node>, wiring: &Wiring) -> Graph {
+        let name = |id: usize| wiring.components[id].clone();
         let mut edges = Vec::new();
-        let mut imports: Vec<String> = Vec::new();
         let mut unresolved = Vec::new();
-        for f in findings {
-            match f.code {
-                "satisfied" => edges.push(Edge {
-                    provider: f.provider.clone().unwrap_or_default(),
-                    consumer: f.consumer.clone(),
-                    interface: f.interface.clone(),
+        for link in &wiring.checked.links {
+            match &link.provider {
+                Provider::Component { id, .. } => edges.push(Edge {
+                    provider: name(*id),
+                    consumer: name(link.consumer),
+                    interface: link.import.clone(),
                 }),
-                "runtime-provided" => {
-                    // Once per interface, at the highest version asked for.
-                    let name = InterfaceName::parse(&f.interface);
-                    match imports
-                        .iter_mut()
-                        .find(|i| InterfaceName::parse(i).base == name.base)
-                    {
-                        Some(i) if InterfaceName::parse(i).version < name.version => {
-                            *i = f.interface.clone()
-                        }
-                        Some(_) => {}
-                        None => imports.push(f.interface.clone()),
-                    }
+                Provider::Runtime => {}
+                Provider::Nobody | Provider::Several(_) | Provider::Unfit(_) => {
+                    unresolved.push(format!("{} ({})", link.import, name(link.consumer)))
                 }
-                _ if f.severity == Severity::Error && !f.consumer.is_empty() => {
-                    unresolved.push(format!("{} ({})", f.interface, f.consumer))
-                }
-                _ => {}
             }
         }
+        let mut imports: Vec<String> = wiring.runtime.iter().map(|i| i.name.clone()).collect();
         imports.sort();
+        let mut runtime: Vec<RuntimeUse> = wiring
+            .runtime
+            .iter()
+            .flat_map(|import| {
+                import.users.iter().map(|(user, as_named)| RuntimeUse {
+                    import: import.name.clone(),
+                    consumer: name(*user),
+                    interface: as_named.clone(),
+                })
+            })
+            .collect();
+        runtime.sort_by(|a, b| (&a.consumer, &a.interface).cmp(&(&b.consumer, &b.interface)));
         Graph {
             nodes,
             edges,
             imports,
+            runtime,
             unresolved,
-            exports,
+            exports: wiring.exports.clone(),
         }
     }
 

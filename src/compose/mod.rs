@@ -7,13 +7,17 @@
 //! and shared by every instance that needs a compatible version.
 
 pub mod graph;
+mod inputs;
 pub mod names;
+mod readback;
 mod script;
 mod validate;
 
-pub use script::{ScriptError, UnknownPackage, compose_script};
+pub use inputs::ProjectInputs;
+pub use script::{
+    ScriptDep, ScriptError, ScriptWiring, UnknownPackage, compose_script, wire_script,
+};
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use miette::Diagnostic;
@@ -21,8 +25,8 @@ use serde::Serialize;
 use wac_graph::types::Package;
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId};
 
-use crate::check::plug::{self, InterfaceName};
-use crate::check::{Finding, LoadError, Severity, load};
+use crate::check::plug::{self, Checked, ComponentId, InterfaceName, Provider};
+use crate::check::{Code, Finding, LoadError, Severity, load};
 
 /// A component to compose, with the name messages use.
 #[derive(Debug, Clone)]
@@ -31,6 +35,35 @@ pub struct Input {
     pub name: String,
     /// The component file.
     pub path: PathBuf,
+}
+
+impl Input {
+    /// Inputs given as files on the command line, each named by its file name; where two share
+    /// a file name (`a/app.wasm`, `b/app.wasm`), those are named by their paths as given, so
+    /// messages tell them apart.
+    pub fn from_paths(paths: &[PathBuf]) -> Vec<Input> {
+        let file_name = |p: &PathBuf| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        };
+        paths
+            .iter()
+            .map(|path| {
+                let name = file_name(path);
+                let shared = paths.iter().filter(|p| file_name(p) == name).count() > 1;
+                Input {
+                    name: if shared {
+                        path.display().to_string()
+                    } else {
+                        name
+                    },
+                    path: path.clone(),
+                }
+            })
+            .collect()
+    }
 }
 
 /// One wired import.
@@ -92,6 +125,19 @@ pub enum ComposeError {
         message: String,
     },
 
+    /// A component of the project has not been built yet.
+    #[error(
+        "component `{name}` is not built yet ({} does not exist): run `weld build` first",
+        crate::fsutil::shown(path)
+    )]
+    #[diagnostic(code(weld::compose::not_built))]
+    NotBuilt {
+        /// The component.
+        name: String,
+        /// Where its build goes.
+        path: PathBuf,
+    },
+
     /// The WAC script cannot be read.
     #[error("cannot read {}", path.display())]
     #[diagnostic(code(weld::compose::read))]
@@ -132,6 +178,7 @@ impl ComposeError {
         match self {
             ComposeError::Load(e) => e.exit_code(),
             ComposeError::Write { .. }
+            | ComposeError::NotBuilt { .. }
             | ComposeError::Read { .. }
             | ComposeError::UnknownPackage(_) => crate::error::EXIT_USAGE,
             _ => crate::error::EXIT_FAILURE,
@@ -178,16 +225,40 @@ fn graph_error(what: impl std::fmt::Display, e: impl std::error::Error) -> Compo
     ComposeError::Graph { message }
 }
 
-/// Composes `root` with `plugs` into `output` (written atomically, only when valid). With
-/// `strict`, an import that neither a component nor the runtime provides is an error; without,
-/// it stays an import of the app.
-pub fn compose(
-    root: &Input,
-    plugs: &[Input],
-    output: &Path,
-    strict: bool,
-    wat: bool,
-) -> Result<Composed, ComposeError> {
+/// How the inputs of an automatic composition wire together: the plug check's decisions, and
+/// the composition encoded from them with what it imports read back from the encoding. `weld
+/// compose` writes exactly this, and `weld graph` draws it, so the picture is the file.
+pub struct Wiring {
+    /// The components, root first; a [`ComponentId`] indexes this.
+    pub components: Vec<String>,
+    /// Who provides every import, and the findings that explain it.
+    pub checked: Checked,
+    /// The app's imports from the runtime, each with the imports it serves, as encoded.
+    pub runtime: Vec<RuntimeImport>,
+    /// What the app exports: the root's exports.
+    pub exports: Vec<String>,
+    /// The encoded composition, or why it could not be encoded.
+    encoded: Result<Vec<u8>, ComposeError>,
+}
+
+/// One import of the composed app, and the component imports it serves.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuntimeImport {
+    /// The app's import (`wasi:io/streams@0.2.6`).
+    pub name: String,
+    /// The imports it serves: (component, the import as that component names it).
+    #[serde(skip)]
+    pub users: Vec<(ComponentId, String)>,
+}
+
+/// Loads the inputs, checks every import, and encodes the composition: every component
+/// instantiated once, each import a component provides given that component's export. What
+/// is left, WASI above all, becomes imports of the app: wac merges the semver-compatible
+/// versions components ask for into one import of the highest version and merged type, so
+/// which import serves whom is read back from the encoding rather than predicted. With
+/// `label`, each core module is named after its component, so that a trap in the app names
+/// the component it happened in.
+pub fn wire(root: &Input, plugs: &[Input], label: bool) -> Result<Wiring, ComposeError> {
     let inputs: Vec<&Input> = std::iter::once(root).chain(plugs).collect();
     // Reading and decoding each input is independent: one thread each.
     let mut loaded = std::thread::scope(|scope| {
@@ -196,8 +267,9 @@ pub fn compose(
             .map(|i| {
                 scope.spawn(move || {
                     let mut loaded = load::load(&i.path, &i.name)?;
-                    // Labelled, so that a trap in the app names the component it happened in.
-                    loaded.bytes = names::label_modules(&loaded.bytes, &i.name);
+                    if label {
+                        loaded.bytes = names::label_modules(&loaded.bytes, &i.name);
+                    }
                     Ok::<_, LoadError>(loaded)
                 })
             })
@@ -206,23 +278,8 @@ pub fn compose(
             .map(|j| j.join().expect("loading does not panic"))
             .collect::<Result<Vec<_>, _>>()
     })?;
-
-    // Check first: compose refuses what check finds wrong, and a plug that plugs nothing.
-    let findings = plug::check(&loaded, 1);
-    let left_open = |f: &Finding| !strict && f.code == "unsatisfied-import";
-    let errors: Vec<Finding> = findings
-        .iter()
-        .filter(|f| (f.severity == Severity::Error && !left_open(f)) || f.code == "unused-plug")
-        .cloned()
-        .collect();
-    let unresolved: Vec<String> = findings
-        .iter()
-        .filter(|f| left_open(f))
-        .map(|f| format!("{} (imported by `{}`)", f.interface, f.consumer))
-        .collect();
-    if !errors.is_empty() {
-        return Err(ComposeError::DoesNotFit { findings, errors });
-    }
+    let checked = plug::check(&loaded, 1);
+    let components: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
 
     let mut graph = CompositionGraph::new();
     let mut packages = Vec::new();
@@ -241,148 +298,189 @@ pub fn compose(
         );
     }
     let instances: Vec<NodeId> = packages.iter().map(|p| graph.instantiate(*p)).collect();
-    // The instances carry the components' names into the output's name section, for tools
-    // that print or debug the app.
-    for (node, input) in instances.iter().zip(&inputs) {
-        graph.set_node_name(*node, input.name.clone());
+    // The instances carry the components' names into the output's name section: tools that
+    // print or debug the app show them, and reading the wiring back relies on them.
+    for (node, name) in instances.iter().zip(&components) {
+        graph.set_node_name(*node, name.clone());
     }
-    let index = |name: &str| inputs.iter().position(|i| i.name == name);
-
-    let mut wired = Vec::new();
-    let mut runtime: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
-    for f in &findings {
-        let Some(consumer) = index(&f.consumer) else {
-            continue;
-        };
-        match f.code {
-            "satisfied" => {
-                let provider_name = f.provider.as_deref().unwrap_or_default();
-                let provider = index(provider_name).expect("check names its inputs");
-                let wanted = InterfaceName::parse(&f.interface);
-                let export = graph.types()[graph[packages[provider]].ty()]
-                    .exports
-                    .keys()
-                    .find(|name| {
-                        let n = InterfaceName::parse(name);
-                        n.base == wanted.base
-                            && plug::versions_compatible(&wanted.version, &n.version)
-                    })
-                    .cloned()
-                    .expect("check found this export");
-                let alias = graph
-                    .alias_instance_export(instances[provider], &export)
-                    .map_err(|e| {
-                        graph_error(format!("taking {export} from `{provider_name}`"), e)
-                    })?;
-                graph
-                    .set_instantiation_argument(instances[consumer], &f.interface, alias)
-                    .map_err(|e| {
-                        graph_error(
-                            format!(
-                                "giving `{}` {} from `{provider_name}`",
-                                f.consumer, f.interface
-                            ),
-                            e,
-                        )
-                    })?;
-                wired.push(Wire {
-                    consumer: f.consumer.clone(),
-                    interface: f.interface.clone(),
-                    provider: provider_name.to_string(),
-                });
-            }
-            "runtime-provided" => runtime
-                .entry(InterfaceName::parse(&f.interface).base)
-                .or_default()
-                .push((consumer, f.interface.clone())),
-            _ => {}
-        }
-    }
-
-    // One import per WASI interface where one of the versions asked for serves every user (each
-    // component imports only the functions it uses, so the candidate must cover them all). Where
-    // none does, wac's implicit imports merge the uses of each exact name instead.
-    let mut imports = Vec::new();
-    for users in runtime.values() {
-        let kind_of = |(user, name): &(usize, String)| {
-            graph.types()[graph[packages[*user]].ty()].imports[name]
-        };
-        let mut candidates: Vec<&(usize, String)> = users.iter().collect();
-        candidates.sort_by_key(|(_, name)| std::cmp::Reverse(InterfaceName::parse(name).version));
-        let chosen = candidates
-            .into_iter()
-            .find(|candidate| {
-                let mut cache = Default::default();
-                let mut checker = wac_graph::types::SubtypeChecker::new(&mut cache);
-                let kind = kind_of(candidate);
-                users.iter().all(|user| {
-                    checker
-                        .is_subtype(kind, graph.types(), kind_of(user), graph.types())
-                        .is_ok()
-                })
-            })
-            .map(|candidate| (candidate.1.clone(), kind_of(candidate)));
-        match chosen {
-            Some((name, kind)) => {
-                let node = graph
-                    .import(name.clone(), kind)
-                    .map_err(|e| graph_error(format!("importing {name}"), e))?;
-                for (consumer, their_name) in users {
-                    graph
-                        .set_instantiation_argument(instances[*consumer], their_name, node)
-                        .map_err(|e| {
-                            graph_error(
-                                format!(
-                                    "giving `{}` {name} for {their_name}",
-                                    inputs[*consumer].name
-                                ),
-                                e,
-                            )
-                        })?;
-                }
-                imports.push(name);
-            }
-            None => {
-                let mut names: Vec<String> = users.iter().map(|(_, n)| n.clone()).collect();
-                names.sort();
-                names.dedup();
-                imports.extend(names);
-            }
-        }
-    }
-
-    let mut exports = Vec::new();
-    let root_exports: Vec<String> = graph.types()[graph[packages[0]].ty()]
+    let exports: Vec<String> = graph.types()[graph[packages[0]].ty()]
         .exports
         .keys()
         .cloned()
         .collect();
-    for name in root_exports {
+    let encoded = encode(&mut graph, &checked, &components, &instances, &exports);
+    let runtime = match &encoded {
+        Ok(bytes) => read_back(bytes, &components)?,
+        Err(_) => Vec::new(),
+    };
+    Ok(Wiring {
+        components,
+        checked,
+        runtime,
+        exports,
+        encoded,
+    })
+}
+
+/// Gives each import a component provides that component's export, exports the root's exports,
+/// and encodes the graph.
+fn encode(
+    graph: &mut CompositionGraph,
+    checked: &Checked,
+    components: &[String],
+    instances: &[NodeId],
+    exports: &[String],
+) -> Result<Vec<u8>, ComposeError> {
+    for link in &checked.links {
+        let Provider::Component { id, export } = &link.provider else {
+            continue;
+        };
+        let (consumer, provider) = (&components[link.consumer], &components[*id]);
         let alias = graph
-            .alias_instance_export(instances[0], &name)
+            .alias_instance_export(instances[*id], export)
+            .map_err(|e| graph_error(format!("taking {export} from `{provider}`"), e))?;
+        graph
+            .set_instantiation_argument(instances[link.consumer], &link.import, alias)
+            .map_err(|e| {
+                graph_error(
+                    format!("giving `{consumer}` {} from `{provider}`", link.import),
+                    e,
+                )
+            })?;
+    }
+    for name in exports {
+        let alias = graph
+            .alias_instance_export(instances[0], name)
             .map_err(|e| graph_error(format!("exporting {name}"), e))?;
         graph
             .export(alias, name.clone())
             .map_err(|e| graph_error(format!("exporting {name}"), e))?;
-        exports.push(name);
     }
-
     let bytes = graph
         .encode(EncodeOptions {
             define_components: true,
-            // Validated below, in parallel, while the file is written.
+            // Validated when written, in parallel with writing.
             validate: false,
             processor: None,
         })
         .map_err(|e| graph_error("encoding the composition", e))?;
+    Ok(names::sort_component_names(bytes))
+}
+
+/// The app's imports from the runtime as encoded, each with the component imports it was given
+/// to. (Its other imports are those nobody provides: [`Wiring::unresolved`].)
+fn read_back(bytes: &[u8], components: &[String]) -> Result<Vec<RuntimeImport>, ComposeError> {
+    let encoded = readback::read(bytes).ok_or_else(|| ComposeError::Graph {
+        message: "the encoded composition does not read back".into(),
+    })?;
+    let mut runtime: Vec<RuntimeImport> = encoded
+        .imports
+        .iter()
+        .filter(|name| InterfaceName::parse(name).runtime_provided())
+        .map(|name| RuntimeImport {
+            name: name.clone(),
+            users: Vec::new(),
+        })
+        .collect();
+    for arg in encoded.args {
+        let readback::Source::Import(import) = &arg.source else {
+            continue;
+        };
+        let Some(user) = components.iter().position(|c| *c == arg.instance) else {
+            continue;
+        };
+        if let Some(r) = runtime.iter_mut().find(|r| r.name == *import) {
+            r.users.push((user, arg.name));
+        }
+    }
+    Ok(runtime)
+}
+
+impl Wiring {
+    /// The findings compose refuses: errors, except (without `strict`) an import nobody
+    /// provides, which stays an import of the app; and a plug that plugs nothing.
+    pub fn refused(&self, strict: bool) -> Vec<Finding> {
+        self.checked
+            .findings
+            .iter()
+            .filter(|f| match f.code {
+                Code::UnusedPlug => true,
+                Code::UnsatisfiedImport => strict,
+                _ => f.severity == Severity::Error,
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Imports nobody provides, as `interface (imported by `component`)`.
+    pub fn unresolved(&self) -> Vec<String> {
+        self.checked
+            .links
+            .iter()
+            .filter(|l| l.provider == Provider::Nobody)
+            .map(|l| {
+                format!(
+                    "{} (imported by `{}`)",
+                    l.import, self.components[l.consumer]
+                )
+            })
+            .collect()
+    }
+}
+
+/// Composes `root` with `plugs` into `output` (written atomically, only when valid). With
+/// `strict`, an import that neither a component nor the runtime provides is an error; without,
+/// it stays an import of the app.
+pub fn compose(
+    root: &Input,
+    plugs: &[Input],
+    output: &Path,
+    strict: bool,
+    wat: bool,
+) -> Result<Composed, ComposeError> {
+    let wiring = wire(root, plugs, true)?;
+    let errors = wiring.refused(strict);
+    if !errors.is_empty() {
+        // A plug that plugs nothing is an error here, though check only warns about it.
+        let findings = wiring
+            .checked
+            .findings
+            .into_iter()
+            .map(|mut f| {
+                if f.code == Code::UnusedPlug {
+                    f.severity = Severity::Error;
+                }
+                f
+            })
+            .collect();
+        return Err(ComposeError::DoesNotFit { findings, errors });
+    }
+    let unresolved = wiring.unresolved();
+    let bytes = wiring.encoded?;
     let size = validate_and_write(output, &bytes, wat)?;
+    let components = wiring.components;
+    let wired = wiring
+        .checked
+        .links
+        .iter()
+        .filter_map(|l| match &l.provider {
+            Provider::Component { id, .. } => Some(Wire {
+                consumer: components[l.consumer].clone(),
+                interface: l.import.clone(),
+                provider: components[*id].clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let mut imports: Vec<String> = wiring.runtime.into_iter().map(|r| r.name).collect();
+    imports.sort();
     Ok(Composed {
         output: output.to_path_buf(),
         size,
-        components: inputs.iter().map(|i| i.name.clone()).collect(),
+        components,
         wired,
         imports,
         unresolved,
-        exports,
+        exports: wiring.exports,
     })
 }

@@ -20,6 +20,86 @@ pub fn split_label(module_name: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// `component` with its own `component-name` section's name maps in index order, as the format
+/// requires. wac-graph writes each map in the order of its graph's nodes, which differs from the
+/// encoded order in most compositions, and readers that check the order (wasmparser, so
+/// wasm-tools) then refuse the whole section. Bytes that do not parse are returned unchanged.
+pub fn sort_component_names(component: Vec<u8>) -> Vec<u8> {
+    match sorted_names_section(&component) {
+        Some((range, section)) => {
+            let mut out = Vec::with_capacity(component.len());
+            out.extend_from_slice(&component[..range.start]);
+            out.extend_from_slice(&section);
+            out.extend_from_slice(&component[range.end..]);
+            out
+        }
+        None => component,
+    }
+}
+
+/// Where the top-level `component-name` section lies in `bytes`, and that section re-encoded
+/// with every name map sorted.
+fn sorted_names_section(bytes: &[u8]) -> Option<(std::ops::Range<usize>, Vec<u8>)> {
+    use wasm_encoder::{ComponentSection, Encode};
+    use wasmparser::{BinaryReader, Chunk, Parser, Payload};
+    let mut parser = Parser::new(0);
+    let mut pos = 0;
+    loop {
+        let start = pos;
+        let Chunk::Parsed { consumed, payload } = parser.parse(bytes.get(pos..)?, true).ok()?
+        else {
+            return None;
+        };
+        pos += consumed;
+        match payload {
+            Payload::CustomSection(custom) if custom.name() == "component-name" => {
+                let mut reader = BinaryReader::new(custom.data(), 0);
+                let mut names = wasm_encoder::ComponentNameSection::new();
+                while !reader.eof() {
+                    let id = reader.read_u8().ok()?;
+                    let size = reader.read_var_u32().ok()? as usize;
+                    let body = reader.read_bytes(size).ok()?;
+                    // Subsection 1 names one sort: the sort (two bytes for a core sort), then a
+                    // name map of (index, name).
+                    if id != 1 {
+                        names.raw(id, body);
+                        continue;
+                    }
+                    let mut map = BinaryReader::new(body, 0);
+                    let sort = map.read_u8().ok()?;
+                    let mut sorted = vec![sort];
+                    if sort == 0 {
+                        sorted.push(map.read_u8().ok()?);
+                    }
+                    let mut entries = Vec::new();
+                    for _ in 0..map.read_var_u32().ok()? {
+                        entries.push((map.read_var_u32().ok()?, map.read_string().ok()?));
+                    }
+                    entries.sort_by_key(|(index, _)| *index);
+                    entries.dedup_by_key(|(index, _)| *index);
+                    (entries.len() as u32).encode(&mut sorted);
+                    for (index, name) in entries {
+                        index.encode(&mut sorted);
+                        name.encode(&mut sorted);
+                    }
+                    names.raw(id, &sorted);
+                }
+                let mut section = Vec::new();
+                names.as_custom().append_to_component(&mut section);
+                return Some((start..pos, section));
+            }
+            Payload::ModuleSection {
+                unchecked_range, ..
+            }
+            | Payload::ComponentSection {
+                unchecked_range, ..
+            } => pos = usize::try_from(unchecked_range.end).ok()?,
+            Payload::End(_) => return None,
+            _ => {}
+        }
+    }
+}
+
 const HEADER: usize = 8;
 const CORE_MODULE: u8 = 1;
 const COMPONENT: u8 = 4;

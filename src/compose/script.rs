@@ -6,13 +6,14 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use miette::{Diagnostic, NamedSource};
-use wac_graph::EncodeOptions;
+use wac_graph::types::ItemKind;
+use wac_graph::{CompositionGraph, EncodeOptions, NodeId, NodeKind};
 use wac_parser::Document;
 use wac_types::BorrowedPackageKey;
 
-use super::{ComposeError, Composed};
-use crate::check::load;
-use crate::check::plug::InterfaceName;
+use super::{ComposeError, Composed, Input, Wire};
+use crate::check::plug::{Checked, ComponentId, InterfaceName, Link, Provider};
+use crate::check::{Against, Code, Finding, Severity, load};
 
 /// A WAC syntax or resolution error, shown in the script's own text.
 #[derive(Debug, thiserror::Error, Diagnostic)]
@@ -53,15 +54,32 @@ pub struct UnknownPackage {
     span: miette::SourceSpan,
 }
 
-/// Composes by the WAC script at `script`, whose packages are the components in `deps`
-/// (package name, optionally `@version`, → file), into `output`.
-pub fn compose_script(
+/// One package of a WAC script and the component that provides it.
+#[derive(Debug, Clone)]
+pub struct ScriptDep {
+    /// The package name the script uses (`weld:arith`, optionally `@version`).
+    pub package: String,
+    /// The component: its name in messages and its file.
+    pub input: Input,
+}
+
+/// What a WAC script wires: for every import of every component it instantiates, who provides
+/// it. `weld check` and `weld up` check this, not an automatic plugging of every component.
+pub struct ScriptWiring {
+    /// The components the script uses, in the order it names them.
+    pub components: Vec<String>,
+    /// Who provides every import, and the findings that explain it.
+    pub checked: Checked,
+}
+
+/// Parses and resolves the script at `script` against `deps`, then hands the resolution and
+/// the components (named as `deps` names them, in the script's order) to `then`.
+fn resolve<T>(
     script: &Path,
-    deps: &[(String, PathBuf)],
-    output: &Path,
-    strict: bool,
-    wat: bool,
-) -> Result<Composed, ComposeError> {
+    deps: &[ScriptDep],
+    label: bool,
+    then: impl FnOnce(&wac_parser::resolution::Resolution<'_>, Vec<String>) -> Result<T, ComposeError>,
+) -> Result<T, ComposeError> {
     let text = std::fs::read_to_string(script).map_err(|source| ComposeError::Read {
         path: script.to_path_buf(),
         source,
@@ -79,9 +97,9 @@ pub fn compose_script(
             Some(v) => format!("{}@{v}", key.name),
             None => key.name.to_string(),
         };
-        let Some((_, path)) = deps
+        let Some(dep) = deps
             .iter()
-            .find(|(name, _)| *name == full || *name == key.name)
+            .find(|d| d.package == full || d.package == key.name)
         else {
             return Err(ComposeError::UnknownPackage(Box::new(UnknownPackage {
                 path: script.to_path_buf(),
@@ -91,22 +109,180 @@ pub fn compose_script(
             })));
         };
         // The same one-line reasons as everywhere for a file that is not a component.
-        let loaded = load::load(path, key.name)?;
-        components.push(key.name.to_string());
-        packages.insert(key, super::names::label_modules(&loaded.bytes, key.name));
+        let loaded = load::load(&dep.input.path, &dep.input.name)?;
+        components.push(dep.input.name.clone());
+        let bytes = if label {
+            super::names::label_modules(&loaded.bytes, &dep.input.name)
+        } else {
+            loaded.bytes
+        };
+        packages.insert(key, bytes);
     }
 
     let resolution = document
         .resolve(packages)
         .map_err(|e| script_error(Box::new(e)))?;
-    let bytes = resolution
-        .encode(EncodeOptions {
-            define_components: true,
-            // Validated when written, in parallel.
-            validate: false,
-            processor: None,
+    then(&resolution, components)
+}
+
+/// The wiring the WAC script at `script` makes of the components in `deps`.
+pub fn wire_script(script: &Path, deps: &[ScriptDep]) -> Result<ScriptWiring, ComposeError> {
+    resolve(script, deps, false, |resolution, components| {
+        let checked = links(resolution.graph(), &components);
+        Ok(ScriptWiring {
+            components,
+            checked,
         })
-        .map_err(|e| super::graph_error("encoding the composition", e))?;
+    })
+}
+
+/// Every import of every instantiation in `graph`: given by another instance's export, by an
+/// import of the app (the runtime's, for WASI 0.2), or left open (an implicit import).
+fn links(graph: &CompositionGraph, components: &[String]) -> Checked {
+    let package_of = |node: NodeId| -> Option<ComponentId> {
+        let package = graph[node].package()?;
+        let name = graph[package].name();
+        // The graph knows packages by the script's names; `resolve` registered them in order.
+        graph
+            .packages()
+            .position(|p| p.name() == name)
+            .filter(|i| *i < components.len())
+    };
+    let mut checked = Checked::default();
+    for node in graph.node_ids() {
+        if !matches!(graph[node].kind(), NodeKind::Instantiation(_)) {
+            continue;
+        }
+        let (Some(consumer), Some(package)) = (package_of(node), graph[node].package()) else {
+            continue;
+        };
+        let args: Vec<(&str, NodeId)> = graph.get_instantiation_arguments(node).collect();
+        for (import, kind) in &graph.types()[graph[package].ty()].imports {
+            if matches!(kind, ItemKind::Type(_)) {
+                continue;
+            }
+            let given = args.iter().find(|(name, _)| name == import).map(|a| a.1);
+            let provider = match given.map(|source| (source, graph[source].kind())) {
+                Some((source, NodeKind::Alias)) => graph
+                    .get_alias_source(source)
+                    .and_then(|(instance, export)| {
+                        Some(Provider::Component {
+                            id: package_of(instance)?,
+                            export: export.to_string(),
+                        })
+                    })
+                    .unwrap_or(Provider::Nobody),
+                Some((source, NodeKind::Instantiation(_))) => match package_of(source) {
+                    Some(id) => Provider::Component {
+                        id,
+                        export: String::new(),
+                    },
+                    None => Provider::Nobody,
+                },
+                Some((_, NodeKind::Import(name)))
+                    if InterfaceName::parse(name).runtime_provided() =>
+                {
+                    Provider::Runtime
+                }
+                None if InterfaceName::parse(import).runtime_provided() => Provider::Runtime,
+                _ => Provider::Nobody,
+            };
+            checked.findings.push(finding(
+                &components[consumer],
+                import,
+                &provider,
+                components,
+            ));
+            checked.links.push(Link {
+                consumer,
+                import: import.clone(),
+                provider,
+            });
+        }
+    }
+    checked
+}
+
+/// The finding for one import the script wires.
+fn finding(consumer: &str, import: &str, provider: &Provider, components: &[String]) -> Finding {
+    let (severity, code, message, help, from) = match provider {
+        Provider::Component { id, .. } => (
+            Severity::Info,
+            Code::Satisfied,
+            format!(
+                "`{consumer}` imports {import} from `{}`, as the script wires it",
+                components[*id]
+            ),
+            None,
+            Some(components[*id].clone()),
+        ),
+        Provider::Runtime => (
+            Severity::Info,
+            Code::RuntimeProvided,
+            format!("`{consumer}` imports {import}: provided by weld's runtime (WASI 0.2)"),
+            None,
+            None,
+        ),
+        _ => (
+            Severity::Error,
+            Code::UnsatisfiedImport,
+            format!("`{consumer}` imports {import}, but the script gives it nothing"),
+            Some(
+                "pass it in the script's `new` expression (`new pkg { name: other.export }`), or give a component that exports it"
+                    .to_string(),
+            ),
+            None,
+        ),
+    };
+    Finding {
+        severity,
+        code,
+        against: Against::Components,
+        consumer: consumer.to_string(),
+        provider: from,
+        interface: import.to_string(),
+        item: None,
+        expected: None,
+        found: None,
+        message,
+        help,
+    }
+}
+
+/// Composes by the WAC script at `script`, whose packages are the components in `deps`, into
+/// `output`.
+pub fn compose_script(
+    script: &Path,
+    deps: &[ScriptDep],
+    output: &Path,
+    strict: bool,
+    wat: bool,
+) -> Result<Composed, ComposeError> {
+    let (bytes, components, checked) = resolve(script, deps, true, |resolution, components| {
+        let bytes = resolution
+            .encode(EncodeOptions {
+                define_components: true,
+                // Validated when written, in parallel.
+                validate: false,
+                processor: None,
+            })
+            .map_err(|e| super::graph_error("encoding the composition", e))?;
+        let bytes = super::names::sort_component_names(bytes);
+        let checked = links(resolution.graph(), &components);
+        Ok((bytes, components, checked))
+    })?;
+    let wired = checked
+        .links
+        .iter()
+        .filter_map(|l| match &l.provider {
+            Provider::Component { id, .. } => Some(Wire {
+                consumer: components[l.consumer].clone(),
+                interface: l.import.clone(),
+                provider: components[*id].clone(),
+            }),
+            _ => None,
+        })
+        .collect();
 
     // What the app still imports: WASI for the runtime, anything else is unprovided.
     let (resolve, world) = load::decode(&bytes).map_err(|(reason, _)| ComposeError::Graph {
@@ -138,7 +314,7 @@ pub fn compose_script(
         output: output.to_path_buf(),
         size,
         components,
-        wired: Vec::new(),
+        wired,
         imports,
         unresolved,
         exports: names(&world.exports),

@@ -112,6 +112,7 @@ fn calc_example() -> Result<(), Failed> {
         .collect();
     assert_eq!(satisfied.len(), 2, "{report:#}");
     compose_is_deterministic_and_atomic()?;
+    graph_is_the_composition()?;
     calc_app_runs()?;
     unplugged_app_is_refused_before_compiling()?;
     skewed_provider_is_explained()
@@ -229,6 +230,150 @@ fn calc_app_runs() -> Result<(), Failed> {
         );
     }
     Ok(())
+}
+
+/// `weld graph --format json` reports exactly the wiring in the composed file: every
+/// instantiation argument of every component, from another component or from one of the app's
+/// imports (the WASI versions chosen included).
+fn graph_is_the_composition() -> Result<(), Failed> {
+    let out = weld()
+        .args(["graph", "-C", "fixtures/calc", "--format", "json"])
+        .output()?;
+    crate::expect_code(&out, 0);
+    let graph = super::json_of(&out)?;
+    let mut reported = std::collections::BTreeSet::new();
+    for e in graph["edges"].as_array().into_iter().flatten() {
+        reported.insert((
+            e["consumer"].as_str().unwrap_or_default().to_string(),
+            e["interface"].as_str().unwrap_or_default().to_string(),
+            e["provider"].as_str().unwrap_or_default().to_string(),
+        ));
+    }
+    for r in graph["runtime"].as_array().into_iter().flatten() {
+        reported.insert((
+            r["consumer"].as_str().unwrap_or_default().to_string(),
+            r["interface"].as_str().unwrap_or_default().to_string(),
+            format!("import {}", r["import"].as_str().unwrap_or_default()),
+        ));
+    }
+    let app = std::fs::read(crate::root().join("fixtures/calc/target/weld/app.wasm"))?;
+    let actual = instantiation_args(&app)?;
+    assert!(
+        actual
+            .iter()
+            .any(|(_, _, from)| from.starts_with("import wasi:")),
+        "{actual:#?}"
+    );
+    assert_eq!(reported, actual);
+    Ok(())
+}
+
+/// The instance arguments of each instantiation in a composed component, as (component, import
+/// as it names it, `provider` or `import NAME` for an import of the app); instances are named by
+/// the component-name section compose writes.
+fn instantiation_args(
+    bytes: &[u8],
+) -> Result<std::collections::BTreeSet<(String, String, String)>, Failed> {
+    use wasmparser::{
+        Chunk, ComponentAlias, ComponentExternalKind, ComponentInstance, ComponentName,
+        ComponentTypeRef, KnownCustom, Parser, Payload,
+    };
+    enum Source {
+        Import(String),
+        Instantiated,
+        Export(u32),
+        Same(u32),
+    }
+    let mut instances: Vec<Source> = Vec::new();
+    let mut instantiations: Vec<(u32, Vec<(String, u32)>)> = Vec::new();
+    let mut names = std::collections::HashMap::new();
+    let mut parser = Parser::new(0);
+    let mut pos = 0;
+    loop {
+        let Chunk::Parsed { consumed, payload } = parser.parse(&bytes[pos..], true)? else {
+            return Err("truncated".into());
+        };
+        pos += consumed;
+        match payload {
+            Payload::ComponentImportSection(reader) => {
+                for import in reader {
+                    let import = import?;
+                    if let ComponentTypeRef::Instance(_) = import.ty {
+                        instances.push(Source::Import(import.name.name.to_string()));
+                    }
+                }
+            }
+            Payload::ComponentInstanceSection(reader) => {
+                for instance in reader {
+                    if let ComponentInstance::Instantiate { args, .. } = instance? {
+                        let args = args
+                            .iter()
+                            .filter(|a| a.kind == ComponentExternalKind::Instance)
+                            .map(|a| (a.name.to_string(), a.index))
+                            .collect();
+                        instantiations.push((instances.len() as u32, args));
+                    }
+                    instances.push(Source::Instantiated);
+                }
+            }
+            Payload::ComponentAliasSection(reader) => {
+                for alias in reader {
+                    if let ComponentAlias::InstanceExport {
+                        kind: ComponentExternalKind::Instance,
+                        instance_index,
+                        ..
+                    } = alias?
+                    {
+                        instances.push(Source::Export(instance_index));
+                    }
+                }
+            }
+            Payload::ComponentExportSection(reader) => {
+                for export in reader {
+                    let export = export?;
+                    if export.kind == ComponentExternalKind::Instance {
+                        instances.push(Source::Same(export.index));
+                    }
+                }
+            }
+            Payload::CustomSection(custom) => {
+                if let KnownCustom::ComponentName(reader) = custom.as_known() {
+                    for subsection in reader {
+                        if let ComponentName::Instances(map) = subsection? {
+                            for naming in map {
+                                let naming = naming?;
+                                names.insert(naming.index, naming.name.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            Payload::ModuleSection {
+                unchecked_range, ..
+            }
+            | Payload::ComponentSection {
+                unchecked_range, ..
+            } => pos = unchecked_range.end as usize,
+            Payload::End(_) => break,
+            _ => {}
+        }
+    }
+    let name = |i: u32| names.get(&i).cloned().unwrap_or_else(|| format!("#{i}"));
+    let mut args = std::collections::BTreeSet::new();
+    for (instance, given) in instantiations {
+        for (import, mut index) in given {
+            let from = loop {
+                match &instances[index as usize] {
+                    Source::Import(name) => break format!("import {name}"),
+                    Source::Export(of) => break name(*of),
+                    Source::Same(i) => index = *i,
+                    Source::Instantiated => break name(index),
+                }
+            };
+            args.insert((name(instance), import, from));
+        }
+    }
+    Ok(args)
 }
 
 /// The example composes into one valid component, byte-identical every time; a failed compose
