@@ -13,6 +13,7 @@ pub mod check;
 pub mod compose;
 pub mod error;
 pub mod fsutil;
+pub mod pipeline;
 pub mod project;
 pub mod report;
 pub mod run;

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::Context;
 use weld::build::{self, BuildError, Built, Failure, Options, Profile};
 use weld::error::Result;
+use weld::project::Plan;
 use weld::report::progress::{BuildProgress, size_report};
 use weld::toolchain::Toolchains;
 
@@ -18,7 +19,7 @@ use weld::toolchain::Toolchains;
 /// validated and taken as they are. Independent components build in parallel, and a component is
 /// rebuilt only when its sources, WIT, toolchain or options change. A failed build leaves the
 /// previous good component in place.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 #[command(after_long_help = "\
 Examples:
   weld build                     build every component of the project
@@ -65,15 +66,39 @@ struct JsonLine<'a> {
     error: Option<&'a Failure>,
 }
 
-impl BuildArgs {
-    /// `weld build` of every component, at most `jobs` at once.
-    pub fn all(jobs: Option<NonZeroUsize>) -> BuildArgs {
-        BuildArgs {
-            jobs,
-            ..BuildArgs::default()
-        }
-    }
+/// Every component of `plan`, at most `jobs` at once, with progress on stderr: the build stage
+/// of `weld up` and `weld test`.
+pub(super) fn build_project(
+    cx: &Context,
+    plan: &Plan,
+    jobs: Option<NonZeroUsize>,
+) -> Result<Vec<Built>> {
+    let options = Options {
+        only: Vec::new(),
+        jobs: jobs
+            .or_else(|| std::thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get),
+        profile: Profile::Release,
+        force: false,
+        verbose: cx.reporter.verbosity() >= 1,
+        cache_dir: weld::run::default_cache_dir(),
+    };
+    let shown: Vec<&weld::project::Component> = plan.components.iter().collect();
+    let progress = BuildProgress::new(&cx.reporter, &shown);
+    build::build(plan, &options, &Toolchains::default(), &progress).map_err(one_failure)
+}
 
+/// A single failure needs no "1 of N failed" header around it.
+fn one_failure(e: BuildError) -> weld::error::Error {
+    match e {
+        BuildError::Failed { mut failures, .. } if failures.len() == 1 => {
+            BuildError::Component(Box::new(failures.remove(0))).into()
+        }
+        e => e.into(),
+    }
+}
+
+impl BuildArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("build")?;
         let plan = cx.plan()?;
@@ -126,14 +151,7 @@ impl BuildArgs {
         } else if !built.is_empty() && cx.reporter.verbosity() >= 0 {
             cx.reporter.print(&size_report(built))?;
         }
-        match result {
-            Ok(_) => Ok(0),
-            // A single failure needs no "1 of N failed" header around it.
-            Err(BuildError::Failed { mut failures, .. }) if failures.len() == 1 => {
-                Err(BuildError::Component(Box::new(failures.remove(0))).into())
-            }
-            Err(e) => Err(e.into()),
-        }
+        result.map(|_| 0).map_err(one_failure)
     }
 }
 

@@ -7,9 +7,10 @@ use clap::Args;
 use serde::Serialize;
 
 use super::Context;
-use weld::check::{self, Against, Code, Finding, Loaded, Severity, load, plug, target};
-use weld::compose::{self, Input, ProjectInputs};
+use weld::check::{self, Against, Code, Finding, Severity, load, plug, target};
+use weld::compose::Input;
 use weld::error::{Error, Result};
+use weld::pipeline;
 use weld::report::Style;
 
 /// Check components against each other: every import, who provides it, or exactly why nobody does
@@ -19,7 +20,7 @@ use weld::report::Style;
 /// that is not semver-compatible, or a contract that differs (a missing function, a parameter of
 /// another type, a record field that changed), shown as WIT on both sides. Without arguments,
 /// checks the project's built components as [compose] wires them.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 #[command(after_long_help = "\
 Examples:
   weld check                                     the project's components, as weld.toml wires them
@@ -70,7 +71,7 @@ impl CheckArgs {
         if let (Some(wit), None) = (&self.wit, &self.component) {
             return check_wit_dir(cx, wit);
         }
-        let (components, mut findings) = match &self.component {
+        let (names, findings) = match &self.component {
             Some(root) => {
                 let mut files = vec![root.clone()];
                 files.extend(self.plug.iter().cloned());
@@ -80,24 +81,23 @@ impl CheckArgs {
                 }
                 // Against a world alone, the component's imports are the world's business, not
                 // plugs'.
-                let findings = if self.world.is_some() && self.plug.is_empty() {
+                let mut findings = if self.world.is_some() && self.plug.is_empty() {
                     Vec::new()
                 } else {
                     plug::check(&loaded, 1).findings
                 };
-                (loaded, findings)
+                if let (Some(wit), Some(world)) = (&self.wit, &self.world) {
+                    let (resolve, pkg) = weld::wit::load_dir(wit, wit)?;
+                    let id = pipeline::select_world(&resolve, pkg, world, wit)?;
+                    findings.extend(target::check(&loaded[0], &resolve, id, world));
+                }
+                (loaded.into_iter().map(|c| c.name).collect(), findings)
             }
-            None => project_components(cx)?,
+            None => {
+                let project = pipeline::check(&cx.plan()?)?;
+                (project.components, project.findings)
+            }
         };
-        match (&self.wit, &self.world) {
-            (Some(wit), Some(world)) => {
-                let (resolve, pkg) = weld::wit::load_dir(wit, wit)?;
-                let id = select_world(&resolve, pkg, world, wit)?;
-                findings.extend(target::check(&components[0], &resolve, id, world));
-            }
-            _ if self.component.is_none() => findings.extend(project_targets(cx, &components)?),
-            _ => {}
-        }
         let errors = check::count(&findings, Severity::Error);
         let warnings = check::count(&findings, Severity::Warning);
         if cx.reporter.json() {
@@ -108,7 +108,7 @@ impl CheckArgs {
                 findings: &findings,
             })?;
         } else {
-            let names: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
             cx.reporter.print(&render(cx, &names, &findings))?;
         }
         Ok(if check::has_errors(&findings) { 1 } else { 0 })
@@ -271,64 +271,6 @@ fn check_wit_dir(cx: &Context, wit: &std::path::Path) -> Result<u8> {
         cx.reporter.print(&out)?;
     }
     Ok(0)
-}
-
-fn select_world(
-    resolve: &wit_parser::Resolve,
-    pkg: wit_parser::PackageId,
-    world: &str,
-    wit: &std::path::Path,
-) -> Result<wit_parser::WorldId> {
-    resolve.select_world(&[pkg], Some(world)).map_err(|_| {
-        let known: Vec<&str> = resolve.packages[pkg]
-            .worlds
-            .keys()
-            .map(String::as_str)
-            .collect();
-        Error::Usage {
-            message: format!(
-                "world `{world}` is not in the WIT package in {} (worlds: {})",
-                wit.display(),
-                known.join(", ")
-            ),
-        }
-    })
-}
-
-/// Each built component that names its world in weld.toml, checked against that world.
-fn project_targets(cx: &Context, components: &[Loaded]) -> Result<Vec<Finding>> {
-    let plan = cx.plan()?;
-    let mut findings = Vec::new();
-    for loaded in components {
-        let Some(c) = plan.component(&loaded.name) else {
-            continue;
-        };
-        let (Some(wit), Some(world)) = (&c.wit, &c.world) else {
-            continue;
-        };
-        let (resolve, pkg) = weld::wit::load_dir(wit, &PathBuf::from(cx.show(wit)))?;
-        let id = select_world(&resolve, pkg, world, wit)?;
-        let short = resolve.worlds[id].name.clone();
-        findings.extend(target::check(loaded, &resolve, id, &short));
-    }
-    Ok(findings)
-}
-
-/// The project's components as its composition wires them (root and plugs, or a WAC script),
-/// or every component against the others, with the findings about their imports.
-fn project_components(cx: &Context) -> Result<(Vec<Loaded>, Vec<Finding>)> {
-    let plan = cx.plan()?;
-    let inputs = ProjectInputs::of(&plan)?;
-    let mut loaded = Vec::new();
-    for input in inputs.all() {
-        loaded.push(load::load(&input.path, &input.name)?);
-    }
-    let findings = match &inputs {
-        ProjectInputs::Plug { .. } => plug::check(&loaded, 1).findings,
-        ProjectInputs::All(all) => plug::check(&loaded, all.len()).findings,
-        ProjectInputs::Script { path, deps } => compose::wire_script(path, deps)?.checked.findings,
-    };
-    Ok((loaded, findings))
 }
 
 /// The findings grouped by component, then each problem with both sides, then a summary.

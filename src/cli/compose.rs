@@ -1,12 +1,14 @@
 //! `weld compose`: one application component from many.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::Context;
-use weld::compose::{self, ComposeError, Input, ProjectInputs, ScriptDep};
+use weld::compose::{self, ComposeError, Composed, Input, ScriptDep};
 use weld::error::{Error, Result};
+use weld::pipeline::{self, ComposeOptions};
+use weld::project::Wiring;
 use weld::units::{format_duration, format_size};
 
 /// Compose components into one application component
@@ -16,7 +18,7 @@ use weld::units::{format_duration, format_size};
 /// stops the compose with `weld check`'s explanation, and so does a plug that plugs nothing.
 /// Each WASI interface is imported once, at the highest version any component asks for. The
 /// result is validated and written atomically: a failed compose leaves the previous file alone.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 #[command(after_long_help = "\
 Examples:
   weld compose                                   as weld.toml's [compose] says (after weld build)
@@ -53,22 +55,18 @@ pub struct ComposeArgs {
     wat: bool,
 }
 
-/// How the inputs are wired.
-enum Wires {
-    Auto { root: Input, plugs: Vec<Input> },
-    Script { path: PathBuf, deps: Vec<ScriptDep> },
-}
-
 impl ComposeArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("compose")?;
         let is_script = |p: &PathBuf| p.extension().is_some_and(|e| e == "wac");
-        let default_output = || {
+        let given_output = || {
             self.output
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("app.wasm"))
         };
-        let (wires, output, strict) = match &self.input {
+        let start = std::time::Instant::now();
+        // (what composing gave, where it writes, the script that wired it)
+        let (result, output, script) = match &self.input {
             Some(path) if is_script(path) => {
                 if !self.plug.is_empty() {
                     return Err(Error::Usage {
@@ -96,11 +94,9 @@ impl ComposeArgs {
                             })
                     })
                     .collect::<Result<Vec<_>>>()?;
-                let wires = Wires::Script {
-                    path: path.clone(),
-                    deps,
-                };
-                (wires, default_output(), self.strict)
+                let output = given_output();
+                let result = compose::compose_script(path, &deps, &output, self.strict, self.wat);
+                (result.map_err(Error::from), output, Some(path.clone()))
             }
             Some(root) => {
                 if !self.dep.is_empty() {
@@ -114,76 +110,58 @@ impl ComposeArgs {
                     std::iter::once(root).chain(&self.plug).cloned().collect();
                 let mut inputs = Input::from_paths(&paths);
                 let root = inputs.remove(0);
-                let wires = Wires::Auto {
-                    root,
-                    plugs: inputs,
-                };
-                (wires, default_output(), self.strict)
+                let output = given_output();
+                let result = compose::compose(&root, &inputs, &output, self.strict, self.wat);
+                (result.map_err(Error::from), output, None)
             }
             None => {
-                let (wires, output, strict) = from_manifest(cx, self.output.clone())?;
-                (wires, output, strict || self.strict)
-            }
-        };
-        let start = std::time::Instant::now();
-        let result = match &wires {
-            Wires::Auto { root, plugs } => compose::compose(root, plugs, &output, strict, self.wat),
-            Wires::Script { path, deps } => {
-                compose::compose_script(path, deps, &output, strict, self.wat)
+                let plan = cx.plan()?;
+                let options = ComposeOptions {
+                    output: self.output.clone(),
+                    strict: self.strict,
+                    wat: self.wat,
+                    // Asked for by name: compose, even if the output is current.
+                    force: true,
+                };
+                let settings = plan.compose.as_ref();
+                let output = options
+                    .output
+                    .clone()
+                    .or_else(|| settings.map(|c| c.output.clone()))
+                    .unwrap_or_default();
+                let script = match settings.map(|c| &c.wiring) {
+                    Some(Wiring::Script { path, .. }) => Some(path.clone()),
+                    _ => None,
+                };
+                let result = pipeline::compose(&plan, &options).map(|c| c.composed);
+                (result, output, script)
             }
         };
         let composed = match result {
             Ok(c) => c,
-            Err(ComposeError::DoesNotFit { findings, errors }) => {
-                let mut names = Vec::new();
-                if let Wires::Auto { root, plugs } = &wires {
-                    names.push(root.name.as_str());
-                    names.extend(plugs.iter().map(|p| p.name.as_str()));
-                }
+            Err(Error::Compose(ComposeError::DoesNotFit {
+                components,
+                findings,
+                errors,
+            })) => {
                 if cx.reporter.json() {
                     cx.reporter
                         .print_json(&serde_json::json!({ "ok": false, "findings": findings }))?;
                 } else {
+                    let names: Vec<&str> = components.iter().map(String::as_str).collect();
                     cx.reporter
                         .print(&super::check::render(cx, &names, &findings))?;
                 }
-                return Err(Error::Checked(format!(
-                    "nothing was composed: {} problem{} (above); {} is unchanged",
-                    errors.len(),
-                    if errors.len() == 1 { "" } else { "s" },
-                    cx.show(&cx.cwd.join(&output))
-                )));
+                return Err(nothing_composed(cx, errors.len(), &output));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
         if cx.reporter.json() {
             cx.reporter.print_json(&composed)?;
         } else {
-            let mut out = String::new();
-            for w in &composed.wired {
-                out.push_str(&format!(
-                    "  {} <- {} <- {}\n",
-                    w.consumer, w.interface, w.provider
-                ));
-            }
-            let wiring = match &wires {
-                Wires::Auto { .. } => format!("{} wired", composed.wired.len()),
-                Wires::Script { path, .. } => format!("wired by {}", cx.show(path)),
-            };
-            out.push_str(&format!(
-                "composed {} -> {} ({}, {} components, {wiring}, {} WASI imports for the runtime)\n",
-                composed.components.join(" + "),
-                cx.show(&cx.cwd.join(&composed.output)),
-                format_size(composed.size),
-                composed.components.len(),
-                composed.imports.len(),
-            ));
-            cx.reporter.print(&out)?;
-            for u in &composed.unresolved {
-                cx.reporter.status(&format!(
-                    "warning: {u} still needs a provider: the app imports it (--strict refuses this)"
-                ));
-            }
+            cx.reporter
+                .print(&summary(cx, &composed, script.as_deref()))?;
+            warn_unresolved(cx, &composed);
             cx.reporter
                 .verbose(&format!("composed in {}", format_duration(start.elapsed())));
         }
@@ -191,23 +169,44 @@ impl ComposeArgs {
     }
 }
 
-/// The wiring and output from weld.toml; the components must have been built.
-fn from_manifest(cx: &Context, output: Option<PathBuf>) -> Result<(Wires, PathBuf, bool)> {
-    let plan = cx.plan()?;
-    let compose = plan.compose.as_ref().ok_or_else(|| Error::Usage {
-        message: format!(
-            "{} has no [compose] section: name a root and plugs there, or on the command line",
-            cx.show(&plan.manifest)
-        ),
-    })?;
-    let wires = match ProjectInputs::of(&plan)? {
-        ProjectInputs::Plug { root, plugs } => Wires::Auto { root, plugs },
-        ProjectInputs::Script { path, deps } => Wires::Script { path, deps },
-        ProjectInputs::All(_) => unreachable!("a plan with [compose] wires its components"),
+/// What was wired and written, as `weld compose` prints it.
+pub(super) fn summary(cx: &Context, composed: &Composed, script: Option<&Path>) -> String {
+    let mut out = String::new();
+    for w in &composed.wired {
+        out.push_str(&format!(
+            "  {} <- {} <- {}\n",
+            w.consumer, w.interface, w.provider
+        ));
+    }
+    let wiring = match script {
+        None => format!("{} wired", composed.wired.len()),
+        Some(path) => format!("wired by {}", cx.show(path)),
     };
-    Ok((
-        wires,
-        output.unwrap_or_else(|| compose.output.clone()),
-        compose.strict,
+    out.push_str(&format!(
+        "composed {} -> {} ({}, {} components, {wiring}, {} WASI imports for the runtime)\n",
+        composed.components.join(" + "),
+        cx.show(&cx.cwd.join(&composed.output)),
+        format_size(composed.size),
+        composed.components.len(),
+        composed.imports.len(),
+    ));
+    out
+}
+
+/// A warning for each import the app still has that nothing provides.
+pub(super) fn warn_unresolved(cx: &Context, composed: &Composed) {
+    for u in &composed.unresolved {
+        cx.reporter.status(&format!(
+            "warning: {u} still needs a provider: the app imports it (--strict refuses this)"
+        ));
+    }
+}
+
+/// The error after a refused compose's findings were shown.
+pub(super) fn nothing_composed(cx: &Context, problems: usize, output: &Path) -> Error {
+    Error::Checked(format!(
+        "nothing was composed: {problems} problem{} (above); {} is unchanged",
+        if problems == 1 { "" } else { "s" },
+        cx.show(&cx.cwd.join(output))
     ))
 }

@@ -14,7 +14,6 @@ mod test;
 mod up;
 mod wit;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -120,31 +119,6 @@ pub struct Context {
 }
 
 impl Context {
-    /// A context for running another command on `plan` as one stage of this one (`weld up`,
-    /// `weld test`): same project, results captured rather than printed.
-    fn stage(&self, plan: &Plan) -> Context {
-        Context {
-            reporter: self.reporter.capturing(),
-            manifest_path: Some(plan.manifest.clone()),
-            cwd: self.cwd.clone(),
-        }
-    }
-
-    /// The outcome of a stage run in this (stage) context: on success its captured results
-    /// are dropped; on failure they go to stderr (check's findings, say), and a non-zero exit
-    /// status becomes an error saying `stopped`.
-    fn stage_outcome(&self, result: Result<u8>, stopped: impl FnOnce(u8) -> String) -> Result<()> {
-        let printed = self.reporter.take_captured();
-        if !matches!(result, Ok(0)) {
-            let _ = std::io::stderr().write_all(&printed);
-        }
-        match result {
-            Ok(0) => Ok(()),
-            Ok(code) => Err(Error::Checked(stopped(code))),
-            Err(e) => Err(e),
-        }
-    }
-
     /// The project named by `-C` or found above the current directory.
     fn plan(&self) -> Result<Plan> {
         Ok(Plan::discover(self.manifest_path.as_deref(), &self.cwd)?)

@@ -1,11 +1,12 @@
 //! `weld run`: the composed app in embedded wasmtime.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::Context;
 use weld::error::{Error, Result};
+use weld::project::{Plan, RunSettings};
 use weld::run::grants::{self, Overrides};
 use weld::run::{
     Action, Call, Compiled, RunError, Runtime, RuntimeOptions, Status, Stdio, default_cache_dir,
@@ -16,7 +17,7 @@ use weld::units::{format_elapsed, format_size};
 ///
 /// The guest gets nothing it is not granted: no files, no environment variables, no network.
 /// Memory and time are bounded by default. The guest's exit code becomes weld's.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 #[command(after_long_help = "\
 Examples:
   weld run                                       the project's composed app, with [run] settings
@@ -76,14 +77,6 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// `weld run` of the project's app with these guest arguments (none: [run] args).
-    pub fn project_app(args: Vec<String>) -> RunArgs {
-        RunArgs {
-            args,
-            ..RunArgs::default()
-        }
-    }
-
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("run")?;
         let call = self.invoke.as_deref().map(Call::parse).transpose()?;
@@ -124,64 +117,92 @@ impl RunArgs {
         let settings = overrides
             .apply(base, &cx.cwd)
             .map_err(|message| Error::Usage { message })?;
-        let runtime = Runtime::new(RuntimeOptions {
-            cache_dir: if self.no_cache {
-                None
-            } else {
-                default_cache_dir()
-            },
-        })?;
-        let r = &cx.reporter;
-        let app = runtime.load_notify(&path, &name, &|size| {
-            r.status(&format!(
-                "compiling {} ({}){}",
-                cx.show(&path),
-                format_size(size),
-                if self.no_cache {
-                    ""
-                } else {
-                    "; the compiled code is cached, so later runs start at once"
-                }
-            ))
-        })?;
-        match app.compiled {
-            Compiled::Cached { load } => r.verbose(&format!(
-                "loaded compiled code for {} from the cache in {}",
-                cx.show(&path),
-                format_elapsed(load)
-            )),
-            Compiled::Fresh { compile } => r.verbose(&format!(
-                "compiled {} in {}{}",
-                cx.show(&path),
-                format_elapsed(compile),
-                if self.no_cache {
-                    " (cache bypassed)"
-                } else {
-                    " (cached for the next run)"
-                }
-            )),
-        }
         let action = match call {
             Some(call) => Action::Invoke(call),
             None => Action::Run {
                 args: settings.args.clone(),
             },
         };
-        let outcome = runtime.run(&app, &settings, &action, &Stdio::Inherit)?;
-        r.verbose(&format!(
-            "instantiated in {}, finished in {}",
-            format_elapsed(outcome.instantiate),
-            format_elapsed(outcome.elapsed)
-        ));
-        match &outcome.status {
-            Status::Returned(Some(value)) | Status::ReturnedErr(value) => {
-                r.print(&format!("{value}\n"))?;
-            }
-            _ => {}
-        }
-        if let Some(stopped) = RunError::stopped(&app.name, &outcome.status) {
-            r.error(&stopped);
-        }
-        Ok(outcome.status.exit_code())
+        run_app(cx, &path, &name, &settings, &action, self.no_cache)
     }
+}
+
+/// The project's composed app with its `[run]` settings, and `args` for the guest when there
+/// are any: the run stage of `weld up`.
+pub(super) fn run_project_app(cx: &Context, plan: &Plan, args: Vec<String>) -> Result<u8> {
+    let compose = plan.compose.as_ref().ok_or_else(|| Error::Usage {
+        message: format!(
+            "{} has no [compose] section, so there is no app to run",
+            cx.show(&plan.manifest)
+        ),
+    })?;
+    let mut settings = plan.run.clone();
+    if !args.is_empty() {
+        settings.args = args;
+    }
+    let action = Action::Run {
+        args: settings.args.clone(),
+    };
+    run_app(cx, &compose.output, &plan.name, &settings, &action, false)
+}
+
+/// Loads the component at `path` (compiling it, or from the cache), runs `action` in it with
+/// `settings`, prints an invoked function's result, and returns the exit status.
+fn run_app(
+    cx: &Context,
+    path: &Path,
+    name: &str,
+    settings: &RunSettings,
+    action: &Action,
+    no_cache: bool,
+) -> Result<u8> {
+    let runtime = Runtime::new(RuntimeOptions {
+        cache_dir: if no_cache { None } else { default_cache_dir() },
+    })?;
+    let r = &cx.reporter;
+    let app = runtime.load_notify(path, name, &|size| {
+        r.status(&format!(
+            "compiling {} ({}){}",
+            cx.show(path),
+            format_size(size),
+            if no_cache {
+                ""
+            } else {
+                "; the compiled code is cached, so later runs start at once"
+            }
+        ))
+    })?;
+    match app.compiled {
+        Compiled::Cached { load } => r.verbose(&format!(
+            "loaded compiled code for {} from the cache in {}",
+            cx.show(path),
+            format_elapsed(load)
+        )),
+        Compiled::Fresh { compile } => r.verbose(&format!(
+            "compiled {} in {}{}",
+            cx.show(path),
+            format_elapsed(compile),
+            if no_cache {
+                " (cache bypassed)"
+            } else {
+                " (cached for the next run)"
+            }
+        )),
+    }
+    let outcome = runtime.run(&app, settings, action, &Stdio::Inherit)?;
+    r.verbose(&format!(
+        "instantiated in {}, finished in {}",
+        format_elapsed(outcome.instantiate),
+        format_elapsed(outcome.elapsed)
+    ));
+    match &outcome.status {
+        Status::Returned(Some(value)) | Status::ReturnedErr(value) => {
+            r.print(&format!("{value}\n"))?;
+        }
+        _ => {}
+    }
+    if let Some(stopped) = RunError::stopped(&app.name, &outcome.status) {
+        r.error(&stopped);
+    }
+    Ok(outcome.status.exit_code())
 }

@@ -1,5 +1,6 @@
 //! `weld test`: the `[[test]]` declarations of weld.toml.
 
+use std::io::Write;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -8,9 +9,9 @@ use clap::Args;
 use serde::Serialize;
 
 use super::Context;
-use super::build::BuildArgs;
-use super::compose::ComposeArgs;
+use weld::compose::ComposeError;
 use weld::error::{Error, Result};
+use weld::pipeline::{self, ComposeOptions};
 use weld::project::{TestCase, TestTarget};
 use weld::report::Style;
 use weld::run::{Runtime, RuntimeOptions, default_cache_dir};
@@ -89,14 +90,26 @@ impl TestArgs {
         let r = &cx.reporter;
         // Build what is stale and compose if an app test is selected: tests run what the
         // sources say now, not what was last built.
-        let stage_cx = cx.stage(&plan);
-        let not_run = |code| {
-            format!("the tests did not run: building or composing failed (exit status {code})")
-        };
         let needs_app = selected.iter().any(|t| t.target == TestTarget::App);
-        stage_cx.stage_outcome(BuildArgs::all(self.jobs).exec(&stage_cx), not_run)?;
+        super::build::build_project(cx, &plan, self.jobs)?;
         if needs_app {
-            stage_cx.stage_outcome(ComposeArgs::default().exec(&stage_cx), not_run)?;
+            match pipeline::compose(&plan, &ComposeOptions::default()) {
+                Ok(composition) => super::compose::warn_unresolved(cx, &composition.composed),
+                Err(Error::Compose(ComposeError::DoesNotFit {
+                    components,
+                    findings,
+                    ..
+                })) => {
+                    let names: Vec<&str> = components.iter().map(String::as_str).collect();
+                    let _ = std::io::stderr()
+                        .lock()
+                        .write_all(super::check::render(cx, &names, &findings).as_bytes());
+                    return Err(Error::Checked(
+                        "the tests did not run: composing found the problems shown above".into(),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
         }
         let runtime = Runtime::new(RuntimeOptions {
             cache_dir: default_cache_dir(),

@@ -1,5 +1,6 @@
 //! `weld up`: build, check, compose and run in one command.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc;
@@ -9,11 +10,9 @@ use clap::Args;
 use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::Context;
-use super::build::BuildArgs;
-use super::check::CheckArgs;
-use super::compose::ComposeArgs;
-use super::run::RunArgs;
+use weld::compose::ComposeError;
 use weld::error::{Error, Result};
+use weld::pipeline::{self, ComposeOptions};
 use weld::project::Plan;
 use weld::report::Style;
 use weld::units::format_elapsed;
@@ -60,57 +59,79 @@ impl UpArgs {
             (None, given) => given.clone(),
         };
         let plan = Plan::discover(manifest_path.as_deref(), &cx.cwd)?;
-        let stage_cx = cx.stage(&plan);
-        if plan.compose.is_none() {
+        let Some(compose) = &plan.compose else {
             return Err(Error::Usage {
                 message: format!(
                     "{} has no [compose] section, so there is no app to run: `weld build` builds its components",
                     cx.show(&plan.manifest)
                 ),
             });
-        }
-        stage(cx, &stage_cx, "build", || {
-            BuildArgs::all(self.jobs).exec(&stage_cx)
+        };
+        stage(cx, "build", || {
+            super::build::build_project(cx, &plan, self.jobs).map(|_| "")
         })?;
-        stage(cx, &stage_cx, "check", || {
-            CheckArgs::default().exec(&stage_cx)
+        stage(cx, "check", || {
+            let project = pipeline::check(&plan)?;
+            if project.ok() {
+                return Ok("");
+            }
+            let names: Vec<&str> = project.components.iter().map(String::as_str).collect();
+            eprint(&super::check::render(cx, &names, &project.findings));
+            Err(stopped("check"))
         })?;
-        stage(cx, &stage_cx, "compose", || {
-            ComposeArgs::default().exec(&stage_cx)
+        stage(cx, "compose", || {
+            match pipeline::compose(&plan, &ComposeOptions::default()) {
+                Ok(composition) => {
+                    super::compose::warn_unresolved(cx, &composition.composed);
+                    Ok(if composition.fresh {
+                        " (up to date)"
+                    } else {
+                        ""
+                    })
+                }
+                Err(Error::Compose(ComposeError::DoesNotFit {
+                    components,
+                    findings,
+                    ..
+                })) => {
+                    let names: Vec<&str> = components.iter().map(String::as_str).collect();
+                    eprint(&super::check::render(cx, &names, &findings));
+                    Err(stopped("compose"))
+                }
+                Err(e) => Err(e),
+            }
         })?;
         cx.reporter.status(&format!(
             "{} {}",
             cx.reporter.paint("   run", Style::Bold),
-            cx.show(&plan.compose.as_ref().expect("checked above").output)
+            cx.show(&compose.output)
         ));
         // The app's own output and exit code are the result; diagnostics go to stderr.
-        let run_cx = Context {
-            reporter: cx.reporter.clone(),
-            manifest_path: Some(plan.manifest.clone()),
-            cwd: cx.cwd.clone(),
-        };
-        RunArgs::project_app(self.args).exec(&run_cx)
+        super::run::run_project_app(cx, &plan, self.args)
     }
 }
 
-/// Runs one stage with its results captured: on success one status line with its time, on
-/// failure what it printed, then its error.
-fn stage(
-    cx: &Context,
-    stage_cx: &Context,
-    name: &str,
-    f: impl FnOnce() -> Result<u8>,
-) -> Result<()> {
+/// What a stage that found problems (shown above) returns.
+fn stopped(stage: &str) -> Error {
+    Error::Checked(format!(
+        "`weld up` stopped at {stage} (exit status 1): fix what is shown above, then run it again"
+    ))
+}
+
+/// A stage's results go to stderr: stdout belongs to the app.
+fn eprint(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Runs one stage: on success one status line with its time (and what `f` adds to it), on
+/// failure a line saying so, then its error.
+fn stage(cx: &Context, name: &str, f: impl FnOnce() -> Result<&'static str>) -> Result<()> {
     let start = Instant::now();
-    let outcome = stage_cx.stage_outcome(f(), |code| {
-        format!(
-            "`weld up` stopped at {name} (exit status {code}): fix what is shown above, then run it again"
-        )
-    });
+    let outcome = f();
     let r = &cx.reporter;
     match &outcome {
-        Ok(()) => r.status(&format!(
-            "{} done in {}",
+        Ok(note) => r.status(&format!(
+            "{} done in {}{note}",
             r.paint(&format!("{name:>6}"), Style::Good),
             format_elapsed(start.elapsed())
         )),
@@ -119,7 +140,7 @@ fn stage(
             r.paint(&format!("{name:>6}"), Style::Bad)
         )),
     }
-    outcome
+    outcome.map(drop)
 }
 
 /// `weld up --watch`: runs `weld up` (the same command line without `--watch`) as a child, and

@@ -67,7 +67,7 @@ impl Input {
 }
 
 /// One wired import.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Wire {
     /// The importing component.
     pub consumer: String,
@@ -78,7 +78,7 @@ pub struct Wire {
 }
 
 /// What a composition produced.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Composed {
     /// The composed component.
     pub output: PathBuf,
@@ -111,6 +111,8 @@ pub enum ComposeError {
         help("`weld check` with the same inputs explains each problem")
     )]
     DoesNotFit {
+        /// The components, root first, as the findings name them.
+        components: Vec<String>,
         /// Every finding (the caller prints them).
         findings: Vec<Finding>,
         /// The errors among them.
@@ -453,7 +455,11 @@ pub fn compose(
                 f
             })
             .collect();
-        return Err(ComposeError::DoesNotFit { findings, errors });
+        return Err(ComposeError::DoesNotFit {
+            components: wiring.components,
+            findings,
+            errors,
+        });
     }
     let unresolved = wiring.unresolved();
     let bytes = wiring.encoded?;

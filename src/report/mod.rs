@@ -80,8 +80,6 @@ pub struct Reporter {
     color: bool,
     verbosity: i8,
     width: usize,
-    /// Where results go instead of stdout, for a stage of a larger command (`weld up`).
-    captured: Option<std::sync::Arc<std::sync::Mutex<Vec<u8>>>>,
 }
 
 impl Reporter {
@@ -105,25 +103,7 @@ impl Reporter {
             color,
             verbosity: if quiet { -1 } else { verbose.min(3) as i8 },
             width,
-            captured: None,
         }
-    }
-
-    /// A reporter like this one whose results are kept (see [`Reporter::take_captured`]) instead
-    /// of printed: a command that runs another as one of its stages decides what to show.
-    pub fn capturing(&self) -> Reporter {
-        Reporter {
-            captured: Some(Default::default()),
-            ..self.clone()
-        }
-    }
-
-    /// The results captured so far (empty for a reporter that prints).
-    pub fn take_captured(&self) -> Vec<u8> {
-        self.captured
-            .as_ref()
-            .map(|c| std::mem::take(&mut *c.lock().expect("not poisoned")))
-            .unwrap_or_default()
     }
 
     /// The output format.
@@ -148,13 +128,6 @@ impl Reporter {
 
     /// Writes a result to stdout.
     pub fn print(&self, text: &str) -> Result<()> {
-        if let Some(captured) = &self.captured {
-            captured
-                .lock()
-                .expect("not poisoned")
-                .extend_from_slice(text.as_bytes());
-            return Ok(());
-        }
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())?;
         out.flush()?;

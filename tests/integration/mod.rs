@@ -43,6 +43,10 @@ pub fn trials() -> Vec<Trial> {
         "cache::counts_and_cleans_everything",
         cache_counts_and_cleans_everything,
     ));
+    trials.push(crate::trial(
+        "up::skips_a_fresh_compose",
+        up_skips_a_fresh_compose,
+    ));
     trials.extend(build::trials());
     trials.extend(check::trials());
     trials.extend(run::trials());
@@ -197,6 +201,58 @@ fn broken_pipe_exits_quietly() -> Result<(), Failed> {
         .output()?;
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    Ok(())
+}
+
+/// `weld up` composes again only when an input or option changed: a second run keeps the app
+/// file as it is, and a changed component is composed in.
+fn up_skips_a_fresh_compose() -> Result<(), Failed> {
+    let dir = crate::scratch("fresh-compose")?;
+    let components = crate::root().join("tests/cli/check/components");
+    for name in ["app", "arith", "words"] {
+        std::fs::copy(
+            components.join(format!("{name}.wasm")),
+            dir.join(format!("{name}.wasm")),
+        )?;
+    }
+    std::fs::write(
+        dir.join("weld.toml"),
+        "[project]\nname = \"fresh\"\n\n\
+         [components.calc]\nlang = \"wasm\"\npath = \"app.wasm\"\n\n\
+         [components.arith]\nlang = \"wasm\"\npath = \"arith.wasm\"\n\n\
+         [components.words]\nlang = \"wasm\"\npath = \"words.wasm\"\n\n\
+         [compose]\nroot = \"calc\"\nplugs = [\"arith\", \"words\"]\n",
+    )?;
+    let app = dir.join("target/weld/app.wasm");
+    // The app exports no wasi:cli/run: the run stage refuses it (2), after composing.
+    let up = || -> Result<String, Failed> {
+        let out = weld().arg("up").arg(&dir).output()?;
+        crate::expect_code(&out, 2);
+        Ok(String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let identity = |path: &std::path::Path| -> Result<(u64, std::time::SystemTime), Failed> {
+        let meta = std::fs::metadata(path)?;
+        Ok((std::os::unix::fs::MetadataExt::ino(&meta), meta.modified()?))
+    };
+    // The compose stage's status line: `compose done in 8ms`, with ` (up to date)` when skipped.
+    let compose_line = |stderr: &str| -> Result<String, Failed> {
+        stderr
+            .lines()
+            .find(|l| l.trim_start().starts_with("compose done"))
+            .map(str::to_string)
+            .ok_or_else(|| format!("no compose line in:\n{stderr}").into())
+    };
+    let first = compose_line(&up()?)?;
+    assert!(!first.ends_with("(up to date)"), "{first}");
+    let composed = identity(&app)?;
+    let second = compose_line(&up()?)?;
+    assert!(second.ends_with("(up to date)"), "{second}");
+    assert_eq!(identity(&app)?, composed, "the app was written again");
+    // Another implementation of words: composed in.
+    std::fs::copy(components.join("words-copy.wasm"), dir.join("words.wasm"))?;
+    let third = compose_line(&up()?)?;
+    assert!(!third.ends_with("(up to date)"), "{third}");
+    assert_ne!(identity(&app)?, composed);
     Ok(())
 }
 
