@@ -29,52 +29,61 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<std::fs::Met
 /// write with checking what it writes, and still never leave a bad or partial target.
 #[derive(Debug)]
 pub struct Staged {
-    temp: PathBuf,
+    file: tempfile::NamedTempFile,
     target: PathBuf,
     meta: std::fs::Metadata,
-    committed: bool,
 }
 
 impl Staged {
-    /// Writes `bytes` to a temporary file beside `target` and syncs it.
+    /// Writes `bytes` to a temporary file beside `target` and syncs it. A target that exists
+    /// and is not a regular file (a directory, a FIFO, a device, a socket) is refused: weld
+    /// never replaces one.
     pub fn write(target: &Path, bytes: &[u8]) -> std::io::Result<Staged> {
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let temp = temp_beside(target);
-        let written = (|| {
-            let mut file = std::fs::File::create(&temp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            file.metadata()
-        })();
-        match written {
-            Ok(meta) => Ok(Staged {
-                temp,
-                target: target.to_path_buf(),
-                meta,
-                committed: false,
-            }),
-            Err(e) => {
-                let _ = std::fs::remove_file(&temp);
-                Err(e)
-            }
-        }
+        refuse_special(target)?;
+        let dir = match target.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir)?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut file = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(dir)?;
+        file.write_all(bytes)?;
+        file.as_file().sync_all()?;
+        let meta = file.as_file().metadata()?;
+        Ok(Staged {
+            file,
+            target: target.to_path_buf(),
+            meta,
+        })
     }
 
     /// Puts the file in place (atomically) and returns its metadata.
-    pub fn commit(mut self) -> std::io::Result<std::fs::Metadata> {
-        std::fs::rename(&self.temp, &self.target)?;
-        self.committed = true;
-        Ok(self.meta.clone())
+    pub fn commit(self) -> std::io::Result<std::fs::Metadata> {
+        // Checked again: something may have appeared there since the write.
+        refuse_special(&self.target)?;
+        self.file.persist(&self.target).map_err(|e| e.error)?;
+        Ok(self.meta)
     }
 }
 
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.temp);
-        }
+/// An error if `target` exists and is neither a regular file nor a symbolic link (which a
+/// rename replaces, leaving what it pointed to alone).
+fn refuse_special(target: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(target) {
+        Ok(meta) if !meta.is_file() && !meta.is_symlink() => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{} is not a regular file: weld writes files and does not replace anything else",
+                shown(target)
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -110,28 +119,58 @@ pub fn clean(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    #[test]
-    fn replaces_whole_file_and_leaves_no_temp() {
-        let dir = std::env::temp_dir().join(format!("weld-fsutil-{}", std::process::id()));
-        let file = dir.join("out.wasm");
-        write_atomic(&file, b"first").unwrap();
-        write_atomic(&file, b"second").unwrap();
-        assert_eq!(std::fs::read(&file).unwrap(), b"second");
-        let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
-        assert_eq!(entries.len(), 1);
-        std::fs::remove_dir_all(&dir).unwrap();
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
     }
 
     #[test]
+    fn replaces_whole_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("out.wasm");
+        write_atomic(&file, b"first").unwrap();
+        write_atomic(&file, b"second").unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"second");
+        assert_eq!(names(dir.path()), ["out.wasm"]);
+    }
+
+    /// A write that is abandoned (what compose does when validation fails) leaves the old file
+    /// as it was, and no temporary file.
+    #[test]
     fn failure_keeps_the_old_file() {
-        let dir = std::env::temp_dir().join(format!("weld-fsutil-fail-{}", std::process::id()));
-        let file = dir.join("out.wasm");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("out.wasm");
         write_atomic(&file, b"good").unwrap();
-        // A directory where the file should be renamed to makes the rename fail.
-        let blocked = dir.join("blocked");
-        std::fs::create_dir_all(blocked.join("inner")).unwrap();
-        assert!(write_atomic(&blocked, b"bad").is_err());
+        let staged = Staged::write(&file, b"bad").unwrap();
+        assert_eq!(
+            names(dir.path()).len(),
+            2,
+            "the new bytes are staged beside"
+        );
+        drop(staged);
         assert_eq!(std::fs::read(&file).unwrap(), b"good");
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(names(dir.path()), ["out.wasm"]);
+    }
+
+    /// A special file where the output goes is refused, and stays what it is.
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_never_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("app.wasm");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let err = write_atomic(&socket, b"bytes").unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        let meta = std::fs::symlink_metadata(&socket).unwrap();
+        assert!(meta.file_type().is_socket());
+        assert_eq!(names(dir.path()), ["app.wasm"]);
+        std::fs::create_dir(dir.path().join("out")).unwrap();
+        assert!(write_atomic(&dir.path().join("out"), b"bytes").is_err());
     }
 }

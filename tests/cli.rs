@@ -160,9 +160,15 @@ pub fn scratch(name: &str) -> Result<PathBuf, Failed> {
 /// every default weld derives from them points into the trial's directory. weld's toolchains
 /// and Rust's are still found where install.sh and rustup put them.
 pub fn weld() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_weld"));
+    isolate(&mut cmd);
+    cmd
+}
+
+/// Gives `cmd` (weld, or a program that runs weld) the environment [`weld`] describes.
+pub fn isolate(cmd: &mut Command) {
     let dir = trial_dir();
     let tools = toolchains();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_weld"));
     cmd.current_dir(root())
         .env("NO_COLOR", "1")
         .env("COLUMNS", "100")
@@ -181,7 +187,6 @@ pub fn weld() -> Command {
     ] {
         cmd.env_remove(xdg);
     }
-    cmd
 }
 
 /// Asserts a weld run's exit code, showing its stderr when it differs.

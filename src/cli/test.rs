@@ -1,6 +1,5 @@
 //! `weld test`: the `[[test]]` declarations of weld.toml.
 
-use std::io::Write;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -101,9 +100,8 @@ impl TestArgs {
                     ..
                 })) => {
                     let names: Vec<&str> = components.iter().map(String::as_str).collect();
-                    let _ = std::io::stderr()
-                        .lock()
-                        .write_all(super::check::render(cx, &names, &findings).as_bytes());
+                    cx.reporter
+                        .eprint(&super::check::render(cx, &names, &findings));
                     return Err(Error::Checked(
                         "the tests did not run: composing found the problems shown above".into(),
                     ));

@@ -1,6 +1,5 @@
 //! `weld up`: build, check, compose and run in one command.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc;
@@ -76,7 +75,8 @@ impl UpArgs {
                 return Ok("");
             }
             let names: Vec<&str> = project.components.iter().map(String::as_str).collect();
-            eprint(&super::check::render(cx, &names, &project.findings));
+            cx.reporter
+                .eprint(&super::check::render(cx, &names, &project.findings));
             Err(stopped("check"))
         })?;
         stage(cx, "compose", || {
@@ -95,7 +95,8 @@ impl UpArgs {
                     ..
                 })) => {
                     let names: Vec<&str> = components.iter().map(String::as_str).collect();
-                    eprint(&super::check::render(cx, &names, &findings));
+                    cx.reporter
+                        .eprint(&super::check::render(cx, &names, &findings));
                     Err(stopped("compose"))
                 }
                 Err(e) => Err(e),
@@ -116,11 +117,6 @@ fn stopped(stage: &str) -> Error {
     Error::Checked(format!(
         "`weld up` stopped at {stage} (exit status 1): fix what is shown above, then run it again"
     ))
-}
-
-/// A stage's results go to stderr: stdout belongs to the app.
-fn eprint(text: &str) {
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Runs one stage: on success one status line with its time (and what `f` adds to it), on

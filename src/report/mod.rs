@@ -85,14 +85,18 @@ pub struct Reporter {
 impl Reporter {
     /// A reporter for the given global options; `verbose` counts `-v`, `quiet` is `-q`.
     pub fn new(format: Format, color: ColorChoice, verbose: u8, quiet: bool) -> Self {
-        let stderr_tty = std::io::stderr().is_terminal();
-        let color = match color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                stderr_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
+        // Text is painted when some stream may show colour; each stream (anstream) then keeps
+        // the colour only if it goes to a terminal, or colour is forced.
+        let any_tty = std::io::stderr().is_terminal() || std::io::stdout().is_terminal();
+        let (color, streams) = match color {
+            ColorChoice::Always => (true, anstream::ColorChoice::Always),
+            ColorChoice::Never => (false, anstream::ColorChoice::Never),
+            ColorChoice::Auto => (
+                any_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+                anstream::ColorChoice::Auto,
+            ),
         };
+        streams.write_global();
         let width = std::env::var("COLUMNS")
             .ok()
             .and_then(|c| c.parse::<usize>().ok())
@@ -126,9 +130,10 @@ impl Reporter {
         self.verbosity
     }
 
-    /// Writes a result to stdout.
+    /// Writes a result to stdout (without colour unless stdout is a terminal or colour is
+    /// forced: `weld check > out.txt` writes plain text even from a terminal).
     pub fn print(&self, text: &str) -> Result<()> {
-        let mut out = std::io::stdout().lock();
+        let mut out = anstream::stdout().lock();
         out.write_all(text.as_bytes())?;
         out.flush()?;
         Ok(())
@@ -144,14 +149,19 @@ impl Reporter {
     /// A progress or status line on stderr, unless `-q` (or JSON output) silences it.
     pub fn status(&self, text: &str) {
         if self.verbosity >= 0 && !self.json() {
-            let _ = writeln!(std::io::stderr().lock(), "{text}");
+            self.eprint(&format!("{text}\n"));
         }
+    }
+
+    /// Writes `text` to stderr as it is (colour only where stderr shows it).
+    pub fn eprint(&self, text: &str) {
+        let _ = anstream::stderr().lock().write_all(text.as_bytes());
     }
 
     /// Detail shown with `-v`.
     pub fn verbose(&self, text: &str) {
         if self.verbosity >= 1 && !self.json() {
-            let _ = writeln!(std::io::stderr().lock(), "{text}");
+            self.eprint(&format!("{text}\n"));
         }
     }
 
@@ -177,9 +187,7 @@ impl Reporter {
 
     /// Prints a diagnostic to stderr (even with `-q`: errors are never silenced).
     pub fn error(&self, diagnostic: &dyn Diagnostic) {
-        let _ = std::io::stderr()
-            .lock()
-            .write_all(self.render_diagnostic(diagnostic).as_bytes());
+        self.eprint(&self.render_diagnostic(diagnostic));
     }
 
     /// Paints `text` with an ANSI style when colour is on.

@@ -1,24 +1,28 @@
 //! A line diff of expected and actual output, for test failures.
 
+use std::time::{Duration, Instant};
+
+use similar::{Algorithm, ChangeTag, TextDiff};
+
+/// How long the diff may search for the smallest edit script; past it, similar settles for a
+/// larger one, so two long unrelated outputs cost time and memory linear in their length.
+const DEADLINE: Duration = Duration::from_millis(500);
+
 /// `expected` and `got` line by line: `  ` common, `- ` expected only, `+ ` got only. A line
 /// that differs only in its end (a missing final newline) is marked too.
 pub fn line_diff(expected: &str, got: &str) -> String {
-    let a: Vec<&str> = expected.split_inclusive('\n').collect();
-    let b: Vec<&str> = got.split_inclusive('\n').collect();
-    // Longest common subsequence by dynamic programming: test outputs are small.
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
+    let diff = TextDiff::configure()
+        .algorithm(Algorithm::Myers)
+        .deadline(Instant::now() + DEADLINE)
+        .diff_lines(expected, got);
     let mut out = String::new();
-    let line = |out: &mut String, mark: &str, text: &str| {
-        out.push_str(mark);
+    for change in diff.iter_all_changes() {
+        out.push_str(match change.tag() {
+            ChangeTag::Equal => "  ",
+            ChangeTag::Delete => "- ",
+            ChangeTag::Insert => "+ ",
+        });
+        let text = change.value();
         match text.strip_suffix('\n') {
             Some(t) => out.push_str(t),
             None => {
@@ -27,20 +31,6 @@ pub fn line_diff(expected: &str, got: &str) -> String {
             }
         }
         out.push('\n');
-    };
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            line(&mut out, "  ", a[i]);
-            i += 1;
-            j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            line(&mut out, "+ ", b[j]);
-            j += 1;
-        } else {
-            line(&mut out, "- ", a[i]);
-            i += 1;
-        }
     }
     out
 }
@@ -51,8 +41,21 @@ mod tests {
 
     #[test]
     fn marks_changed_lines() {
-        assert_eq!(line_diff("a\nb\nc\n", "a\nB\nc\n"), "  a\n+ B\n- b\n  c\n");
-        assert_eq!(line_diff("x\n", "x"), "+ x (no newline at end)\n- x\n");
+        assert_eq!(line_diff("a\nb\nc\n", "a\nB\nc\n"), "  a\n- b\n+ B\n  c\n");
+        assert_eq!(line_diff("x\n", "x"), "- x\n+ x (no newline at end)\n");
         assert_eq!(line_diff("", "new\n"), "+ new\n");
+    }
+
+    /// Two unrelated 100,000-line outputs: a table of every pair of lines would be 10^10 cells.
+    #[test]
+    fn large_unrelated_outputs_finish() {
+        let a: String = (0..100_000).map(|i| format!("expected {i}\n")).collect();
+        let b: String = (0..100_000).map(|i| format!("got {i}\n")).collect();
+        let diff = line_diff(&a, &b);
+        assert_eq!(diff.lines().count(), 200_000);
+        assert_eq!(
+            diff.lines().filter(|l| l.starts_with("- ")).count(),
+            100_000
+        );
     }
 }

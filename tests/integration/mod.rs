@@ -47,6 +47,10 @@ pub fn trials() -> Vec<Trial> {
         "up::skips_a_fresh_compose",
         up_skips_a_fresh_compose,
     ));
+    trials.push(crate::trial(
+        "output::colour_only_on_terminals",
+        colour_only_on_terminals,
+    ));
     trials.extend(build::trials());
     trials.extend(check::trials());
     trials.extend(run::trials());
@@ -201,6 +205,49 @@ fn broken_pipe_exits_quietly() -> Result<(), Failed> {
         .output()?;
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    Ok(())
+}
+
+/// Run from a terminal with stdout redirected to a file, `weld check` writes plain text to the
+/// file; with stdout on the terminal, it paints. `script` (util-linux) provides the terminal.
+fn colour_only_on_terminals() -> Result<(), Failed> {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!(
+            "skipped: `script` (util-linux) is not installed, so there is no terminal to test with"
+        );
+        return Ok(());
+    }
+    let dir = crate::scratch("colour")?;
+    let check = format!(
+        "{} check tests/cli/check/components/app.wasm --plug tests/cli/check/components/arith.wasm",
+        env!("CARGO_BIN_EXE_weld")
+    );
+    let on_terminal = |shell: &str, log: &std::path::Path| -> Result<(), Failed> {
+        let mut cmd = std::process::Command::new("script");
+        crate::isolate(&mut cmd);
+        cmd.env_remove("NO_COLOR")
+            .arg("-qec")
+            .arg(shell)
+            .arg(log)
+            .stdout(Stdio::null());
+        cmd.status()?;
+        Ok(())
+    };
+    let file = dir.join("out.txt");
+    on_terminal(&format!("{check} > {}", file.display()), &dir.join("a.log"))?;
+    let written = std::fs::read_to_string(&file)?;
+    assert!(written.contains("unsatisfied-import"), "{written}");
+    assert!(
+        !written.contains('\x1b'),
+        "ANSI escapes in a file: {written:?}"
+    );
+    on_terminal(&check, &dir.join("b.log"))?;
+    let shown = std::fs::read_to_string(dir.join("b.log"))?;
+    assert!(shown.contains('\x1b'), "no colour on a terminal: {shown:?}");
     Ok(())
 }
 
