@@ -3,7 +3,8 @@
 //!
 //! The library holds every stage of the pipeline; the `weld` binary only parses flags and calls
 //! it. Stages are modules named after the pipeline (see docs/architecture.md):
-//! [`project`] (weld.toml → [`project::Plan`]), then build, check, compose and run as they land.
+//! [`project`] (weld.toml → [`project::Plan`]), [`build`], [`check`], [`compose`], [`run`] and
+//! [`test`]; [`pipeline`] runs the project-level stages on a plan for `weld up` and `weld test`.
 //! [`report`] prints results and diagnostics; [`toolchain`] finds the language toolchains.
 
 #![deny(missing_docs)]

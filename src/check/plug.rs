@@ -8,7 +8,8 @@ use super::load::Loaded;
 use super::{Against, Code, Finding, Severity};
 
 /// WASI 0.2 packages that `weld run` provides to every guest (wasmtime-wasi's command linker:
-/// cli, clocks, filesystem, io, random, sockets). wasi:http comes with `weld serve`, not `run`.
+/// cli, clocks, filesystem, io, random, sockets). `weld run` does not serve HTTP: wasi:http is
+/// not among them.
 const RUNTIME_PACKAGES: [&str; 6] = [
     "wasi:cli",
     "wasi:clocks",
@@ -225,7 +226,7 @@ pub fn check(components: &[Loaded], roots: usize) -> Checked {
                         ),
                     );
                     x.help = Some(if name.package() == "wasi:http" {
-                        "wasi:http is provided by `weld serve`, not by `weld run`; or plug a component that exports it".into()
+                        "weld's runtime does not provide wasi:http (it runs wasi:cli commands); plug a component that exports it".into()
                     } else if name.base.starts_with("wasi:") {
                         format!(
                             "weld's runtime provides WASI 0.2 ({}); plug a component that exports {interface}",

@@ -6,8 +6,6 @@
 //! stale code. Entries are written to a temporary file and renamed into place: two runs racing
 //! to fill the same entry each write a complete file, and a reader sees one or the other.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -52,10 +50,15 @@ pub fn compiled_dir(cache_dir: &Path) -> PathBuf {
 impl CodeCache {
     /// A cache under `dir` (created on first store) for code `engine` compiles.
     pub fn new(dir: PathBuf, engine: &Engine) -> CodeCache {
-        let mut hasher = DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut hasher);
-        env!("CARGO_PKG_VERSION").hash(&mut hasher);
-        let dir = compiled_dir(&dir).join(format!("{:016x}", hasher.finish()));
+        // A stable hash: DefaultHasher may change between Rust releases, which would orphan
+        // every entry.
+        let mut hasher = Sha256::new();
+        use std::hash::Hash;
+        engine
+            .precompile_compatibility_hash()
+            .hash(&mut HashInto(&mut hasher));
+        hasher.update(env!("CARGO_PKG_VERSION"));
+        let dir = compiled_dir(&dir).join(&format!("{:x}", hasher.finalize())[..16]);
         CodeCache {
             dir,
             engine: engine.clone(),
@@ -124,6 +127,20 @@ impl CodeCache {
             return false;
         };
         crate::fsutil::write_atomic(&self.entry(key), &serialized).is_ok()
+    }
+}
+
+/// Feeds what a [`std::hash::Hash`] value writes into a SHA-256.
+struct HashInto<'a>(&'a mut Sha256);
+
+impl std::hash::Hasher for HashInto<'_> {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// Never asked for: `Hash` implementations only write.
+    fn finish(&self) -> u64 {
+        0
     }
 }
 
