@@ -12,12 +12,6 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// Directory names never hashed as sources, at any depth: caches and VCS metadata.
-const SKIPPED: [&str; 5] = ["node_modules", "__pycache__", ".git", ".venv", ".weld"];
-
-/// Symlinked directories are followed, to this depth, so that a link cycle ends.
-const MAX_DEPTH: usize = 32;
-
 /// What a component's build depends on.
 pub(crate) struct Inputs<'a> {
     /// Files or directories whose contents matter.
@@ -39,14 +33,11 @@ pub(crate) fn fingerprint(inputs: &Inputs) -> Result<String, String> {
         hasher.update(value);
     }
     for root in &inputs.paths {
-        let mut files = Vec::new();
-        if root.is_dir() {
-            walk(root, root, &inputs.exclude, 0, &mut files)
-                .map_err(|(path, e)| format!("cannot read {}: {e}", path.display()))?;
+        let files = if root.is_dir() {
+            super::sources::files(root, &inputs.exclude).map_err(|e| e.to_string())?
         } else {
-            files.push(root.to_path_buf());
-        }
-        files.sort();
+            vec![root.to_path_buf()]
+        };
         hasher.update([1]);
         hasher.update(root.to_string_lossy().as_bytes());
         for file in files {
@@ -60,35 +51,6 @@ pub(crate) fn fingerprint(inputs: &Inputs) -> Result<String, String> {
         }
     }
     Ok(format!("{:x}", hasher.finalize()))
-}
-
-fn walk(
-    root: &Path,
-    dir: &Path,
-    exclude: &[&Path],
-    depth: usize,
-    files: &mut Vec<PathBuf>,
-) -> Result<(), (PathBuf, io::Error)> {
-    let at = |e| (dir.to_path_buf(), e);
-    for entry in std::fs::read_dir(dir).map_err(at)? {
-        let path = entry.map_err(at)?.path();
-        let name = path.file_name().unwrap_or_default();
-        // Follows symlinks; a dangling one is an input that cannot be read.
-        let meta = std::fs::metadata(&path).map_err(|e| (path.clone(), e))?;
-        if meta.is_dir() {
-            let skipped = SKIPPED.iter().any(|s| name == *s)
-                // A package's own build directory, not a source directory that happens to be
-                // called `target` deeper down.
-                || (dir == root && name == "target")
-                || exclude.contains(&path.as_path());
-            if !skipped && depth < MAX_DEPTH {
-                walk(root, &path, exclude, depth + 1, files)?;
-            }
-        } else {
-            files.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// The record of a component's last good build.

@@ -7,6 +7,7 @@
 
 mod cache;
 mod langs;
+pub mod sources;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -115,6 +115,23 @@ pub fn decode(bytes: &[u8]) -> Result<(Resolve, WorldId), (String, Option<String
             Some("wrap it with `wasm-tools component new MODULE.wasm -o COMPONENT.wasm` (with `--adapt` for a WASI preview 1 module), or build it for a component target such as wasm32-wasip2".into()),
         ));
     }
+    // Every section must fit in what holds it before a decoder sizes a buffer by what the
+    // section declares: 14 bytes can declare a 4 GiB custom section. Walking the sections
+    // reads headers and slices, never copies.
+    if let Some(e) = wasmparser::Parser::new(0)
+        .parse_all(bytes)
+        .find_map(Result::err)
+    {
+        let reason = if truncated(bytes) {
+            format!("the component is truncated: a section is longer than the file ({e})")
+        } else {
+            format!("the component is invalid: {e}")
+        };
+        return Err((
+            reason,
+            Some("rebuild it; a partial download or copy also looks like this".into()),
+        ));
+    }
     // Decoding reads the component's types, not its code: fast even for a 20 MB component.
     // Full validation runs only to say precisely why one does not decode (build and compose
     // validate what they produce).

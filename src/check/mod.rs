@@ -50,6 +50,8 @@ pub enum Code {
     IncompatibleType,
     /// A plug that provides nothing any component imports.
     UnusedPlug,
+    /// Components that import from each other, around a cycle: none can be instantiated first.
+    PlugCycle,
     /// Target world: the component exports this as the world requires.
     WorldExport,
     /// Target world: the component does not export something the world exports.
@@ -71,6 +73,7 @@ impl Code {
             Code::MissingType => "missing-type",
             Code::IncompatibleType => "incompatible-type",
             Code::UnusedPlug => "unused-plug",
+            Code::PlugCycle => "plug-cycle",
             Code::WorldExport => "world-export",
             Code::MissingExport => "missing-export",
             Code::ImportNotInWorld => "import-not-in-world",

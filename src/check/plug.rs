@@ -334,6 +334,7 @@ pub fn check(components: &[Loaded], roots: usize) -> Checked {
             }
         }
     }
+    findings.extend(cycle(components, &links));
     let mut unused = Vec::new();
     for (pi, plug) in components.iter().enumerate().skip(roots) {
         if !used[pi] {
@@ -374,6 +375,80 @@ pub fn check(components: &[Loaded], roots: usize) -> Checked {
         links,
         unused,
         findings,
+    }
+}
+
+/// A cycle of components each importing from the next (A from B, B from A), as one finding: a
+/// composition instantiates a provider before its consumer, so around a cycle it cannot start.
+fn cycle(components: &[Loaded], links: &[Link]) -> Option<Finding> {
+    // For each consumer, its providers and what it imports from each.
+    let mut edges: Vec<Vec<(ComponentId, &str)>> = vec![Vec::new(); components.len()];
+    for link in links {
+        if let Provider::Component { id, .. } = &link.provider {
+            edges[link.consumer].push((*id, &link.import));
+        }
+    }
+    // Depth-first; `stack` is the path being explored, each step with the import it follows.
+    let mut done = vec![false; components.len()];
+    for start in 0..components.len() {
+        let mut stack: Vec<(ComponentId, usize)> = vec![(start, 0)];
+        while let Some(&mut (at, ref mut next)) = stack.last_mut() {
+            let Some(&(to, _)) = edges[at].get(*next) else {
+                done[at] = true;
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            if let Some(from) = stack.iter().position(|(c, _)| *c == to) {
+                // Each step on the cycle: a component and the import it takes from the next.
+                let steps: Vec<(ComponentId, &str)> = stack[from..]
+                    .iter()
+                    .map(|&(c, n)| (c, edges[c][n - 1].1))
+                    .collect();
+                return Some(cycle_finding(components, &steps));
+            }
+            if !done[to] {
+                stack.push((to, 0));
+            }
+        }
+    }
+    None
+}
+
+fn cycle_finding(components: &[Loaded], steps: &[(ComponentId, &str)]) -> Finding {
+    let name = |id: ComponentId| components[id].name.as_str();
+    let mut around: Vec<String> = steps
+        .iter()
+        .map(|(c, _)| format!("`{}`", name(*c)))
+        .collect();
+    around.push(format!("`{}`", name(steps[0].0)));
+    let imports: Vec<String> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, (c, import))| {
+            let next = steps[(i + 1) % steps.len()].0;
+            format!("`{}` imports {import} from `{}`", name(*c), name(next))
+        })
+        .collect();
+    Finding {
+        severity: Severity::Error,
+        code: Code::PlugCycle,
+        against: Against::Components,
+        consumer: name(steps[0].0).to_string(),
+        provider: Some(name(steps[1 % steps.len()].0).to_string()),
+        interface: steps[0].1.to_string(),
+        item: None,
+        expected: None,
+        found: None,
+        message: format!(
+            "the plugs import from each other in a cycle, {}: {}",
+            around.join(" -> "),
+            imports.join(", ")
+        ),
+        help: Some(
+            "a component is instantiated after the ones it imports from, so a cycle cannot start: move what they share into a component of its own"
+                .into(),
+        ),
     }
 }
 

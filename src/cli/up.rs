@@ -9,6 +9,7 @@ use clap::Args;
 use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::Context;
+use weld::build::sources::is_not_source;
 use weld::compose::ComposeError;
 use weld::error::{Error, Result};
 use weld::pipeline::{self, ComposeOptions};
@@ -275,12 +276,9 @@ fn relevant(plan: &Plan, inputs: &[PathBuf], event: &notify::Event) -> Option<Pa
         }
         let rel = path.strip_prefix(&plan.root).unwrap_or(path);
         let ignored = path.starts_with(&plan.target_dir)
-            || rel.components().any(|c| {
-                matches!(
-                    c.as_os_str().to_str(),
-                    Some("target" | "node_modules" | ".git" | "__pycache__")
-                )
-            });
+            || rel
+                .components()
+                .any(|c| c.as_os_str() == "target" || is_not_source(c.as_os_str()));
         (!ignored).then(|| path.clone())
     })
 }

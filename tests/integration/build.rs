@@ -21,7 +21,34 @@ pub fn trials() -> Vec<Trial> {
             "build::failed_build_keeps_last_good_output",
             failed_build_keeps_last_good_output,
         ),
+        crate::trial("build::link_loop_is_named", link_loop_is_named),
     ]
+}
+
+/// A Python component whose directory holds two links to itself (2^32 paths for a walker that
+/// follows links 32 deep): the build names the looping link at once, before any toolchain runs.
+fn link_loop_is_named() -> Result<(), Failed> {
+    let dir = crate::scratch("link-loop")?;
+    std::fs::create_dir_all(dir.join("wit"))?;
+    std::fs::copy(
+        crate::root().join("fixtures/calc/wit/calc.wit"),
+        dir.join("wit/calc.wit"),
+    )?;
+    std::fs::create_dir_all(dir.join("py"))?;
+    std::fs::write(dir.join("py/app.py"), "x = 1\n")?;
+    std::os::unix::fs::symlink(".", dir.join("py/a"))?;
+    std::os::unix::fs::symlink(".", dir.join("py/b"))?;
+    std::fs::write(
+        dir.join("weld.toml"),
+        "[project]\nname = \"loop\"\nwit = \"wit\"\n\n\
+         [components.arith]\nlang = \"python\"\npath = \"py\"\nworld = \"arith-provider\"\n",
+    )?;
+    let out = weld().arg("build").arg("-C").arg(&dir).output()?;
+    crate::expect_code(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("py/a is a symbolic link to"), "{stderr}");
+    assert!(stderr.contains("the link loops"), "{stderr}");
+    Ok(())
 }
 
 /// Runs `weld build --format json` and returns its lines by component name.
