@@ -37,10 +37,28 @@ impl ProjectCheck {
 /// component that names a world against it.
 pub fn check(plan: &Plan) -> Result<ProjectCheck> {
     let inputs = ProjectInputs::of(plan)?;
+    // Validating code is most of loading a large component: a file validated before, and not
+    // changed since, is not validated again.
+    let record = plan.target_dir.join(".cache").join("validated.json");
+    let mut validated: Vec<(PathBuf, Identity)> = std::fs::read(&record)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
     let mut loaded = Vec::new();
     for input in inputs.all() {
-        loaded.push(load::load(&input.path, &input.name)?);
+        let id = identity(&input.path);
+        let known = id
+            .as_ref()
+            .is_some_and(|id| validated.contains(&(input.path.clone(), id.clone())));
+        loaded.push(load::load_with(&input.path, &input.name, !known)?);
+        if let (false, Some(id)) = (known, id) {
+            validated.retain(|(path, _)| *path != input.path);
+            validated.push((input.path.clone(), id));
+        }
     }
+    // A record that cannot be written only costs the next check a validation.
+    let json = serde_json::to_vec_pretty(&validated).expect("a record serializes");
+    let _ = crate::fsutil::write_atomic(&record, &json);
     let mut findings = match &inputs {
         ProjectInputs::Plug { .. } => plug::check(&loaded, 1).findings,
         ProjectInputs::All(all) => plug::check(&loaded, all.len()).findings,

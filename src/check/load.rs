@@ -67,6 +67,12 @@ impl LoadError {
 
 /// Reads, validates and decodes the component at `path`, calling it `name`.
 pub fn load(path: &Path, name: &str) -> Result<Loaded, LoadError> {
+    load_with(path, name, true)
+}
+
+/// [`load`], validating the component's code only with `validate` (a caller that knows this
+/// very file validated before may skip it: it is most of the time a load takes).
+pub fn load_with(path: &Path, name: &str, validate: bool) -> Result<Loaded, LoadError> {
     let bytes = std::fs::read(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
             LoadError::Missing {
@@ -84,6 +90,24 @@ pub fn load(path: &Path, name: &str) -> Result<Loaded, LoadError> {
         reason,
         help,
     })?;
+    // Decoding reads types only: code that does not validate would pass it.
+    if validate && let Err(e) = super::validate::validate(&bytes) {
+        let place = match super::validate::module_at(&bytes, e.offset()) {
+            Some(module) => format!("its {module}"),
+            None => "it".to_string(),
+        };
+        return Err(LoadError::NotAComponent {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the component's types decode, but {place} does not validate: {} (at offset {:#x})",
+                e.message(),
+                e.offset()
+            ),
+            help: Some(
+                "rebuild it: the file was damaged, or its toolchain wrote invalid code".into(),
+            ),
+        });
+    }
     Ok(Loaded {
         name: name.to_string(),
         path: path.to_path_buf(),

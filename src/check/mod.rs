@@ -9,6 +9,7 @@ pub mod compat;
 pub mod load;
 pub mod plug;
 pub mod target;
+pub mod validate;
 pub mod wit_text;
 
 use serde::Serialize;

@@ -11,7 +11,6 @@ mod inputs;
 pub mod names;
 mod readback;
 mod script;
-mod validate;
 
 pub use inputs::ProjectInputs;
 pub use script::{
@@ -208,7 +207,7 @@ fn validate_and_write(output: &Path, bytes: &[u8], wat: bool) -> Result<u64, Com
                 crate::fsutil::Staged::write(output, bytes).map_err(write_error)
             }
         });
-        let valid = validate::validate(bytes);
+        let valid = crate::check::validate::validate(bytes);
         (valid, staging.join().expect("writing does not panic"))
     });
     // An invalid composition drops the staged file: the previous output stays.

@@ -1,8 +1,9 @@
-//! Validation of a composed component, its function bodies on every core.
+//! Validation of a component, its function bodies on every core: of each input that check and
+//! compose read, and of what compose writes.
 //!
-//! A composed app is mostly its components' core code (~30 MB for the example), and checking
-//! function bodies is most of validating it. The module structure is checked in order, as it
-//! must be; the bodies, independent of each other, are checked in parallel.
+//! A component is mostly core code (~30 MB for the example app), and checking function bodies
+//! is most of validating it. The module structure is checked in order, as it must be; the
+//! bodies, independent of each other, are checked in parallel.
 
 use wasmparser::{
     FuncToValidate, FunctionBody, Parser, ValidPayload, Validator, ValidatorResources, WasmFeatures,
@@ -36,6 +37,54 @@ pub fn validate(bytes: &[u8]) -> Result<(), wasmparser::BinaryReaderError> {
         handles
             .into_iter()
             .try_for_each(|h| h.join().expect("validation does not panic"))
+    })
+}
+
+/// Which core module of `bytes` holds `offset`, as people name it: `core module 2
+/// (libpython3.14.so)`, or without the name when the module has none; `None` when the offset is
+/// outside every core module (in the component's own sections).
+pub fn module_at(bytes: &[u8], offset: u64) -> Option<String> {
+    use wasmparser::{KnownCustom, Name, Payload};
+    // (byte range, index among core modules, name): every core module, at any depth.
+    let mut modules: Vec<(std::ops::Range<u64>, usize, Option<String>)> = Vec::new();
+    // The modules being read, innermost last (components nest; modules do not).
+    let mut open: Vec<Option<usize>> = Vec::new();
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.ok()? {
+            Payload::ModuleSection {
+                unchecked_range, ..
+            } => {
+                modules.push((
+                    unchecked_range.start as u64..unchecked_range.end as u64,
+                    modules.len(),
+                    None,
+                ));
+                open.push(Some(modules.len() - 1));
+            }
+            Payload::ComponentSection { .. } => open.push(None),
+            Payload::CustomSection(custom) => {
+                if let (Some(Some(m)), KnownCustom::Name(names)) = (open.last(), custom.as_known())
+                {
+                    for name in names.into_iter().flatten() {
+                        if let Name::Module { name, .. } = name {
+                            modules[*m].2 = Some(name.to_string());
+                        }
+                    }
+                }
+            }
+            Payload::End(_) => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    let (_, index, name) = modules
+        .iter()
+        .filter(|(range, _, _)| range.contains(&offset))
+        .min_by_key(|(range, _, _)| range.end - range.start)?;
+    Some(match name {
+        Some(name) => format!("core module {index} ({name})"),
+        None => format!("core module {index}"),
     })
 }
 
