@@ -55,7 +55,7 @@ pub fn module_at(bytes: &[u8], offset: u64) -> Option<String> {
                 unchecked_range, ..
             } => {
                 modules.push((
-                    unchecked_range.start as u64..unchecked_range.end as u64,
+                    unchecked_range.start..unchecked_range.end,
                     modules.len(),
                     None,
                 ));
