@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::check::{self, Finding, Loaded, load, plug, target};
+use crate::check::{self, Against, Finding, Loaded, Severity, load, plug, target};
 use crate::compose::{self, ComposeError, Composed, ProjectInputs};
 use crate::error::{Error, Result};
 use crate::project::Plan;
@@ -161,6 +161,23 @@ pub fn compose(plan: &Plan, options: &ComposeOptions) -> Result<Composition> {
             composed: record.composed,
             fresh: true,
         });
+    }
+    // The check stage's world checks hold for compose too: a component that does not
+    // implement the world weld.toml names for it is not composed.
+    let project = check(plan)?;
+    let errors: Vec<Finding> = project
+        .findings
+        .iter()
+        .filter(|f| f.against == Against::World && f.severity == Severity::Error)
+        .cloned()
+        .collect();
+    if !errors.is_empty() {
+        return Err(ComposeError::DoesNotFit {
+            components: project.components,
+            findings: project.findings,
+            errors,
+        }
+        .into());
     }
     let composed = match &inputs {
         ProjectInputs::Plug { root, plugs } => {

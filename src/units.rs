@@ -12,19 +12,19 @@ pub struct UnitError(String);
 /// Parses a duration: a whole number followed by `ms`, `s`, `m` or `h` (e.g. `500ms`, `30s`).
 pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
     let (number, unit) = split_number(text.trim());
-    let value: u64 = number.parse().map_err(|_| {
-        UnitError(format!(
-            "`{text}` is not a duration: write a whole number and a unit, like `500ms`, `30s`, `2m` or `1h`"
-        ))
-    })?;
-    let millis = match unit {
-        "ms" => Some(value),
-        "s" => value.checked_mul(1_000),
-        "m" | "min" => value.checked_mul(60_000),
-        "h" => value.checked_mul(3_600_000),
+    if scaled(number, 1).is_none() {
+        return Err(UnitError(format!(
+            "`{text}` is not a duration: write a number and a unit, like `500ms`, `1.5s`, `2m` or `1h`"
+        )));
+    }
+    let nanos_per: u128 = match unit {
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" | "min" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
         "" => {
             return Err(UnitError(format!(
-                "`{text}` has no unit: write `{value}s` for seconds or `{value}ms` for milliseconds"
+                "`{text}` has no unit: write `{number}s` for seconds or `{number}ms` for milliseconds"
             )));
         }
         other => {
@@ -33,25 +33,25 @@ pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
             )));
         }
     };
-    match millis {
-        Some(0) => Err(UnitError(format!(
+    match scaled(number, nanos_per).map(u64::try_from) {
+        Some(Ok(0)) => Err(UnitError(format!(
             "`{text}` is zero: a limit must be positive"
         ))),
-        Some(ms) => Ok(Duration::from_millis(ms)),
-        None => Err(UnitError(format!("`{text}` is too large"))),
+        Some(Ok(nanos)) => Ok(Duration::from_nanos(nanos)),
+        _ => Err(UnitError(format!("`{text}` is too large"))),
     }
 }
 
-/// Parses a size in bytes: a whole number followed by `B`, `KiB`, `MiB`, `GiB` (or the decimal
-/// `KB`, `MB`, `GB`), e.g. `64MiB`.
+/// Parses a size in bytes: a number followed by `B`, `KiB`, `MiB`, `GiB` (or the decimal
+/// `KB`, `MB`, `GB`), e.g. `64MiB` or `1.5GiB`; a fraction of a byte is dropped.
 pub fn parse_size(text: &str) -> Result<u64, UnitError> {
     let (number, unit) = split_number(text.trim());
-    let value: u64 = number.parse().map_err(|_| {
-        UnitError(format!(
-            "`{text}` is not a size: write a whole number and a unit, like `64MiB` or `1GiB`"
-        ))
-    })?;
-    let factor: u64 = match unit {
+    if scaled(number, 1).is_none() {
+        return Err(UnitError(format!(
+            "`{text}` is not a size: write a number and a unit, like `64MiB` or `1.5GiB`"
+        )));
+    }
+    let factor: u128 = match unit {
         "B" => 1,
         "KiB" => 1 << 10,
         "MiB" => 1 << 20,
@@ -61,7 +61,7 @@ pub fn parse_size(text: &str) -> Result<u64, UnitError> {
         "GB" => 1_000_000_000,
         "" => {
             return Err(UnitError(format!(
-                "`{text}` has no unit: write `{value}MiB`, `{value}GiB` or `{value}B`"
+                "`{text}` has no unit: write `{number}MiB`, `{number}GiB` or `{number}B`"
             )));
         }
         other => {
@@ -70,13 +70,30 @@ pub fn parse_size(text: &str) -> Result<u64, UnitError> {
             )));
         }
     };
-    match value.checked_mul(factor) {
-        Some(0) => Err(UnitError(format!(
+    match scaled(number, factor).map(u64::try_from) {
+        Some(Ok(0)) => Err(UnitError(format!(
             "`{text}` is zero: a limit must be positive"
         ))),
-        Some(bytes) => Ok(bytes),
-        None => Err(UnitError(format!("`{text}` is too large"))),
+        Some(Ok(bytes)) => Ok(bytes),
+        _ => Err(UnitError(format!("`{text}` is too large"))),
     }
+}
+
+/// The decimal `number` (`12`, `1.5`, `0.25`) times `factor`, in whole units, computed exactly;
+/// `None` if it is not a number or the result overflows.
+fn scaled(number: &str, factor: u128) -> Option<u128> {
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > 18 {
+        return None;
+    }
+    let whole: u128 = whole.parse().ok()?;
+    let mut result = whole.checked_mul(factor)?;
+    if !fraction.is_empty() {
+        let scale = 10u128.pow(fraction.len() as u32);
+        result = result.checked_add(fraction.parse::<u128>().ok()?.checked_mul(factor)? / scale)?;
+    }
+    Some(result)
 }
 
 /// Formats a byte count the way people read it: `512 B`, `84.2 KiB`, `17.9 MiB`.
@@ -127,7 +144,7 @@ pub fn format_elapsed(duration: Duration) -> String {
 
 fn split_number(text: &str) -> (&str, &str) {
     let end = text
-        .find(|c: char| !c.is_ascii_digit())
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(text.len());
     (&text[..end], text[end..].trim_start())
 }
@@ -147,6 +164,12 @@ mod tests {
         assert!(parse_duration("s").is_err());
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("99999999999999999999h").is_err());
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1_500)));
+        assert_eq!(parse_duration("0.25s"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2.5ms"), Ok(Duration::from_micros(2_500)));
+        assert!(parse_duration("1..5s").is_err());
+        assert!(parse_duration(".5s").is_err());
+        assert!(parse_duration("0.0s").is_err());
     }
 
     #[test]
@@ -157,6 +180,8 @@ mod tests {
         assert!(parse_size("64").unwrap_err().0.contains("`64MiB`"));
         assert!(parse_size("64mb").is_err());
         assert!(parse_size("18446744073709551615GiB").is_err());
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("0.5KiB"), Ok(512));
     }
 
     #[test]

@@ -17,11 +17,22 @@ pub struct WitError {
     /// Whether the problem is a name that is declared nowhere (a type, interface, world or
     /// package), which deps/ may be missing.
     pub unknown_name: bool,
+    /// Whether the directory is not there at all (a usage error, not a WIT one).
+    pub missing: bool,
     /// The file and span it concerns, when wit-parser knows them.
     location: Option<Box<(NamedSource<String>, SourceSpan)>>,
 }
 
 impl WitError {
+    /// 2 when the directory is not there, 1 when its WIT is wrong.
+    pub fn exit_code(&self) -> u8 {
+        if self.missing {
+            crate::error::EXIT_USAGE
+        } else {
+            crate::error::EXIT_FAILURE
+        }
+    }
+
     /// `file:line:col` of the problem, when known.
     pub fn location(&self) -> Option<String> {
         let (src, span) = self.location.as_deref()?;
@@ -47,7 +58,11 @@ impl std::error::Error for WitError {}
 
 impl Diagnostic for WitError {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new("weld::wit::invalid"))
+        Some(Box::new(if self.missing {
+            "weld::wit::missing"
+        } else {
+            "weld::wit::invalid"
+        }))
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -65,7 +80,9 @@ impl Diagnostic for WitError {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        let help = if self.unknown_name {
+        let help = if self.missing {
+            "name the directory that holds the package's .wit files (with deps/ for its dependencies)"
+        } else if self.unknown_name {
             "a name must be declared in this package or `use`d from one in deps/ (deps/NAME/*.wit or deps/NAME.wit)"
         } else {
             "the WIT reference: https://component-model.bytecodealliance.org/design/wit.html"
@@ -76,6 +93,19 @@ impl Diagnostic for WitError {
 
 /// Parses and resolves the WIT package in `dir` (and `dir/deps`).
 pub fn load_dir(dir: &Path, shown: &Path) -> Result<(Resolve, PackageId), WitError> {
+    if !dir.is_dir() {
+        return Err(WitError {
+            dir: shown.to_path_buf(),
+            message: if dir.exists() {
+                "this is not a directory: a WIT package is a directory of .wit files".into()
+            } else {
+                "no such directory".into()
+            },
+            unknown_name: false,
+            missing: true,
+            location: None,
+        });
+    }
     let mut resolve = Resolve::default();
     match resolve.push_dir(dir) {
         Ok((pkg, _)) => Ok((resolve, pkg)),
@@ -128,6 +158,7 @@ fn locate(resolve: &Resolve, e: &anyhow::Error, dir: &Path, shown: &Path) -> Wit
         dir: shown.to_path_buf(),
         message,
         unknown_name,
+        missing: false,
         location,
     }
 }

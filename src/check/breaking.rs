@@ -175,9 +175,55 @@ pub fn bump(old: &semver::Version, new: &semver::Version) -> Bump {
     }
 }
 
+/// Whether a new version of a package may be published as it is, and why: the version bump
+/// against the changes (`breaking` of them breaking, `changes` in all).
+pub fn verdict(bump: Option<Bump>, breaking: usize, changes: usize) -> (bool, String) {
+    match (bump, breaking, changes) {
+        // A version that goes backwards is wrong whatever changed.
+        (Some(Bump::Backwards), _, _) => (
+            false,
+            "the new version is lower than the old one".to_string(),
+        ),
+        (_, _, 0) => (true, "no changes".to_string()),
+        (Some(Bump::None), _, _) => (
+            false,
+            "the package changed but its version did not: bump it".to_string(),
+        ),
+        (Some(Bump::Breaking), _, _) => {
+            (true, "the version bump allows breaking changes".to_string())
+        }
+        (Some(Bump::Compatible), 0, _) => (
+            true,
+            "only compatible changes, and a compatible version bump".to_string(),
+        ),
+        (Some(Bump::Compatible), n, _) => (
+            false,
+            format!(
+                "{n} breaking change{} need a new major version (for 0.x, a new minor version)",
+                if n == 1 { "" } else { "s" }
+            ),
+        ),
+        (None, 0, _) => (
+            true,
+            "only compatible changes (the package has no version)".to_string(),
+        ),
+        (None, _, _) => (
+            false,
+            "breaking changes in a package without a version: give it one".to_string(),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_going_backwards_is_refused_even_without_changes() {
+        assert!(!verdict(Some(Bump::Backwards), 0, 0).0);
+        assert!(verdict(None, 0, 0).0);
+        assert!(!verdict(Some(Bump::None), 0, 1).0);
+    }
 
     fn v(s: &str) -> semver::Version {
         semver::Version::parse(s).unwrap()

@@ -118,7 +118,7 @@ impl CheckArgs {
 /// `weld check --wit NEW --against OLD`: what changed, what breaks, and whether the version bump
 /// says so.
 fn check_breaking(cx: &Context, new: &std::path::Path, old: &std::path::Path) -> Result<u8> {
-    use weld::check::breaking::{self, Bump};
+    use weld::check::breaking;
     let (nr, np) = weld::wit::load_dir(new, new)?;
     let (or, op) = weld::wit::load_dir(old, old)?;
     let (on, nn) = (&or.packages[op].name, &nr.packages[np].name);
@@ -137,39 +137,7 @@ fn check_breaking(cx: &Context, new: &std::path::Path, old: &std::path::Path) ->
         (Some(o), Some(n)) => Some(breaking::bump(o, n)),
         _ => None,
     };
-    let (ok, verdict) = match (bump, breaking_count, changes.len()) {
-        (_, _, 0) => (true, "no changes".to_string()),
-        (Some(Bump::Backwards), _, _) => (
-            false,
-            "the new version is lower than the old one".to_string(),
-        ),
-        (Some(Bump::None), _, _) => (
-            false,
-            "the package changed but its version did not: bump it".to_string(),
-        ),
-        (Some(Bump::Breaking), _, _) => {
-            (true, "the version bump allows breaking changes".to_string())
-        }
-        (Some(Bump::Compatible), 0, _) => (
-            true,
-            "only compatible changes, and a compatible version bump".to_string(),
-        ),
-        (Some(Bump::Compatible), n, _) => (
-            false,
-            format!(
-                "{n} breaking change{} need a new major version (for 0.x, a new minor version)",
-                if n == 1 { "" } else { "s" }
-            ),
-        ),
-        (None, 0, _) => (
-            true,
-            "only compatible changes (the package has no version)".to_string(),
-        ),
-        (None, _, _) => (
-            false,
-            "breaking changes in a package without a version: give it one".to_string(),
-        ),
-    };
+    let (ok, verdict) = breaking::verdict(bump, breaking_count, changes.len());
     let show = |v: &Option<semver::Version>| {
         v.as_ref()
             .map_or("(unversioned)".to_string(), |v| v.to_string())

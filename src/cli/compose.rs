@@ -94,6 +94,19 @@ impl ComposeArgs {
                             })
                     })
                     .collect::<Result<Vec<_>>>()?;
+                // One file per package: with two, which one the script meant is a guess.
+                for (i, dep) in deps.iter().enumerate() {
+                    if let Some(other) = deps[..i].iter().find(|d| d.package == dep.package) {
+                        return Err(Error::Usage {
+                            message: format!(
+                                "--dep gives package `{}` twice ({} and {}): give each package one component",
+                                dep.package,
+                                other.input.path.display(),
+                                dep.input.path.display()
+                            ),
+                        });
+                    }
+                }
                 let output = given_output();
                 let result = compose::compose_script(path, &deps, &output, self.strict, self.wat);
                 (result.map_err(Error::from), output, Some(path.clone()))
