@@ -87,6 +87,50 @@ fn refuse_special(target: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Reads the file at `path` whole, if it is a regular file (or a link to one). Anything else is
+/// refused before it is opened: reading a FIFO waits for a writer forever, and a device such as
+/// /dev/zero never ends.
+pub fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(not_a_file(&meta));
+    }
+    std::fs::read(path)
+}
+
+/// [`read_file`] as UTF-8 text.
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_file(path)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
+fn not_a_file(meta: &std::fs::Metadata) -> std::io::Error {
+    let what = if meta.is_dir() {
+        "a directory"
+    } else {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            let t = meta.file_type();
+            if t.is_fifo() {
+                "a FIFO"
+            } else if t.is_char_device() || t.is_block_device() {
+                "a device"
+            } else if t.is_socket() {
+                "a socket"
+            } else {
+                "not a regular file"
+            }
+        }
+        #[cfg(not(unix))]
+        "not a regular file"
+    };
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("this is {what}, not a file weld can read"),
+    )
+}
+
 /// `path` as messages show it: relative to the current directory when it is under it, so that
 /// output does not depend on where a checkout lives.
 pub fn shown(path: &Path) -> String {

@@ -73,7 +73,7 @@ pub fn load(path: &Path, name: &str) -> Result<Loaded, LoadError> {
 /// [`load`], validating the component's code only with `validate` (a caller that knows this
 /// very file validated before may skip it: it is most of the time a load takes).
 pub fn load_with(path: &Path, name: &str, validate: bool) -> Result<Loaded, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| {
+    let bytes = crate::fsutil::read_file(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
             LoadError::Missing {
                 path: path.to_path_buf(),

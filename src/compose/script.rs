@@ -80,7 +80,7 @@ fn resolve<T>(
     label: bool,
     then: impl FnOnce(&wac_parser::resolution::Resolution<'_>, Vec<String>) -> Result<T, ComposeError>,
 ) -> Result<T, ComposeError> {
-    let text = std::fs::read_to_string(script).map_err(|source| ComposeError::Read {
+    let text = crate::fsutil::read_text(script).map_err(|source| ComposeError::Read {
         path: script.to_path_buf(),
         source,
     })?;

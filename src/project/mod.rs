@@ -71,7 +71,7 @@ impl Plan {
 
     /// Like [`Plan::load`], naming the manifest `shown` in diagnostics.
     fn load_as(manifest: &Path, shown: &Path) -> Result<Plan, ManifestError> {
-        let text = std::fs::read_to_string(manifest).map_err(|source| {
+        let text = crate::fsutil::read_text(manifest).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 ManifestError::Missing {
                     path: shown.to_path_buf(),
@@ -265,7 +265,9 @@ pub fn locate(manifest_path: Option<&Path>, cwd: &Path) -> Result<PathBuf, Manif
                 path.to_path_buf()
             };
             let file = crate::fsutil::clean(&cwd.join(&given));
-            if file.is_file() {
+            // Something there that is not a readable file (a directory, a FIFO, a link loop) is
+            // reported by reading it, with what it is.
+            if file.symlink_metadata().is_ok() {
                 Ok(file)
             } else {
                 Err(ManifestError::Missing { path: given })
@@ -274,7 +276,7 @@ pub fn locate(manifest_path: Option<&Path>, cwd: &Path) -> Result<PathBuf, Manif
         None => cwd
             .ancestors()
             .map(|dir| dir.join(MANIFEST_NAME))
-            .find(|file| file.is_file())
+            .find(|file| file.symlink_metadata().is_ok())
             .ok_or_else(|| ManifestError::NotFound {
                 dir: cwd.to_path_buf(),
             }),

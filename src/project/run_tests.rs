@@ -181,6 +181,17 @@ impl Validator {
                 (None, Some(e)) => InvokeExpect::Error(e.get_ref().clone()),
                 (None, None) => InvokeExpect::Success,
             };
+            // The call must parse now, as `weld test` will parse it: a plan is valid or not.
+            if let Err(e) = crate::run::Call::parse(invoke.get_ref()) {
+                self.report(
+                    "weld::manifest::invalid-call",
+                    Some(invoke.span()),
+                    format!("test `{name}`: `invoke` does not parse: {e}"),
+                    "not a call",
+                    Some("write the call in WAVE, like invoke = 'words.shout(\"hi\")'".into()),
+                );
+                ok = false;
+            }
             TestAction::Invoke {
                 call: invoke.get_ref().clone(),
                 expect,

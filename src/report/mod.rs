@@ -178,9 +178,27 @@ impl Reporter {
             } else {
                 GraphicalTheme::unicode_nocolor()
             };
-            let _ = GraphicalReportHandler::new_themed(theme)
-                .with_width(self.width)
-                .render_report(&mut out, diagnostic);
+            let handler = GraphicalReportHandler::new_themed(theme).with_width(self.width);
+            // miette echoes the labelled source line whole, and panics on some very long ones:
+            // a line too long to read (a 100 KB `--invoke`, a minified file) gets the message
+            // with its location instead.
+            let hook = std::panic::take_hook();
+            std::panic::set_hook(Box::new(|_| {}));
+            let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut text = String::new();
+                let _ = handler.render_report(&mut text, diagnostic);
+                text
+            }));
+            std::panic::set_hook(hook);
+            match rendered {
+                Ok(text) if text.lines().all(|l| l.len() <= MAX_SHOWN_LINE) => out = text,
+                _ => {
+                    let compact = Compact::of(diagnostic);
+                    let _ = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+                        .with_width(self.width)
+                        .render_report(&mut out, &compact);
+                }
+            }
         }
         out
     }
@@ -219,4 +237,62 @@ pub enum Style {
     Bold,
     /// De-emphasis.
     Dim,
+}
+
+/// Rendered lines longer than this (bytes) mean a source line too long to show.
+const MAX_SHOWN_LINE: usize = 2_000;
+
+/// A diagnostic whose labelled source line is too long to show, as its message, location, code
+/// and help.
+struct Compact<'a> {
+    inner: &'a dyn Diagnostic,
+    location: String,
+}
+
+impl<'a> Compact<'a> {
+    /// `inner` with the place its first label points at (`file:line:column`).
+    fn of(inner: &'a dyn Diagnostic) -> Compact<'a> {
+        let location = inner
+            .source_code()
+            .zip(inner.labels().and_then(|mut l| l.next()))
+            .and_then(|(source, label)| {
+                let contents = source.read_span(label.inner(), 0, 0).ok()?;
+                let name = contents.name().map(|n| format!("{n}:")).unwrap_or_default();
+                Some(format!(
+                    "{name}{}:{}",
+                    contents.line() + 1,
+                    contents.column() + 1
+                ))
+            })
+            .unwrap_or_else(|| "a line too long to show".into());
+        Compact { inner, location }
+    }
+}
+
+impl std::fmt::Display for Compact<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (at {})", self.inner, self.location)
+    }
+}
+
+impl std::fmt::Debug for Compact<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for Compact<'_> {}
+
+impl Diagnostic for Compact<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        self.inner.code()
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        self.inner.help()
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        self.inner.severity()
+    }
 }

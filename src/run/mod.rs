@@ -258,7 +258,7 @@ impl Runtime {
                 },
             ),
             None => {
-                let read: Arc<[u8]> = std::fs::read(path)
+                let read: Arc<[u8]> = crate::fsutil::read_file(path)
                     .map_err(|e| RunError::read(path, e))?
                     .into();
                 // Hashed once, and only when there is a cache to key.

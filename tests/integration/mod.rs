@@ -9,6 +9,7 @@ use crate::weld;
 
 mod build;
 mod check;
+mod corpus;
 mod run;
 
 pub fn trials() -> Vec<Trial> {
@@ -51,6 +52,7 @@ pub fn trials() -> Vec<Trial> {
         "output::colour_only_on_terminals",
         colour_only_on_terminals,
     ));
+    trials.push(crate::trial("corpus::bad_inputs", corpus::corpus));
     trials.extend(build::trials());
     trials.extend(check::trials());
     trials.extend(run::trials());
