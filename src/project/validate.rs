@@ -469,13 +469,21 @@ impl Validator {
             None => target_dir.join("app.wasm"),
         };
         if let Some(o) = &raw.output
-            && output.is_dir()
+            && (o.get_ref().trim().is_empty() || output.is_dir())
         {
+            let (message, label) = if o.get_ref().trim().is_empty() {
+                ("compose output is empty".to_string(), "no file named")
+            } else {
+                (
+                    format!("compose output `{}` is a directory", o.get_ref()),
+                    "a directory",
+                )
+            };
             self.report(
                 "weld::manifest::invalid-value",
                 Some(o.span()),
-                format!("compose output `{}` is a directory", o.get_ref()),
-                "a directory",
+                message,
+                label,
                 Some("name the .wasm file to write, e.g. `target/weld/app.wasm`".into()),
             );
         }
