@@ -151,7 +151,7 @@ pub fn compose(plan: &Plan, options: &ComposeOptions) -> Result<Composition> {
     let strict = settings.strict || options.strict;
     let inputs = ProjectInputs::of(plan)?;
     let record_path = record_path(&plan.target_dir, &output);
-    let fingerprint = fingerprint(&inputs, &output, strict, options.wat)?;
+    let fingerprint = fingerprint(plan, &inputs, &output, strict, options.wat)?;
     if !options.force
         && let Some(record) = load_record(&record_path)
         && record.fingerprint == fingerprint
@@ -253,9 +253,15 @@ fn load_record(path: &Path) -> Option<Record> {
     serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
-/// Everything a composition depends on: weld's version, the wiring, each input file's identity,
-/// the script's text, the output and the options.
-fn fingerprint(inputs: &ProjectInputs, output: &Path, strict: bool, wat: bool) -> Result<String> {
+/// Everything a composition depends on: weld's version, the wiring, each input file's identity
+/// and the world it must implement, the script's text, the output and the options.
+fn fingerprint(
+    plan: &Plan,
+    inputs: &ProjectInputs,
+    output: &Path,
+    strict: bool,
+    wat: bool,
+) -> Result<String> {
     let mut hasher = Sha256::new();
     let mut field = |bytes: &[u8]| {
         hasher.update((bytes.len() as u64).to_le_bytes());
@@ -282,6 +288,8 @@ fn fingerprint(inputs: &ProjectInputs, output: &Path, strict: bool, wat: bool) -
     for input in inputs.all() {
         field(input.name.as_bytes());
         field(input.path.as_os_str().as_encoded_bytes());
+        let world = plan.component(&input.name).and_then(|c| c.world.as_deref());
+        field(world.unwrap_or_default().as_bytes());
         let id = identity(&input.path).ok_or_else(|| ComposeError::NotBuilt {
             name: input.name.clone(),
             path: input.path.clone(),
