@@ -136,9 +136,27 @@ fn not_a_file(meta: &std::fs::Metadata) -> std::io::Error {
 pub fn shown(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
     match path.strip_prefix(&cwd) {
-        Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
-        _ => path.display().to_string(),
+        Ok(rel) if !rel.as_os_str().is_empty() => printable(rel),
+        _ => printable(path),
     }
+}
+
+/// `path` with control characters escaped (`\n`, `\u{1b}`): a file name may hold a newline
+/// or a terminal escape, which a message must not print raw.
+pub fn printable(path: &Path) -> String {
+    let text = path.display().to_string();
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// `path` with `.` and `..` resolved textually, so that diagnostics and outputs read cleanly.
@@ -198,6 +216,13 @@ mod tests {
         drop(staged);
         assert_eq!(std::fs::read(&file).unwrap(), b"good");
         assert_eq!(names(dir.path()), ["out.wasm"]);
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable(Path::new("a\nb.wasm")), "a\\nb.wasm");
+        assert_eq!(printable(Path::new("\u{1b}[31mred")), "\\u{1b}[31mred");
+        assert_eq!(printable(Path::new("plain.wasm")), "plain.wasm");
     }
 
     /// A special file where the output goes is refused, and stays what it is.

@@ -22,3 +22,20 @@ pub mod test;
 pub mod toolchain;
 pub mod units;
 pub mod wit;
+
+/// Runs `f`, turning a panic inside it into an error with the panic's message: for calls into
+/// dependencies (decoders, renderers) that a hostile input can make panic, so that the user gets
+/// exit 1 and a message naming the input, never a crash. The panic is not printed.
+pub(crate) fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    result.map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into())
+    })
+}

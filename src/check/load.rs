@@ -23,7 +23,7 @@ pub struct Loaded {
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum LoadError {
     /// No such file (exit 2).
-    #[error("{}: no such file", path.display())]
+    #[error("{}: no such file", crate::fsutil::printable(path))]
     #[diagnostic(
         code(weld::input::missing),
         help("check the path; `weld build` puts components in target/weld/")
@@ -33,7 +33,7 @@ pub enum LoadError {
         path: PathBuf,
     },
     /// Unreadable (exit 2).
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {source}", crate::fsutil::printable(path))]
     #[diagnostic(code(weld::input::unreadable))]
     Unreadable {
         /// The path.
@@ -42,7 +42,7 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// Not a component (exit 1): the reason says what it is instead.
-    #[error("{}: {reason}", path.display())]
+    #[error("{}: {reason}", crate::fsutil::printable(path))]
     #[diagnostic(code(weld::input::not_a_component))]
     NotAComponent {
         /// The path.
@@ -159,7 +159,15 @@ pub fn decode(bytes: &[u8]) -> Result<(Resolve, WorldId), (String, Option<String
     // Decoding reads the component's types, not its code: fast even for a 20 MB component.
     // Full validation runs only to say precisely why one does not decode (build and compose
     // validate what they produce).
-    let decoded = wit_component::decode(bytes);
+    let decoded = match crate::contained(|| wit_component::decode(bytes)) {
+        Ok(decoded) => decoded,
+        Err(panic) => {
+            return Err((
+                format!("the component's types cannot be decoded (wit-component failed: {panic})"),
+                Some("this is a bug in wit-component, reached by this component: please report it with the file".into()),
+            ));
+        }
+    };
     if decoded.is_err() {
         let mut validator =
             wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());

@@ -12,6 +12,10 @@ use wasmparser::{
 pub struct Encoded {
     /// The composition's instance imports, in order.
     pub imports: Vec<String>,
+    /// The names of all its imports (instances, functions, ...; not types), in order.
+    pub all_imports: Vec<String>,
+    /// The names of its exports (not types), in order.
+    pub exports: Vec<String>,
     /// Every instance argument of every instantiation.
     pub args: Vec<Arg>,
 }
@@ -50,6 +54,8 @@ pub fn read(bytes: &[u8]) -> Option<Encoded> {
     let mut created: Vec<(u32, Vec<(String, u32)>)> = Vec::new();
     let mut names = std::collections::HashMap::new();
     let mut imports = Vec::new();
+    let mut all_imports = Vec::new();
+    let mut exports = Vec::new();
     let mut parser = Parser::new(0);
     let mut pos = 0;
     loop {
@@ -62,6 +68,9 @@ pub fn read(bytes: &[u8]) -> Option<Encoded> {
             Payload::ComponentImportSection(reader) => {
                 for import in reader {
                     let import = import.ok()?;
+                    if !matches!(import.ty, ComponentTypeRef::Type(_)) {
+                        all_imports.push(import.name.name.to_string());
+                    }
                     if let ComponentTypeRef::Instance(_) = import.ty {
                         imports.push(import.name.name.to_string());
                         entries.push(Entry::Import(import.name.name.to_string()));
@@ -96,6 +105,9 @@ pub fn read(bytes: &[u8]) -> Option<Encoded> {
             Payload::ComponentExportSection(reader) => {
                 for export in reader {
                     let export = export.ok()?;
+                    if export.kind != ComponentExternalKind::Type {
+                        exports.push(export.name.name.to_string());
+                    }
                     // Exporting an instance gives it a new index too.
                     if export.kind == ComponentExternalKind::Instance {
                         entries.push(Entry::Same(export.index));
@@ -150,5 +162,10 @@ pub fn read(bytes: &[u8]) -> Option<Encoded> {
             });
         }
     }
-    Some(Encoded { imports, args })
+    Some(Encoded {
+        imports,
+        all_imports,
+        exports,
+        args,
+    })
 }

@@ -284,20 +284,14 @@ pub fn compose_script(
         })
         .collect();
 
-    // What the app still imports: WASI for the runtime, anything else is unprovided.
-    let (resolve, world) = load::decode(&bytes).map_err(|(reason, _)| ComposeError::Graph {
-        message: format!("the composed component does not decode: {reason}"),
+    // What the app still imports (WASI for the runtime, anything else unprovided) and exports,
+    // read from the binary by name: a composition may be valid yet not expressible as a WIT
+    // world (an exported type), and weld needs no more of it than the names.
+    let encoded = super::readback::read(&bytes).ok_or_else(|| ComposeError::Graph {
+        message: "the encoded composition does not read back".into(),
     })?;
-    let world = &resolve.worlds[world];
-    let names = |items: &IndexMap<wit_parser::WorldKey, wit_parser::WorldItem>| -> Vec<String> {
-        items
-            .iter()
-            .filter(|(_, item)| !matches!(item, wit_parser::WorldItem::Type { .. }))
-            .map(|(key, _)| resolve.name_world_key(key))
-            .collect()
-    };
-    let all_imports = names(&world.imports);
-    let (imports, unresolved): (Vec<String>, Vec<String>) = all_imports
+    let (imports, unresolved): (Vec<String>, Vec<String>) = encoded
+        .all_imports
         .into_iter()
         .partition(|name| InterfaceName::parse(name).runtime_provided());
     if strict && !unresolved.is_empty() {
@@ -317,6 +311,6 @@ pub fn compose_script(
         wired,
         imports,
         unresolved,
-        exports: names(&world.exports),
+        exports: encoded.exports,
     })
 }

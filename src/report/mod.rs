@@ -182,14 +182,11 @@ impl Reporter {
             // miette echoes the labelled source line whole, and panics on some very long ones:
             // a line too long to read (a 100 KB `--invoke`, a minified file) gets the message
             // with its location instead.
-            let hook = std::panic::take_hook();
-            std::panic::set_hook(Box::new(|_| {}));
-            let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let rendered = crate::contained(|| {
                 let mut text = String::new();
                 let _ = handler.render_report(&mut text, diagnostic);
                 text
-            }));
-            std::panic::set_hook(hook);
+            });
             match rendered {
                 Ok(text) if text.lines().all(|l| l.len() <= MAX_SHOWN_LINE) => out = text,
                 _ => {
