@@ -39,3 +39,16 @@ pub(crate) fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
             .unwrap_or_else(|| "no message".into())
     })
 }
+
+/// A pool of at most `jobs` threads for `tasks` tasks; `None` where one thread does (or a pool
+/// cannot be made), so the caller runs them in order.
+pub(crate) fn pool(jobs: usize, tasks: usize) -> Option<rayon::ThreadPool> {
+    let threads = jobs.clamp(1, tasks.max(1));
+    if threads == 1 {
+        return None;
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .ok()
+}

@@ -11,8 +11,8 @@ pub mod sources;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
 use std::time::{Duration, Instant};
 
 use miette::Diagnostic;
@@ -250,42 +250,30 @@ pub fn build(
         source,
     })?;
 
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; selected.len()]);
-    std::thread::scope(|scope| {
-        for _ in 0..options.jobs.clamp(1, selected.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(component) = selected.get(i) else {
-                        break;
-                    };
-                    let job = Job {
-                        component,
-                        target_dir: &plan.target_dir,
-                        profile: options.profile,
-                        tools: &tools,
-                        observer,
-                        verbose: options.verbose,
-                        cache_dir: options.cache_dir.as_deref(),
-                    };
-                    observer.started(component);
-                    let outcome = job.run(options.force);
-                    observer.finished(component, &outcome);
-                    results.lock().expect("no worker panics")[i] = Some(outcome);
-                }
-            });
-        }
-    });
+    let build_one = |component: &&Component| {
+        let job = Job {
+            component,
+            target_dir: &plan.target_dir,
+            profile: options.profile,
+            tools: &tools,
+            observer,
+            verbose: options.verbose,
+            cache_dir: options.cache_dir.as_deref(),
+        };
+        observer.started(component);
+        let outcome = job.run(options.force);
+        observer.finished(component, &outcome);
+        outcome
+    };
+    let outcomes: Vec<Outcome> = match crate::pool(options.jobs, selected.len()) {
+        // One component per task: builds are long, and none should wait behind another.
+        Some(pool) => pool.install(|| selected.par_iter().with_max_len(1).map(build_one).collect()),
+        None => selected.iter().map(build_one).collect(),
+    };
 
     let mut built = Vec::new();
     let mut failures = Vec::new();
-    for outcome in results
-        .into_inner()
-        .expect("no worker panics")
-        .into_iter()
-        .flatten()
-    {
+    for outcome in outcomes {
         match outcome {
             Ok(b) => built.push(b),
             Err(f) => failures.push(f),

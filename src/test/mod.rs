@@ -7,9 +7,9 @@ mod junit;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::project::{InvokeExpect, StdoutExpect, TestAction, TestCase, TestTarget};
@@ -130,32 +130,15 @@ pub fn run_all(
     jobs: usize,
     done: &(dyn Fn(&TestResult) + Sync),
 ) -> Vec<TestResult> {
-    let next = Mutex::new(0usize);
-    let results: Mutex<Vec<Option<TestResult>>> = Mutex::new(vec![None; tests.len()]);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, tests.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = {
-                        let mut n = next.lock().expect("not poisoned");
-                        let i = *n;
-                        *n += 1;
-                        i
-                    };
-                    let Some(test) = tests.get(i) else { break };
-                    let result = run_one(runtime, targets, test);
-                    done(&result);
-                    results.lock().expect("not poisoned")[i] = Some(result);
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .expect("not poisoned")
-        .into_iter()
-        .flatten()
-        .collect()
+    let one = |test: &&TestCase| {
+        let result = run_one(runtime, targets, test);
+        done(&result);
+        result
+    };
+    match crate::pool(jobs, tests.len()) {
+        Some(pool) => pool.install(|| tests.par_iter().with_max_len(1).map(one).collect()),
+        None => tests.iter().map(one).collect(),
+    }
 }
 
 /// Runs one test and judges it.
