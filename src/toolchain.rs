@@ -270,11 +270,9 @@ impl Toolchains {
     /// componentize-py: weld's own install first, then PATH.
     pub fn componentize_py(&self) -> Option<PathBuf> {
         let own = self.dir().join("python/bin/componentize-py");
-        if is_executable(&own) {
-            Some(own)
-        } else {
-            find_in_path("componentize-py")
-        }
+        which::which(&own)
+            .ok()
+            .or_else(|| find_in_path("componentize-py"))
     }
 
     fn probe_node(&self) -> Found {
@@ -285,10 +283,15 @@ impl Toolchains {
             )
         })?;
         let version = version_of(&path, ["--version"], 0)?;
-        let version = version.trim_start_matches('v').to_string();
-        let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-        let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-        if found < MIN_NODE {
+        let version = version.trim().trim_start_matches('v').to_string();
+        let minimum = semver::Version::new(MIN_NODE.0.into(), MIN_NODE.1.into(), 0);
+        let found = semver::Version::parse(&version).map_err(|_| {
+            (
+                format!("node printed a version weld cannot read: `{version}`"),
+                format!("install Node.js {}.{} or newer", MIN_NODE.0, MIN_NODE.1),
+            )
+        })?;
+        if found < minimum {
             return Err((
                 format!("node {version} is too old"),
                 format!("install Node.js {}.{} or newer", MIN_NODE.0, MIN_NODE.1),
@@ -379,23 +382,7 @@ where
 
 /// The first executable called `name` on PATH.
 pub fn find_in_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        path.metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    }
-    #[cfg(not(unix))]
-    {
-        path.is_file()
-    }
+    which::which(name).ok()
 }
 
 /// Required toolchains that are missing.
