@@ -429,6 +429,22 @@ impl Wiring {
     }
 }
 
+/// The imports components provide, as `weld compose` reports them.
+fn wires(checked: &Checked, components: &[String]) -> Vec<Wire> {
+    checked
+        .links
+        .iter()
+        .filter_map(|l| match &l.provider {
+            Provider::Component { id, .. } => Some(Wire {
+                consumer: components[l.consumer].clone(),
+                interface: l.import.clone(),
+                provider: components[*id].clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Composes `root` with `plugs` into `output` (written atomically, only when valid). With
 /// `strict`, an import that neither a component nor the runtime provides is an error; without,
 /// it stays an import of the app.
@@ -464,19 +480,7 @@ pub fn compose(
     let bytes = wiring.encoded?;
     let size = validate_and_write(output, &bytes, wat)?;
     let components = wiring.components;
-    let wired = wiring
-        .checked
-        .links
-        .iter()
-        .filter_map(|l| match &l.provider {
-            Provider::Component { id, .. } => Some(Wire {
-                consumer: components[l.consumer].clone(),
-                interface: l.import.clone(),
-                provider: components[*id].clone(),
-            }),
-            _ => None,
-        })
-        .collect();
+    let wired = wires(&wiring.checked, &components);
     let mut imports: Vec<String> = wiring.runtime.into_iter().map(|r| r.name).collect();
     imports.sort();
     Ok(Composed {

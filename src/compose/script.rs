@@ -11,7 +11,7 @@ use wac_graph::{CompositionGraph, EncodeOptions, NodeId, NodeKind};
 use wac_parser::Document;
 use wac_types::BorrowedPackageKey;
 
-use super::{ComposeError, Composed, Input, Wire};
+use super::{ComposeError, Composed, Input};
 use crate::check::plug::{Checked, ComponentId, InterfaceName, Link, Provider};
 use crate::check::{Against, Code, Finding, Severity, load};
 
@@ -271,18 +271,7 @@ pub fn compose_script(
         let checked = links(resolution.graph(), &components);
         Ok((bytes, components, checked))
     })?;
-    let wired = checked
-        .links
-        .iter()
-        .filter_map(|l| match &l.provider {
-            Provider::Component { id, .. } => Some(Wire {
-                consumer: components[l.consumer].clone(),
-                interface: l.import.clone(),
-                provider: components[*id].clone(),
-            }),
-            _ => None,
-        })
-        .collect();
+    let wired = super::wires(&checked, &components);
 
     // What the app still imports (WASI for the runtime, anything else unprovided) and exports,
     // read from the binary by name: a composition may be valid yet not expressible as a WIT
