@@ -215,6 +215,33 @@ pub(super) fn warn_unresolved(cx: &Context, composed: &Composed) {
     }
 }
 
+/// The compose stage of `weld up` and `weld test`: skipped when fresh, warnings on stderr; when
+/// the components do not fit, their findings go to stderr (stdout belongs to the app or the
+/// test results) and `stopped` says what that stopped.
+pub(super) fn project_stage(
+    cx: &Context,
+    plan: &weld::project::Plan,
+    stopped: impl FnOnce() -> Error,
+) -> Result<pipeline::Composition> {
+    match pipeline::compose(plan, &ComposeOptions::default()) {
+        Ok(composition) => {
+            warn_unresolved(cx, &composition.composed);
+            Ok(composition)
+        }
+        Err(Error::Compose(ComposeError::DoesNotFit {
+            components,
+            findings,
+            ..
+        })) => {
+            let names: Vec<&str> = components.iter().map(String::as_str).collect();
+            cx.reporter
+                .eprint(&super::check::render(cx, &names, &findings));
+            Err(stopped())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The error after a refused compose's findings were shown.
 pub(super) fn nothing_composed(cx: &Context, problems: usize, output: &Path) -> Error {
     Error::Checked(format!(

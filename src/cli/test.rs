@@ -8,9 +8,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::Context;
-use weld::compose::ComposeError;
 use weld::error::{Error, Result};
-use weld::pipeline::{self, ComposeOptions};
 use weld::project::{TestCase, TestTarget};
 use weld::report::Style;
 use weld::run::{Runtime, RuntimeOptions, default_cache_dir};
@@ -92,22 +90,11 @@ impl TestArgs {
         let needs_app = selected.iter().any(|t| t.target == TestTarget::App);
         super::build::build_project(cx, &plan, self.jobs)?;
         if needs_app {
-            match pipeline::compose(&plan, &ComposeOptions::default()) {
-                Ok(composition) => super::compose::warn_unresolved(cx, &composition.composed),
-                Err(Error::Compose(ComposeError::DoesNotFit {
-                    components,
-                    findings,
-                    ..
-                })) => {
-                    let names: Vec<&str> = components.iter().map(String::as_str).collect();
-                    cx.reporter
-                        .eprint(&super::check::render(cx, &names, &findings));
-                    return Err(Error::Checked(
-                        "the tests did not run: composing found the problems shown above".into(),
-                    ));
-                }
-                Err(e) => return Err(e),
-            }
+            super::compose::project_stage(cx, &plan, || {
+                Error::Checked(
+                    "the tests did not run: composing found the problems shown above".into(),
+                )
+            })?;
         }
         let runtime = Runtime::new(RuntimeOptions {
             cache_dir: default_cache_dir(),

@@ -10,9 +10,8 @@ use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::Context;
 use weld::build::sources::is_not_source;
-use weld::compose::ComposeError;
 use weld::error::{Error, Result};
-use weld::pipeline::{self, ComposeOptions};
+use weld::pipeline;
 use weld::project::Plan;
 use weld::report::Style;
 use weld::units::format_elapsed;
@@ -81,27 +80,12 @@ impl UpArgs {
             Err(stopped("check"))
         })?;
         stage(cx, "compose", || {
-            match pipeline::compose(&plan, &ComposeOptions::default()) {
-                Ok(composition) => {
-                    super::compose::warn_unresolved(cx, &composition.composed);
-                    Ok(if composition.fresh {
-                        " (up to date)"
-                    } else {
-                        ""
-                    })
-                }
-                Err(Error::Compose(ComposeError::DoesNotFit {
-                    components,
-                    findings,
-                    ..
-                })) => {
-                    let names: Vec<&str> = components.iter().map(String::as_str).collect();
-                    cx.reporter
-                        .eprint(&super::check::render(cx, &names, &findings));
-                    Err(stopped("compose"))
-                }
-                Err(e) => Err(e),
-            }
+            let composition = super::compose::project_stage(cx, &plan, || stopped("compose"))?;
+            Ok(if composition.fresh {
+                " (up to date)"
+            } else {
+                ""
+            })
         })?;
         cx.reporter.status(&format!(
             "{} {}",
