@@ -8,6 +8,7 @@ pub mod breaking;
 pub mod compat;
 pub mod load;
 pub mod plug;
+pub mod sections;
 pub mod target;
 pub mod validate;
 pub mod wit_text;

@@ -41,16 +41,9 @@ pub fn sort_component_names(component: Vec<u8>) -> Vec<u8> {
 /// with every name map sorted.
 fn sorted_names_section(bytes: &[u8]) -> Option<(std::ops::Range<usize>, Vec<u8>)> {
     use wasm_encoder::{ComponentSection, Encode};
-    use wasmparser::{BinaryReader, Chunk, Parser, Payload};
-    let mut parser = Parser::new(0);
-    let mut pos = 0;
-    loop {
-        let start = pos;
-        let Chunk::Parsed { consumed, payload } = parser.parse(bytes.get(pos..)?, true).ok()?
-        else {
-            return None;
-        };
-        pos += consumed;
+    use wasmparser::{BinaryReader, Payload};
+    for item in crate::check::sections::top_level(bytes) {
+        let (range, payload) = item.ok()?;
         match payload {
             Payload::CustomSection(custom) if custom.name() == "component-name" => {
                 let mut reader = BinaryReader::new(custom.data(), 0);
@@ -86,18 +79,12 @@ fn sorted_names_section(bytes: &[u8]) -> Option<(std::ops::Range<usize>, Vec<u8>
                 }
                 let mut section = Vec::new();
                 names.as_custom().append_to_component(&mut section);
-                return Some((start..pos, section));
+                return Some((range, section));
             }
-            Payload::ModuleSection {
-                unchecked_range, ..
-            }
-            | Payload::ComponentSection {
-                unchecked_range, ..
-            } => pos = usize::try_from(unchecked_range.end).ok()?,
-            Payload::End(_) => return None,
             _ => {}
         }
     }
+    None
 }
 
 const HEADER: usize = 8;

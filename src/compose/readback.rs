@@ -3,8 +3,8 @@
 //! the file, whatever the encoder decided.
 
 use wasmparser::{
-    Chunk, ComponentAlias, ComponentExternalKind, ComponentInstance, ComponentName,
-    ComponentTypeRef, KnownCustom, Parser, Payload,
+    ComponentAlias, ComponentExternalKind, ComponentInstance, ComponentName, ComponentTypeRef,
+    KnownCustom, Payload,
 };
 
 /// A composition's wiring as encoded.
@@ -56,14 +56,8 @@ pub fn read(bytes: &[u8]) -> Option<Encoded> {
     let mut imports = Vec::new();
     let mut all_imports = Vec::new();
     let mut exports = Vec::new();
-    let mut parser = Parser::new(0);
-    let mut pos = 0;
-    loop {
-        let Chunk::Parsed { consumed, payload } = parser.parse(bytes.get(pos..)?, true).ok()?
-        else {
-            return None;
-        };
-        pos += consumed;
+    for item in crate::check::sections::top_level(bytes) {
+        let (_, payload) = item.ok()?;
         match payload {
             Payload::ComponentImportSection(reader) => {
                 for import in reader {
@@ -126,14 +120,6 @@ pub fn read(bytes: &[u8]) -> Option<Encoded> {
                     }
                 }
             }
-            // Nested modules and components are skipped whole.
-            Payload::ModuleSection {
-                unchecked_range, ..
-            }
-            | Payload::ComponentSection {
-                unchecked_range, ..
-            } => pos = usize::try_from(unchecked_range.end).ok()?,
-            Payload::End(_) => break,
             _ => {}
         }
     }

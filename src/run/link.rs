@@ -4,11 +4,12 @@
 //! before its code is compiled, which for a large app takes seconds.
 
 use wasm_encoder::RawSection;
-use wasmparser::{Chunk, Encoding, Parser, Payload};
+use wasmparser::{Encoding, Payload};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker, ResourceType};
 
 use super::host::Host;
+use crate::check::sections::top_level;
 
 /// A component with the same imports as `bytes` and nothing else: no code, so wasmtime
 /// "compiles" it at once. It is the leading type, alias and import sections, which declare
@@ -16,22 +17,16 @@ use super::host::Host;
 /// comes after other definitions (its types may refer to them) or the binary does not parse:
 /// then only the whole component can be checked.
 pub(super) fn imports_only(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut parser = Parser::new(0);
-    let mut pos = 0;
     let mut out = wasm_encoder::Component::new();
     // Still in the leading run of sections that only declare types and imports.
     let mut leading = true;
-    loop {
-        let Chunk::Parsed { consumed, payload } = parser.parse(bytes.get(pos..)?, true).ok()?
-        else {
-            return None;
-        };
+    for item in top_level(bytes) {
+        let (_, payload) = item.ok()?;
         // Parsed from offset 0, so a section's range is where its contents lie in `bytes`.
         let section = |id, range: std::ops::Range<u64>| RawSection {
             id,
             data: &bytes[range.start as usize..range.end as usize],
         };
-        pos += consumed;
         match payload {
             Payload::Version {
                 encoding: Encoding::Component,
@@ -52,20 +47,11 @@ pub(super) fn imports_only(bytes: &[u8]) -> Option<Vec<u8>> {
                 out.section(&section(COMPONENT_IMPORT, s.range()));
             }
             Payload::ComponentImportSection(_) => return None,
-            // Nested modules and components are skipped whole, unparsed.
-            Payload::ModuleSection {
-                unchecked_range, ..
-            }
-            | Payload::ComponentSection {
-                unchecked_range, ..
-            } => {
-                leading = false;
-                pos = usize::try_from(unchecked_range.end).ok()?;
-            }
             Payload::End(_) => return Some(out.finish()),
             _ => leading = false,
         }
     }
+    None
 }
 
 // Section ids of the component binary format.
