@@ -125,12 +125,7 @@ fn locate(resolve: &Resolve, e: &anyhow::Error, dir: &Path, shown: &Path) -> Wit
             })
             .or_else(|| {
                 cause.downcast_ref::<ResolveError>().map(|r| {
-                    let unknown = matches!(
-                        r.kind(),
-                        ResolveErrorKind::PackageNotFound { .. }
-                            | ResolveErrorKind::WorldNotFound { .. }
-                            | ResolveErrorKind::InterfaceNotFound { .. }
-                    );
+                    let unknown = matches!(r.kind(), ResolveErrorKind::PackageNotFound { .. });
                     (r.kind().span(), r.kind().to_string(), unknown)
                 })
             })

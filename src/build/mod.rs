@@ -600,7 +600,7 @@ fn largest_core_module(bytes: &[u8]) -> Option<u64> {
             unchecked_range, ..
         }) = payload
         {
-            let size = unchecked_range.end - unchecked_range.start;
+            let size = (unchecked_range.end - unchecked_range.start) as u64;
             largest = Some(largest.map_or(size, |l: u64| l.max(size)));
         }
     }

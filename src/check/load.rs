@@ -212,9 +212,7 @@ fn truncated(bytes: &[u8]) -> bool {
                     | wasmparser::Payload::ComponentSection {
                         unchecked_range, ..
                     } => {
-                        let Ok(end) = usize::try_from(unchecked_range.end) else {
-                            return true;
-                        };
+                        let end = unchecked_range.end;
                         if end > bytes.len() {
                             return true;
                         }

@@ -43,10 +43,10 @@ pub fn validate(bytes: &[u8]) -> Result<(), wasmparser::BinaryReaderError> {
 /// Which core module of `bytes` holds `offset`, as people name it: `core module 2
 /// (libpython3.14.so)`, or without the name when the module has none; `None` when the offset is
 /// outside every core module (in the component's own sections).
-pub fn module_at(bytes: &[u8], offset: u64) -> Option<String> {
+pub fn module_at(bytes: &[u8], offset: usize) -> Option<String> {
     use wasmparser::{KnownCustom, Name, Payload};
     // (byte range, index among core modules, name): every core module, at any depth.
-    let mut modules: Vec<(std::ops::Range<u64>, usize, Option<String>)> = Vec::new();
+    let mut modules: Vec<(std::ops::Range<usize>, usize, Option<String>)> = Vec::new();
     // The modules being read, innermost last (components nest; modules do not).
     let mut open: Vec<Option<usize>> = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {

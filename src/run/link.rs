@@ -23,9 +23,9 @@ pub(super) fn imports_only(bytes: &[u8]) -> Option<Vec<u8>> {
     for item in top_level(bytes) {
         let (_, payload) = item.ok()?;
         // Parsed from offset 0, so a section's range is where its contents lie in `bytes`.
-        let section = |id, range: std::ops::Range<u64>| RawSection {
+        let section = |id, range: std::ops::Range<usize>| RawSection {
             id,
-            data: &bytes[range.start as usize..range.end as usize],
+            data: &bytes[range],
         };
         match payload {
             Payload::Version {

@@ -437,7 +437,6 @@ pub fn component_from_wit(wit: &str) -> Vec<u8> {
         &resolve,
         world,
         wit_component::StringEncoding::UTF8,
-        false,
     )
     .expect("metadata embeds");
     wit_component::ComponentEncoder::default()
