@@ -49,13 +49,7 @@ impl<'a> Iterator for TopLevel<'a> {
             }
             | Payload::ComponentSection {
                 unchecked_range, ..
-            } => match usize::try_from(unchecked_range.end) {
-                Ok(end) => self.pos = end,
-                Err(_) => {
-                    self.done = true;
-                    return Some(Err(()));
-                }
-            },
+            } => self.pos = unchecked_range.end,
             Payload::End(_) => self.done = true,
             _ => {}
         }
