@@ -380,7 +380,7 @@ fn instantiation_args(
             }
             | Payload::ComponentSection {
                 unchecked_range, ..
-            } => pos = unchecked_range.end as usize,
+            } => pos = unchecked_range.end,
             Payload::End(_) => break,
             _ => {}
         }

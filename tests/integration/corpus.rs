@@ -152,7 +152,7 @@ fn section_bounds(bytes: &[u8]) -> Vec<usize> {
             }
             | wasmparser::Payload::ComponentSection {
                 unchecked_range, ..
-            } => pos = unchecked_range.end as usize,
+            } => pos = unchecked_range.end,
             wasmparser::Payload::End(_) => break,
             _ => {}
         }
