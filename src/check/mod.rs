@@ -8,6 +8,7 @@ pub mod breaking;
 pub mod compat;
 pub mod load;
 pub mod plug;
+pub mod runtime;
 pub mod sections;
 pub mod target;
 pub mod validate;
@@ -98,6 +99,8 @@ pub enum Against {
     Components,
     /// A component checked against a target world; `provider` names the world.
     World,
+    /// A component's WASI import checked against what weld's runtime implements.
+    Runtime,
 }
 
 /// One statement about one import (or one plug). The JSON form is documented in

@@ -7,18 +7,6 @@ use super::compat::{Difference, compare_interfaces};
 use super::load::Loaded;
 use super::{Against, Code, Finding, Severity};
 
-/// WASI 0.2 packages that `weld run` provides to every guest (wasmtime-wasi's command linker:
-/// cli, clocks, filesystem, io, random, sockets). `weld run` does not serve HTTP: wasi:http is
-/// not among them.
-const RUNTIME_PACKAGES: [&str; 6] = [
-    "wasi:cli",
-    "wasi:clocks",
-    "wasi:filesystem",
-    "wasi:io",
-    "wasi:random",
-    "wasi:sockets",
-];
-
 /// An interface name split into its unversioned part and version: `weld:example/arith`, `0.1.0`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InterfaceName {
@@ -48,13 +36,9 @@ impl InterfaceName {
         self.base.split('/').next().unwrap_or(&self.base)
     }
 
-    /// Whether weld's runner provides this interface.
+    /// Whether weld's runtime provides this interface (wit/runtime.wit's `run` world).
     pub fn runtime_provided(&self) -> bool {
-        RUNTIME_PACKAGES.contains(&self.package())
-            && self
-                .version
-                .as_ref()
-                .is_some_and(|v| v.major == 0 && v.minor == 2)
+        super::runtime::runtime().provides(self).is_some()
     }
 }
 
@@ -205,16 +189,28 @@ pub fn check(components: &[Loaded], roots: usize) -> Checked {
                 .filter(|(_, n, _)| n.base == name.base)
                 .collect();
             if providers.is_empty() {
-                if name.runtime_provided() {
-                    link(Provider::Runtime);
-                    findings.push(finding(
-                        Severity::Info,
-                        Code::RuntimeProvided,
-                        format!(
-                            "`{}` imports {interface}: provided by weld's runtime (WASI 0.2)",
-                            consumer.name
-                        ),
-                    ));
+                let runtime = super::runtime::runtime();
+                if let Some(rid) = runtime.provides(&name) {
+                    let diffs =
+                        compare_interfaces((&consumer.resolve, id), (&runtime.resolve, rid));
+                    if diffs.is_empty() {
+                        link(Provider::Runtime);
+                        findings.push(finding(
+                            Severity::Info,
+                            Code::RuntimeProvided,
+                            format!(
+                                "`{}` imports {interface}: provided by weld's runtime (WASI 0.2)",
+                                consumer.name
+                            ),
+                        ));
+                    } else {
+                        link(Provider::Nobody);
+                        findings.extend(
+                            diffs
+                                .into_iter()
+                                .map(|d| unfit_for_runtime(consumer, &interface, d)),
+                        );
+                    }
                 } else {
                     link(Provider::Nobody);
                     let mut x = finding(
@@ -230,7 +226,7 @@ pub fn check(components: &[Loaded], roots: usize) -> Checked {
                     } else if name.base.starts_with("wasi:") {
                         format!(
                             "weld's runtime provides WASI 0.2 ({}); plug a component that exports {interface}",
-                            RUNTIME_PACKAGES.join(", ")
+                            runtime.packages().join(", ")
                         )
                     } else {
                         format!(
@@ -473,6 +469,44 @@ fn incompatible(consumer: &Loaded, provider: &Loaded, interface: &str, d: Differ
         help: Some(format!(
             "build `{}` and `{}` against the same WIT for {interface}",
             consumer.name, provider.name
+        )),
+        item: Some(d.item),
+        expected: Some(d.expected),
+        found: Some(d.found),
+        message,
+    }
+}
+
+/// An import the runtime provides by name, but not as the consumer needs it: the component was
+/// built against WASI WIT that wasmtime-wasi does not implement.
+fn unfit_for_runtime(consumer: &Loaded, interface: &str, d: Difference) -> Finding {
+    let runtime = super::runtime::runtime();
+    let message = match d.code {
+        Code::MissingFunction | Code::MissingType => format!(
+            "`{}` imports {interface} and needs {}, which weld's runtime ({}) does not provide",
+            consumer.name,
+            d.item,
+            runtime.source()
+        ),
+        _ => format!(
+            "`{}` imports {interface}, but weld's runtime ({}) does not provide it as imported: {}: {}",
+            consumer.name,
+            runtime.source(),
+            d.item,
+            d.what
+        ),
+    };
+    Finding {
+        severity: Severity::Error,
+        code: d.code,
+        against: Against::Runtime,
+        consumer: consumer.name.clone(),
+        provider: Some("weld's runtime".into()),
+        interface: interface.to_string(),
+        help: Some(format!(
+            "build `{}` against the WASI 0.2 WIT weld's runtime implements ({}), or plug a component that exports {interface}",
+            consumer.name,
+            runtime.packages().join(", ")
         )),
         item: Some(d.item),
         expected: Some(d.expected),
