@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value;
+use cargo_metadata::Message;
+use cargo_metadata::diagnostic::DiagnosticLevel;
 
 use super::{Failure, Job, Profile};
 use crate::toolchain::Tool;
@@ -37,27 +38,20 @@ pub(super) fn rust(job: &Job) -> Result<Vec<u8>, Failure> {
     }
     job.stage("cargo build");
     let out = run(job, &mut cmd)?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
     let mut artifacts: Vec<PathBuf> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
-    for line in stdout.lines() {
-        let Ok(msg) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        match msg["reason"].as_str() {
-            Some("compiler-artifact")
-                if Path::new(msg["manifest_path"].as_str().unwrap_or("")) == manifest =>
-            {
-                let files = msg["filenames"].as_array().into_iter().flatten();
+    for msg in cargo_metadata::Message::parse_stream(&out.stdout[..]).flatten() {
+        match msg {
+            Message::CompilerArtifact(a) if a.manifest_path.as_std_path() == manifest => {
                 artifacts.extend(
-                    files
-                        .filter_map(Value::as_str)
-                        .filter(|f| f.ends_with(".wasm"))
+                    a.filenames
+                        .into_iter()
+                        .filter(|f| f.extension() == Some("wasm"))
                         .map(PathBuf::from),
                 );
             }
-            Some("compiler-message") if msg["message"]["level"] == "error" => {
-                if let Some(rendered) = msg["message"]["rendered"].as_str() {
+            Message::CompilerMessage(m) if m.message.level == DiagnosticLevel::Error => {
+                if let Some(rendered) = m.message.rendered {
                     errors.push(rendered.trim_end().to_string());
                 }
             }
