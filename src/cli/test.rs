@@ -128,12 +128,12 @@ impl TestArgs {
         let results = test::run_all(&runtime, &targets, &selected, jobs, &print);
         let (passed, failed, errors) = test::tally(&results);
         if let Some(path) = &self.junit {
-            let xml = test::junit_xml(&plan.name, &results);
-            weld::fsutil::write_atomic(&cx.cwd.join(path), xml.as_bytes()).map_err(|e| {
-                Error::Usage {
-                    message: format!("cannot write {}: {e}", path.display()),
-                }
-            })?;
+            let cannot = |e: &dyn std::fmt::Display| Error::Usage {
+                message: format!("cannot write {}: {e}", path.display()),
+            };
+            let xml = test::junit_xml(&plan.name, &results).map_err(|e| cannot(&e))?;
+            weld::fsutil::write_atomic(&cx.cwd.join(path), xml.as_bytes())
+                .map_err(|e| cannot(&e))?;
         }
         if r.json() {
             r.print_json(&serde_json::json!({

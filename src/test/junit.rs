@@ -1,82 +1,57 @@
-//! JUnit XML, the report format CI systems read.
+//! JUnit XML, the report format CI systems read, written by quick-junit (cargo-nextest's writer:
+//! it escapes text and drops what XML cannot carry, such as control characters and ANSI colour).
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{Outcome, TestResult};
 
 /// A JUnit XML document with one `<testsuite>` named `suite` holding `results`.
-pub fn junit_xml(suite: &str, results: &[TestResult]) -> String {
-    let (_, failed, errors) = super::tally(results);
-    let total: f64 = results.iter().map(|r| r.elapsed.as_secs_f64()).sum();
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    xml.push_str(&format!(
-        "<testsuites tests=\"{}\" failures=\"{failed}\" errors=\"{errors}\" time=\"{total:.3}\">\n",
-        results.len()
-    ));
-    xml.push_str(&format!(
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"{errors}\" time=\"{total:.3}\">\n",
-        escape(suite),
-        results.len()
-    ));
+pub fn junit_xml(
+    suite: &str,
+    results: &[TestResult],
+) -> Result<String, quick_junit::SerializeError> {
+    let mut cases = TestSuite::new(suite);
     for r in results {
-        xml.push_str(&format!(
-            "    <testcase name=\"{}\" classname=\"{}.{}\" time=\"{:.3}\"",
-            escape(&r.name),
-            escape(suite),
-            escape(&r.target),
-            r.elapsed.as_secs_f64()
-        ));
-        match &r.outcome {
-            Outcome::Passed => xml.push_str("/>\n"),
+        let status = match &r.outcome {
+            Outcome::Passed => TestCaseStatus::success(),
             Outcome::Failed {
                 expected,
                 got,
                 diff,
-                stderr,
+                ..
             } => {
-                xml.push_str(">\n");
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 let mut body = format!("expected: {expected}\ngot: {got}\n");
                 if let Some(diff) = diff {
                     body.push_str(diff);
                 }
-                xml.push_str(&format!(
-                    "      <failure message=\"expected {}, got {}\">{}</failure>\n",
-                    escape(expected),
-                    escape(got),
-                    escape(&body)
-                ));
-                if let Some(stderr) = stderr {
-                    xml.push_str(&format!(
-                        "      <system-err>{}</system-err>\n",
-                        escape(stderr)
-                    ));
-                }
-                xml.push_str("    </testcase>\n");
+                status
+                    .set_message(format!("expected {expected}, got {got}"))
+                    .set_description(body);
+                status
             }
             Outcome::Error { message } => {
-                xml.push_str(&format!(
-                    ">\n      <error message=\"{}\"/>\n    </testcase>\n",
-                    escape(message)
-                ));
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+                status.set_message(message.as_str());
+                status
             }
+        };
+        let mut case = TestCase::new(r.name.as_str(), status);
+        case.set_classname(format!("{suite}.{}", r.target))
+            .set_time(r.elapsed);
+        if let Outcome::Failed {
+            stderr: Some(stderr),
+            ..
+        } = &r.outcome
+        {
+            case.set_system_err(stderr.as_str());
         }
+        cases.add_test_case(case);
     }
-    xml.push_str("  </testsuite>\n</testsuites>\n");
-    xml
-}
-
-/// XML text and attribute escaping; characters XML 1.0 forbids become U+FFFD.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+    let total = results.iter().map(|r| r.elapsed).sum();
+    cases.set_time(total);
+    let mut report = Report::new(suite);
+    report.set_time(total);
+    report.add_test_suite(cases);
+    report.to_string()
 }

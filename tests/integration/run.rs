@@ -626,13 +626,41 @@ expect-exit = 1
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
+    // The report reads back as JUnit, with every case's verdict where CI looks for it.
     let xml = std::fs::read_to_string(&junit)?;
-    assert!(
-        xml.contains("tests=\"7\" failures=\"3\" errors=\"0\""),
+    let report = quick_junit::Report::deserialize_from_str(&xml)
+        .map_err(|e| format!("not JUnit XML ({e}):\n{xml}"))?;
+    assert_eq!(
+        (report.tests, report.failures, report.errors),
+        (7, 3, 0),
         "{xml}"
     );
+    let suite = &report.test_suites[0];
+    let case = |name: &str| {
+        suite
+            .test_cases
+            .iter()
+            .find(|c| c.name.as_str() == name)
+            .unwrap_or_else(|| panic!("no case {name:?} in:\n{xml}"))
+    };
+    let broken = case("value broken");
+    assert_eq!(
+        broken.classname.as_ref().map(|c| c.as_str()),
+        Some("broken.types")
+    );
+    match &broken.status {
+        quick_junit::TestCaseStatus::NonSuccess {
+            kind: quick_junit::NonSuccessKind::Failure,
+            message: Some(message),
+            ..
+        } => assert_eq!(message.as_str(), "expected blue, got green"),
+        other => panic!("`value broken` should be a failure, not {other:?}"),
+    }
     assert!(
-        xml.contains("<testcase name=\"value broken\" classname=\"broken.types\""),
+        matches!(
+            case("value passes").status,
+            quick_junit::TestCaseStatus::Success { .. }
+        ),
         "{xml}"
     );
 
