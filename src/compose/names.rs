@@ -6,6 +6,9 @@
 //! unnamed one becomes `arith/module`. Only name sections change: code, types and validity do
 //! not.
 
+use wasm_encoder::{NameSection, RawSection, Section};
+use wasmparser::BinaryReader;
+
 /// `component` (a component binary) with every core module inside it, at any depth, labelled
 /// `label`. Bytes that do not parse as expected are returned unchanged.
 pub fn label_modules(component: &[u8], label: &str) -> Vec<u8> {
@@ -41,7 +44,7 @@ pub fn sort_component_names(component: Vec<u8>) -> Vec<u8> {
 /// with every name map sorted.
 fn sorted_names_section(bytes: &[u8]) -> Option<(std::ops::Range<usize>, Vec<u8>)> {
     use wasm_encoder::{ComponentSection, Encode};
-    use wasmparser::{BinaryReader, Payload};
+    use wasmparser::Payload;
     for item in crate::check::sections::top_level(bytes) {
         let (range, payload) = item.ok()?;
         match payload {
@@ -93,191 +96,87 @@ const COMPONENT: u8 = 4;
 const CUSTOM: u8 = 0;
 const MODULE_NAME: u8 = 0;
 
-// The output is written in one pass, each byte copied once: a section's new size is computed
-// first (walking headers only), since it precedes the section in the binary.
-
+/// A component with every module inside it relabelled; sections other than modules and nested
+/// components are copied as they are.
 fn relabel_component(bytes: &[u8], label: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(component_len(bytes, label)?);
-    write_component(&mut out, bytes, label)?;
+    let mut out = Vec::with_capacity(bytes.len() + 256);
+    out.extend_from_slice(bytes.get(..HEADER)?);
+    for (id, payload) in sections(bytes)? {
+        let relabelled = match id {
+            CORE_MODULE => Some(relabel_module(payload, label)?),
+            COMPONENT => Some(relabel_component(payload, label)?),
+            _ => None,
+        };
+        RawSection {
+            id,
+            data: relabelled.as_deref().unwrap_or(payload),
+        }
+        .append_to(&mut out);
+    }
     Some(out)
 }
 
-fn component_len(bytes: &[u8], label: &str) -> Option<usize> {
-    let mut len = HEADER;
-    for (id, payload) in sections(bytes)? {
-        len += section_len(match id {
-            CORE_MODULE => module_len(payload, label)?,
-            COMPONENT => component_len(payload, label)?,
-            _ => payload.len(),
-        });
-    }
-    Some(len)
-}
-
-fn write_component(out: &mut Vec<u8>, bytes: &[u8], label: &str) -> Option<()> {
+/// A core module with its name section's module name labelled, or a name section added.
+fn relabel_module(bytes: &[u8], label: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(bytes.len() + 64);
     out.extend_from_slice(bytes.get(..HEADER)?);
+    let mut named = false;
     for (id, payload) in sections(bytes)? {
-        match id {
-            CORE_MODULE => {
-                out.push(id);
-                push_leb(out, module_len(payload, label)?);
-                write_module(out, payload, label)?;
+        if id == CUSTOM {
+            let mut reader = BinaryReader::new(payload, 0);
+            if reader.read_string().ok()? == "name" {
+                named = true;
+                let content = &payload[reader.original_position()..];
+                relabel_names(content, label)?
+                    .as_custom()
+                    .append_to(&mut out);
+                continue;
             }
-            COMPONENT => {
-                out.push(id);
-                push_leb(out, component_len(payload, label)?);
-                write_component(out, payload, label)?;
-            }
-            _ => push_section(out, id, payload),
         }
+        RawSection { id, data: payload }.append_to(&mut out);
     }
-    Some(())
-}
-
-/// The module's name section, relabelled (or new), and whether the module had one.
-fn name_section(bytes: &[u8], label: &str) -> Option<(Vec<u8>, bool)> {
-    let existing = sections(bytes)?.into_iter().find(|(id, payload)| {
-        *id == CUSTOM && custom_name(payload).is_some_and(|(n, _)| n == b"name")
-    });
-    let content = match existing {
-        Some((_, payload)) => custom_name(payload)?.1,
-        None => &[],
-    };
-    let mut section = custom_header(b"name");
-    section.extend(relabel_names(content, label)?);
-    Some((section, existing.is_some()))
-}
-
-fn module_len(bytes: &[u8], label: &str) -> Option<usize> {
-    let (names, had) = name_section(bytes, label)?;
-    let mut len = HEADER;
-    for (id, payload) in sections(bytes)? {
-        let is_names = id == CUSTOM && custom_name(payload).is_some_and(|(n, _)| n == b"name");
-        len += section_len(if is_names { names.len() } else { payload.len() });
+    if !named {
+        relabel_names(&[], label)?.as_custom().append_to(&mut out);
     }
-    if !had {
-        len += section_len(names.len());
-    }
-    Some(len)
-}
-
-fn write_module(out: &mut Vec<u8>, bytes: &[u8], label: &str) -> Option<()> {
-    let (names, had) = name_section(bytes, label)?;
-    out.extend_from_slice(bytes.get(..HEADER)?);
-    for (id, payload) in sections(bytes)? {
-        let is_names = id == CUSTOM && custom_name(payload).is_some_and(|(n, _)| n == b"name");
-        push_section(out, id, if is_names { &names } else { payload });
-    }
-    if !had {
-        push_section(out, CUSTOM, &names);
-    }
-    Some(())
-}
-
-/// The size of a section with a payload of `payload` bytes: id, size, payload.
-fn section_len(payload: usize) -> usize {
-    let mut leb = 1;
-    let mut rest = payload >> 7;
-    while rest > 0 {
-        leb += 1;
-        rest >>= 7;
-    }
-    1 + leb + payload
+    Some(out)
 }
 
 /// A name section's subsections with the module name (subsection 0) labelled, or added first.
-fn relabel_names(content: &[u8], label: &str) -> Option<Vec<u8>> {
-    let mut subsections = Vec::new();
-    let mut rest = content;
+fn relabel_names(content: &[u8], label: &str) -> Option<NameSection> {
+    let mut reader = BinaryReader::new(content, 0);
     let mut own = None;
-    while !rest.is_empty() {
-        let id = rest[0];
-        let (size, used) = leb(&rest[1..])?;
-        let body = rest.get(1 + used..1 + used + size)?;
-        rest = &rest[1 + used + size..];
+    let mut others = Vec::new();
+    while !reader.eof() {
+        let id = reader.read_u8().ok()?;
+        let size = reader.read_var_u32().ok()? as usize;
+        let body = reader.read_bytes(size).ok()?;
         if id == MODULE_NAME {
-            let (len, used) = leb(body)?;
-            own = Some(
-                std::str::from_utf8(body.get(used..used + len)?)
-                    .ok()?
-                    .to_string(),
-            );
+            own = Some(BinaryReader::new(body, 0).read_string().ok()?);
         } else {
-            subsections.push((id, body));
+            others.push((id, body));
         }
     }
-    let name = match own {
+    let mut names = NameSection::new();
+    names.module(&match own {
         Some(own) => format!("{label}/{own}"),
         None => format!("{label}/module"),
-    };
-    let mut body = Vec::new();
-    push_leb(&mut body, name.len());
-    body.extend(name.as_bytes());
-    let mut out = vec![MODULE_NAME];
-    push_leb(&mut out, body.len());
-    out.extend(body);
-    for (id, body) in subsections {
-        out.push(id);
-        push_leb(&mut out, body.len());
-        out.extend(body);
+    });
+    for (id, body) in others {
+        names.raw(id, body);
     }
-    Some(out)
+    Some(names)
 }
 
 /// The sections after the header: (id, payload).
 fn sections(bytes: &[u8]) -> Option<Vec<(u8, &[u8])>> {
+    let mut reader = BinaryReader::new(bytes.get(HEADER..)?, 0);
     let mut out = Vec::new();
-    let mut rest = bytes.get(HEADER..)?;
-    while !rest.is_empty() {
-        let id = rest[0];
-        let (size, used) = leb(&rest[1..])?;
-        out.push((id, rest.get(1 + used..1 + used + size)?));
-        rest = &rest[1 + used + size..];
+    while !reader.eof() {
+        let id = reader.read_u8().ok()?;
+        let size = reader.read_var_u32().ok()? as usize;
+        out.push((id, reader.read_bytes(size).ok()?));
     }
     Some(out)
-}
-
-/// A custom section's name and content.
-fn custom_name(payload: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (len, used) = leb(payload)?;
-    Some((payload.get(used..used + len)?, &payload[used + len..]))
-}
-
-fn custom_header(name: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    push_leb(&mut out, name.len());
-    out.extend(name);
-    out
-}
-
-fn push_section(out: &mut Vec<u8>, id: u8, payload: &[u8]) {
-    out.push(id);
-    push_leb(out, payload.len());
-    out.extend(payload);
-}
-
-/// An unsigned LEB128 (at most 32 bits) and the bytes it took.
-fn leb(bytes: &[u8]) -> Option<(usize, usize)> {
-    let mut value = 0usize;
-    for (i, byte) in bytes.iter().take(5).enumerate() {
-        value |= usize::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
-}
-
-fn push_leb(out: &mut Vec<u8>, mut value: usize) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
 }
 
 #[cfg(test)]
@@ -286,31 +185,42 @@ mod tests {
 
     /// A core module with one function, and optionally a name section naming it.
     fn module(name: Option<&str>) -> Vec<u8> {
-        let mut m = b"\0asm\x01\0\0\0".to_vec();
-        push_section(&mut m, 1, &[0x01, 0x60, 0x00, 0x00]);
-        push_section(&mut m, 3, &[0x01, 0x00]);
-        push_section(&mut m, 10, &[0x01, 0x02, 0x00, 0x0b]);
+        use wasm_encoder::{CodeSection, Function, FunctionSection, TypeSection};
+        let mut m = wasm_encoder::Module::new();
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        m.section(&types);
+        let mut functions = FunctionSection::new();
+        functions.function(0);
+        m.section(&functions);
+        let mut code = CodeSection::new();
+        let mut body = Function::new([]);
+        body.instructions().end();
+        code.function(&body);
+        m.section(&code);
         if let Some(name) = name {
-            let mut section = custom_header(b"name");
-            let mut body = Vec::new();
-            push_leb(&mut body, name.len());
-            body.extend(name.as_bytes());
-            section.push(MODULE_NAME);
-            push_leb(&mut section, body.len());
-            section.extend(body);
-            push_section(&mut m, CUSTOM, &section);
+            let mut names = NameSection::new();
+            names.module(name);
+            let mut functions = wasm_encoder::NameMap::new();
+            functions.append(0, "tidy");
+            names.functions(&functions);
+            m.section(&names);
         }
-        m
+        m.finish()
     }
 
     fn component(modules: &[Vec<u8>]) -> Vec<u8> {
-        let mut c = b"\0asm\x0d\0\x01\0".to_vec();
+        let mut c = wasm_encoder::Component::new();
         for m in modules {
-            push_section(&mut c, CORE_MODULE, m);
+            c.section(&RawSection {
+                id: CORE_MODULE,
+                data: m,
+            });
         }
-        c
+        c.finish()
     }
 
+    /// Every module's and every function's name, in order.
     fn module_names(component: &[u8]) -> Vec<String> {
         let mut names = Vec::new();
         for payload in wasmparser::Parser::new(0).parse_all(component) {
@@ -318,8 +228,11 @@ mod tests {
                 && let wasmparser::KnownCustom::Name(reader) = c.as_known()
             {
                 for name in reader.flatten() {
-                    if let wasmparser::Name::Module { name, .. } = name {
-                        names.push(name.to_string());
+                    match name {
+                        wasmparser::Name::Module { name, .. } => names.push(name.to_string()),
+                        wasmparser::Name::Function(map) => names
+                            .extend(map.into_iter().flatten().map(|n| format!("fn {}", n.name))),
+                        _ => {}
                     }
                 }
             }
@@ -334,7 +247,10 @@ mod tests {
         wasmparser::Validator::new()
             .validate_all(&labelled)
             .expect("still valid");
-        assert_eq!(module_names(&labelled), ["arith/libc.so", "arith/module"]);
+        assert_eq!(
+            module_names(&labelled),
+            ["arith/libc.so", "fn tidy", "arith/module"]
+        );
         assert_eq!(split_label("arith/libc.so"), ("arith", Some("libc.so")));
     }
 
