@@ -16,7 +16,6 @@ mod wit;
 
 use std::path::{Path, PathBuf};
 
-use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
 use weld::error::{Error, Result};
@@ -74,8 +73,7 @@ struct GlobalOptions {
         value_name = "WHEN",
         default_value = "auto",
         global = true,
-        value_parser = PossibleValuesParser::new(ColorChoice::NAMES)
-            .map(|s: String| ColorChoice::from_name(&s).expect("listed"))
+        value_enum
     )]
     color: ColorChoice,
 
@@ -85,8 +83,7 @@ struct GlobalOptions {
         value_name = "FORMAT",
         default_value = "human",
         global = true,
-        value_parser = PossibleValuesParser::new(Format::NAMES)
-            .map(|s: String| Format::from_name(&s).expect("listed"))
+        value_enum
     )]
     format: Format,
 

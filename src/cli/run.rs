@@ -1,17 +1,18 @@
 //! `weld run`: the composed app in embedded wasmtime.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Args;
 
 use super::Context;
 use weld::error::{Error, Result};
 use weld::project::{Plan, RunSettings};
-use weld::run::grants::{self, Overrides};
+use weld::run::grants::{self, DirSpec, EnvName, EnvVar, NetAddr, Overrides};
 use weld::run::{
     Action, Call, Compiled, RunError, Runtime, RuntimeOptions, Status, Stdio, default_cache_dir,
 };
-use weld::units::{format_elapsed, format_size};
+use weld::units::{self, format_elapsed, format_size};
 
 /// Run a component: its wasi:cli/run, or any export with --invoke
 ///
@@ -41,31 +42,31 @@ pub struct RunArgs {
 
     /// Grant a host directory, read-write: HOST[::GUEST]
     #[arg(long, value_name = "HOST[::GUEST]")]
-    dir: Vec<String>,
+    dir: Vec<DirSpec>,
 
     /// Grant a host directory, read-only: HOST[::GUEST]
     #[arg(long, value_name = "HOST[::GUEST]")]
-    dir_ro: Vec<String>,
+    dir_ro: Vec<DirSpec>,
 
     /// Set an environment variable for the guest: KEY=VALUE
     #[arg(long, value_name = "KEY=VALUE")]
-    env: Vec<String>,
+    env: Vec<EnvVar>,
 
     /// Pass a host environment variable through by name
     #[arg(long, value_name = "KEY")]
-    env_inherit: Vec<String>,
+    env_inherit: Vec<EnvName>,
 
     /// Allow sockets to this address: HOST:PORT
     #[arg(long, value_name = "HOST:PORT")]
-    allow_net: Vec<String>,
+    allow_net: Vec<NetAddr>,
 
     /// Wall-clock deadline, e.g. 500ms, 30s, 2m [default: 30s]
-    #[arg(long, value_name = "DURATION")]
-    timeout: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
+    timeout: Option<Duration>,
 
     /// Linear-memory limit, e.g. 64MiB, 1GiB [default: 1GiB]
-    #[arg(long, value_name = "SIZE")]
-    max_memory: Option<String>,
+    #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
+    max_memory: Option<u64>,
 
     /// Compile from scratch instead of using the compiled-code cache
     #[arg(long)]

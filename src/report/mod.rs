@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::error::Result;
 
 /// How results are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// For people: aligned text, colours on a terminal.
@@ -27,48 +27,24 @@ pub enum Format {
 }
 
 /// When to use colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
     /// On a terminal, unless NO_COLOR is set.
     Auto,
-    /// Always.
+    /// Even into files and pipes.
     Always,
-    /// Never.
+    /// Plain text only.
     Never,
 }
 
 impl Format {
-    /// Every format, as spelled on the command line.
-    pub const NAMES: [&'static str; 4] = ["human", "json", "dot", "mermaid"];
-
-    /// Parses a name from [`Format::NAMES`].
-    pub fn from_name(name: &str) -> Option<Format> {
-        match name {
-            "human" => Some(Format::Human),
-            "json" => Some(Format::Json),
-            "dot" => Some(Format::Dot),
-            "mermaid" => Some(Format::Mermaid),
-            _ => None,
-        }
-    }
-
     /// Its spelling on the command line.
     pub fn name(self) -> &'static str {
-        Format::NAMES[self as usize]
-    }
-}
-
-impl ColorChoice {
-    /// Every choice, as spelled on the command line.
-    pub const NAMES: [&'static str; 3] = ["auto", "always", "never"];
-
-    /// Parses a name from [`ColorChoice::NAMES`].
-    pub fn from_name(name: &str) -> Option<ColorChoice> {
-        match name {
-            "auto" => Some(ColorChoice::Auto),
-            "always" => Some(ColorChoice::Always),
-            "never" => Some(ColorChoice::Never),
-            _ => None,
+        match self {
+            Format::Human => "human",
+            Format::Json => "json",
+            Format::Dot => "dot",
+            Format::Mermaid => "mermaid",
         }
     }
 }
