@@ -44,7 +44,7 @@ pub struct ComposeArgs {
 
     /// A component a WAC script's package refers to: PKG=PATH (e.g. weld:arith=arith.wasm)
     #[arg(long, value_name = "PKG=PATH", requires = "input")]
-    dep: Vec<String>,
+    dep: Vec<ScriptDep>,
 
     /// Refuse to leave an import that neither a component nor weld's runtime provides
     #[arg(long)]
@@ -73,27 +73,7 @@ impl ComposeArgs {
                         message: "a WAC script wires its components itself: give them with --dep PKG=PATH, not --plug".into(),
                     });
                 }
-                let deps = self
-                    .dep
-                    .iter()
-                    .map(|d| {
-                        d.split_once('=')
-                            .filter(|(pkg, path)| !pkg.is_empty() && !path.is_empty())
-                            .map(|(pkg, path)| ScriptDep {
-                                package: pkg.to_string(),
-                                // Named by its package, as the script names it.
-                                input: Input {
-                                    name: pkg.split('@').next().unwrap_or(pkg).to_string(),
-                                    path: PathBuf::from(path),
-                                },
-                            })
-                            .ok_or_else(|| Error::Usage {
-                                message: format!(
-                                    "--dep `{d}`: expected PKG=PATH, e.g. weld:arith=arith.wasm"
-                                ),
-                            })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
+                let deps = &self.dep;
                 // One file per package: with two, which one the script meant is a guess.
                 for (i, dep) in deps.iter().enumerate() {
                     if let Some(other) = deps[..i].iter().find(|d| d.package == dep.package) {
@@ -108,7 +88,7 @@ impl ComposeArgs {
                     }
                 }
                 let output = given_output();
-                let result = compose::compose_script(path, &deps, &output, self.strict, self.wat);
+                let result = compose::compose_script(path, deps, &output, self.strict, self.wat);
                 (result.map_err(Error::from), output, Some(path.clone()))
             }
             Some(root) => {

@@ -63,6 +63,24 @@ pub struct ScriptDep {
     pub input: Input,
 }
 
+/// `--dep PKG=PATH`, the component named by its package, as the script names it.
+impl std::str::FromStr for ScriptDep {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Self, String> {
+        match spec.split_once('=') {
+            Some((pkg, path)) if !pkg.is_empty() && !path.is_empty() => Ok(ScriptDep {
+                package: pkg.to_string(),
+                input: Input {
+                    name: pkg.split('@').next().unwrap_or(pkg).to_string(),
+                    path: std::path::PathBuf::from(path),
+                },
+            }),
+            _ => Err("expected PKG=PATH, e.g. weld:arith=arith.wasm".into()),
+        }
+    }
+}
+
 /// What a WAC script wires: for every import of every component it instantiates, who provides
 /// it. `weld check` and `weld up` check this, not an automatic plugging of every component.
 pub struct ScriptWiring {
