@@ -7,13 +7,7 @@ use crate::check::LoadError;
 use crate::project::ManifestError;
 use crate::toolchain::ToolchainError;
 
-/// Exit code: success.
-pub const EXIT_OK: u8 = 0;
-/// Exit code: the thing checked is wrong (incompatible components, a failing test, user code
-/// that does not compile).
-pub const EXIT_FAILURE: u8 = 1;
-/// Exit code: usage or environment error (bad flag, missing file, missing toolchain).
-pub const EXIT_USAGE: u8 = 2;
+pub use crate::exit::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
 /// Anything that stops a weld command.
 #[derive(Debug, thiserror::Error, Diagnostic)]

@@ -13,6 +13,7 @@ pub mod build;
 pub mod check;
 pub mod compose;
 pub mod error;
+pub mod exit;
 pub mod fsutil;
 pub mod pipeline;
 pub mod project;

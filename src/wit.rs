@@ -27,9 +27,9 @@ impl WitError {
     /// 2 when the directory is not there, 1 when its WIT is wrong.
     pub fn exit_code(&self) -> u8 {
         if self.missing {
-            crate::error::EXIT_USAGE
+            crate::exit::EXIT_USAGE
         } else {
-            crate::error::EXIT_FAILURE
+            crate::exit::EXIT_FAILURE
         }
     }
 

@@ -191,12 +191,12 @@ impl BuildError {
         let failures = match self {
             BuildError::Component(f) => std::slice::from_ref(&**f),
             BuildError::Failed { failures, .. } => failures.as_slice(),
-            _ => return crate::error::EXIT_USAGE,
+            _ => return crate::exit::EXIT_USAGE,
         };
         if failures.iter().all(|f| f.kind == FailureKind::Source) {
-            crate::error::EXIT_FAILURE
+            crate::exit::EXIT_FAILURE
         } else {
-            crate::error::EXIT_USAGE
+            crate::exit::EXIT_USAGE
         }
     }
 }

@@ -59,8 +59,8 @@ impl LoadError {
     /// 2 for a file that is missing or unreadable, 1 for one that is not a component.
     pub fn exit_code(&self) -> u8 {
         match self {
-            LoadError::NotAComponent { .. } => crate::error::EXIT_FAILURE,
-            _ => crate::error::EXIT_USAGE,
+            LoadError::NotAComponent { .. } => crate::exit::EXIT_FAILURE,
+            _ => crate::exit::EXIT_USAGE,
         }
     }
 }

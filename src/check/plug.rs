@@ -133,31 +133,14 @@ pub fn check(components: &[Loaded], roots: usize) -> Checked {
     for (ci, consumer) in components.iter().enumerate() {
         let world = &consumer.resolve.worlds[consumer.world];
         for (key, item) in &world.imports {
-            let interface = consumer.resolve.name_world_key(key);
-            let mut link = |provider| {
-                links.push(Link {
-                    consumer: ci,
-                    import: interface.clone(),
-                    provider,
-                })
-            };
-            let finding = |severity, code, message: String| Finding {
-                severity,
-                code,
-                against: Against::Components,
-                consumer: consumer.name.clone(),
-                provider: None,
-                interface: interface.clone(),
-                item: None,
-                expected: None,
-                found: None,
-                message,
-                help: None,
+            let import = Import {
+                consumer,
+                interface: consumer.resolve.name_world_key(key),
             };
             let id = match item {
                 WorldItem::Interface { id, .. } => *id,
                 WorldItem::Function(f) => {
-                    let mut x = finding(
+                    let mut x = import.finding(
                         Severity::Error,
                         Code::UnsatisfiedImport,
                         format!(
@@ -169,165 +152,43 @@ pub fn check(components: &[Loaded], roots: usize) -> Checked {
                         "move the function into an interface, or wire it with a WAC script".into(),
                     );
                     findings.push(x);
-                    link(Provider::Nobody);
+                    links.push(import.link(ci, Provider::Nobody));
                     continue;
                 }
                 WorldItem::Type { .. } => continue,
             };
             let name = match key {
-                WorldKey::Interface(_) => InterfaceName::parse(&interface),
+                WorldKey::Interface(_) => InterfaceName::parse(&import.interface),
                 WorldKey::Name(_) => InterfaceName {
-                    base: interface.clone(),
+                    base: import.interface.clone(),
                     version: None,
                 },
             };
-            let providers: Vec<(ComponentId, &InterfaceName, wit_parser::InterfaceId)> = exports
+            let providers: Vec<Offer> = exports
                 .iter()
                 .enumerate()
                 .filter(|(pi, _)| *pi != ci)
-                .flat_map(|(pi, list)| list.iter().map(move |(n, id, _)| (pi, n, *id)))
-                .filter(|(_, n, _)| n.base == name.base)
+                .flat_map(|(pi, list)| {
+                    list.iter().map(move |(n, id, full)| Offer {
+                        component: pi,
+                        name: n,
+                        id: *id,
+                        export: full,
+                    })
+                })
+                .filter(|o| o.name.base == name.base)
                 .collect();
-            if providers.is_empty() {
-                let runtime = super::runtime::runtime();
-                if let Some(rid) = runtime.provides(&name) {
-                    let diffs =
-                        compare_interfaces((&consumer.resolve, id), (&runtime.resolve, rid));
-                    if diffs.is_empty() {
-                        link(Provider::Runtime);
-                        findings.push(finding(
-                            Severity::Info,
-                            Code::RuntimeProvided,
-                            format!(
-                                "`{}` imports {interface}: provided by weld's runtime (WASI 0.2)",
-                                consumer.name
-                            ),
-                        ));
-                    } else {
-                        link(Provider::Nobody);
-                        findings.extend(
-                            diffs
-                                .into_iter()
-                                .map(|d| unfit_for_runtime(consumer, &interface, d)),
-                        );
-                    }
-                } else {
-                    link(Provider::Nobody);
-                    let mut x = finding(
-                        Severity::Error,
-                        Code::UnsatisfiedImport,
-                        format!(
-                            "`{}` imports {interface}, but no component exports it",
-                            consumer.name
-                        ),
-                    );
-                    x.help = Some(if name.package() == "wasi:http" {
-                        "weld's runtime does not provide wasi:http (it runs wasi:cli commands); plug a component that exports it".into()
-                    } else if name.base.starts_with("wasi:") {
-                        format!(
-                            "weld's runtime provides WASI 0.2 ({}); plug a component that exports {interface}",
-                            runtime.packages().join(", ")
-                        )
-                    } else {
-                        format!(
-                            "plug a component that exports {} (`--plug FILE.wasm`, or add it to [compose] plugs)",
-                            name.base
-                        )
-                    });
-                    findings.push(x);
-                }
-                continue;
-            }
             // A provider matched by name counts as used even when it does not fit: the error
             // about it says more than "unused" would.
-            for (pi, _, _) in &providers {
-                used[*pi] = true;
+            for o in &providers {
+                used[o.component] = true;
             }
-            let compatible: Vec<_> = providers
-                .iter()
-                .filter(|(_, n, _)| versions_compatible(&name.version, &n.version))
-                .collect();
-            match compatible.as_slice() {
-                [] => {
-                    let offered: Vec<String> = providers
-                        .iter()
-                        .map(|(pi, n, _)| {
-                            format!(
-                                "`{}` exports {}",
-                                components[*pi].name,
-                                show_version(&n.version)
-                            )
-                        })
-                        .collect();
-                    let mut x = finding(
-                        Severity::Error,
-                        Code::IncompatibleVersion,
-                        format!(
-                            "`{}` imports {interface}, but {}: not semver-compatible",
-                            consumer.name,
-                            offered.join(", ")
-                        ),
-                    );
-                    x.provider = Some(components[providers[0].0].name.clone());
-                    x.expected = Some(show_version(&name.version));
-                    x.found = Some(show_version(&providers[0].1.version));
-                    x.help = Some("versions are compatible within one major version (for 0.x, within one minor version): rebuild one side against the other's WIT".into());
-                    findings.push(x);
-                    link(Provider::Unfit(providers.iter().map(|p| p.0).collect()));
-                }
-                [(pi, pname, pid)] => {
-                    let provider = &components[*pi];
-                    let diffs =
-                        compare_interfaces((&consumer.resolve, id), (&provider.resolve, *pid));
-                    if diffs.is_empty() {
-                        link(Provider::Component {
-                            id: *pi,
-                            export: exports[*pi]
-                                .iter()
-                                .find(|(_, id, _)| id == pid)
-                                .map(|(_, _, full)| full.clone())
-                                .unwrap_or_default(),
-                        });
-                        let mut x = finding(
-                            Severity::Info,
-                            Code::Satisfied,
-                            format!(
-                                "`{}` imports {interface} from `{}` (exports {})",
-                                consumer.name,
-                                provider.name,
-                                show_version(&pname.version)
-                            ),
-                        );
-                        x.provider = Some(provider.name.clone());
-                        findings.push(x);
-                    } else {
-                        link(Provider::Unfit(vec![*pi]));
-                    }
-                    for d in diffs {
-                        findings.push(incompatible(consumer, provider, &interface, d));
-                    }
-                }
-                many => {
-                    let names: Vec<String> = many
-                        .iter()
-                        .map(|(pi, _, _)| format!("`{}`", components[*pi].name))
-                        .collect();
-                    let mut x = finding(
-                        Severity::Error,
-                        Code::AmbiguousProvider,
-                        format!(
-                            "`{}` imports {interface}, which {} {} export",
-                            consumer.name,
-                            names.join(", "),
-                            if names.len() == 2 { "both" } else { "all" }
-                        ),
-                    );
-                    x.provider = Some(names.join(", ").replace('`', ""));
-                    x.help = Some("plug only one of them, or choose with a WAC script (`weld compose app.wac`)".into());
-                    findings.push(x);
-                    link(Provider::Several(many.iter().map(|p| p.0).collect()));
-                }
-            }
+            let provider = if providers.is_empty() {
+                import.decide_runtime(&name, id, &mut findings)
+            } else {
+                import.decide_components(components, &name, id, &providers, &mut findings)
+            };
+            links.push(import.link(ci, provider));
         }
     }
     findings.extend(cycle(components, &links));
@@ -335,42 +196,252 @@ pub fn check(components: &[Loaded], roots: usize) -> Checked {
     for (pi, plug) in components.iter().enumerate().skip(roots) {
         if !used[pi] {
             unused.push(pi);
-            let exported: Vec<String> = exports[pi]
-                .iter()
-                .map(|(n, _, _)| {
-                    format!(
-                        "{}{}",
-                        n.base,
-                        n.version
-                            .as_ref()
-                            .map(|v| format!("@{v}"))
-                            .unwrap_or_default()
-                    )
-                })
-                .collect();
-            findings.push(Finding {
-                severity: Severity::Warning,
-                code: Code::UnusedPlug,
-                against: Against::Components,
-                consumer: String::new(),
-                provider: Some(plug.name.clone()),
-                interface: exported.join(", "),
-                item: None,
-                expected: None,
-                found: None,
-                message: format!(
-                    "plug `{}` provides nothing that another component imports (it exports {})",
-                    plug.name,
-                    if exported.is_empty() { "no interfaces".to_string() } else { exported.join(", ") }
-                ),
-                help: Some("remove it, or check that the component importing it was built against the same WIT".into()),
-            });
+            findings.push(unused_plug(plug, &exports[pi]));
         }
     }
     Checked {
         links,
         unused,
         findings,
+    }
+}
+
+/// One import of one component, being decided.
+struct Import<'a> {
+    consumer: &'a Loaded,
+    /// As the consumer names it: `wasi:cli/environment@0.2.3`.
+    interface: String,
+}
+
+/// A component exporting an interface of the imported name (at any version).
+struct Offer<'a> {
+    component: ComponentId,
+    name: &'a InterfaceName,
+    id: wit_parser::InterfaceId,
+    /// The export's full name.
+    export: &'a str,
+}
+
+impl Import<'_> {
+    fn link(&self, consumer: ComponentId, provider: Provider) -> Link {
+        Link {
+            consumer,
+            import: self.interface.clone(),
+            provider,
+        }
+    }
+
+    fn finding(&self, severity: Severity, code: Code, message: String) -> Finding {
+        Finding {
+            severity,
+            code,
+            against: Against::Components,
+            consumer: self.consumer.name.clone(),
+            provider: None,
+            interface: self.interface.clone(),
+            item: None,
+            expected: None,
+            found: None,
+            message,
+            help: None,
+        }
+    }
+
+    /// No component exports it: the runtime, if it provides the interface as imported; else
+    /// nobody.
+    fn decide_runtime(
+        &self,
+        name: &InterfaceName,
+        id: wit_parser::InterfaceId,
+        findings: &mut Vec<Finding>,
+    ) -> Provider {
+        let (consumer, interface) = (self.consumer, &self.interface);
+        let runtime = super::runtime::runtime();
+        if let Some(rid) = runtime.provides(name) {
+            let diffs = compare_interfaces((&consumer.resolve, id), (&runtime.resolve, rid));
+            if diffs.is_empty() {
+                findings.push(self.finding(
+                    Severity::Info,
+                    Code::RuntimeProvided,
+                    format!(
+                        "`{}` imports {interface}: provided by weld's runtime (WASI 0.2)",
+                        consumer.name
+                    ),
+                ));
+                return Provider::Runtime;
+            }
+            findings.extend(
+                diffs
+                    .into_iter()
+                    .map(|d| unfit_for_runtime(consumer, interface, d)),
+            );
+            return Provider::Nobody;
+        }
+        let mut x = self.finding(
+            Severity::Error,
+            Code::UnsatisfiedImport,
+            format!(
+                "`{}` imports {interface}, but no component exports it",
+                consumer.name
+            ),
+        );
+        x.help = Some(if name.package() == "wasi:http" {
+            "weld's runtime does not provide wasi:http (it runs wasi:cli commands); plug a component that exports it".into()
+        } else if name.base.starts_with("wasi:") {
+            format!(
+                "weld's runtime provides WASI 0.2 ({}); plug a component that exports {interface}",
+                runtime.packages().join(", ")
+            )
+        } else {
+            format!(
+                "plug a component that exports {} (`--plug FILE.wasm`, or add it to [compose] plugs)",
+                name.base
+            )
+        });
+        findings.push(x);
+        Provider::Nobody
+    }
+
+    /// Components export the interface: exactly one at a compatible version, with the same
+    /// contract, provides it.
+    fn decide_components(
+        &self,
+        components: &[Loaded],
+        name: &InterfaceName,
+        id: wit_parser::InterfaceId,
+        providers: &[Offer],
+        findings: &mut Vec<Finding>,
+    ) -> Provider {
+        let (consumer, interface) = (self.consumer, &self.interface);
+        let compatible: Vec<&Offer> = providers
+            .iter()
+            .filter(|o| versions_compatible(&name.version, &o.name.version))
+            .collect();
+        match compatible.as_slice() {
+            [] => {
+                let offered: Vec<String> = providers
+                    .iter()
+                    .map(|o| {
+                        format!(
+                            "`{}` exports {}",
+                            components[o.component].name,
+                            show_version(&o.name.version)
+                        )
+                    })
+                    .collect();
+                let mut x = self.finding(
+                    Severity::Error,
+                    Code::IncompatibleVersion,
+                    format!(
+                        "`{}` imports {interface}, but {}: not semver-compatible",
+                        consumer.name,
+                        offered.join(", ")
+                    ),
+                );
+                x.provider = Some(components[providers[0].component].name.clone());
+                x.expected = Some(show_version(&name.version));
+                x.found = Some(show_version(&providers[0].name.version));
+                x.help = Some("versions are compatible within one major version (for 0.x, within one minor version): rebuild one side against the other's WIT".into());
+                findings.push(x);
+                Provider::Unfit(providers.iter().map(|o| o.component).collect())
+            }
+            [offer] => {
+                let provider = &components[offer.component];
+                let diffs =
+                    compare_interfaces((&consumer.resolve, id), (&provider.resolve, offer.id));
+                if !diffs.is_empty() {
+                    findings.extend(
+                        diffs
+                            .into_iter()
+                            .map(|d| incompatible(consumer, provider, interface, d)),
+                    );
+                    return Provider::Unfit(vec![offer.component]);
+                }
+                let mut x = self.finding(
+                    Severity::Info,
+                    Code::Satisfied,
+                    format!(
+                        "`{}` imports {interface} from `{}` (exports {})",
+                        consumer.name,
+                        provider.name,
+                        show_version(&offer.name.version)
+                    ),
+                );
+                x.provider = Some(provider.name.clone());
+                findings.push(x);
+                Provider::Component {
+                    id: offer.component,
+                    export: offer.export.to_string(),
+                }
+            }
+            many => {
+                let names: Vec<String> = many
+                    .iter()
+                    .map(|o| format!("`{}`", components[o.component].name))
+                    .collect();
+                let mut x = self.finding(
+                    Severity::Error,
+                    Code::AmbiguousProvider,
+                    format!(
+                        "`{}` imports {interface}, which {} {} export",
+                        consumer.name,
+                        names.join(", "),
+                        if names.len() == 2 { "both" } else { "all" }
+                    ),
+                );
+                x.provider = Some(names.join(", ").replace('`', ""));
+                x.help = Some(
+                    "plug only one of them, or choose with a WAC script (`weld compose app.wac`)"
+                        .into(),
+                );
+                findings.push(x);
+                Provider::Several(many.iter().map(|o| o.component).collect())
+            }
+        }
+    }
+}
+
+/// A plug nobody imports from.
+fn unused_plug(
+    plug: &Loaded,
+    exports: &[(InterfaceName, wit_parser::InterfaceId, String)],
+) -> Finding {
+    let exported: Vec<String> = exports
+        .iter()
+        .map(|(n, _, _)| {
+            format!(
+                "{}{}",
+                n.base,
+                n.version
+                    .as_ref()
+                    .map(|v| format!("@{v}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    Finding {
+        severity: Severity::Warning,
+        code: Code::UnusedPlug,
+        against: Against::Components,
+        consumer: String::new(),
+        provider: Some(plug.name.clone()),
+        interface: exported.join(", "),
+        item: None,
+        expected: None,
+        found: None,
+        message: format!(
+            "plug `{}` provides nothing that another component imports (it exports {})",
+            plug.name,
+            if exported.is_empty() {
+                "no interfaces".to_string()
+            } else {
+                exported.join(", ")
+            }
+        ),
+        help: Some(
+            "remove it, or check that the component importing it was built against the same WIT"
+                .into(),
+        ),
     }
 }
 

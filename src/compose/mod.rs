@@ -181,8 +181,8 @@ impl ComposeError {
             ComposeError::Write { .. }
             | ComposeError::NotBuilt { .. }
             | ComposeError::Read { .. }
-            | ComposeError::UnknownPackage(_) => crate::error::EXIT_USAGE,
-            _ => crate::error::EXIT_FAILURE,
+            | ComposeError::UnknownPackage(_) => crate::exit::EXIT_USAGE,
+            _ => crate::exit::EXIT_FAILURE,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use miette::{Diagnostic, NamedSource, SourceSpan};
 
 use super::{Limit, Status};
-use crate::error::{EXIT_FAILURE, EXIT_USAGE};
+use crate::exit::{EXIT_FAILURE, EXIT_USAGE};
 use crate::units::{format_duration, format_size};
 
 /// A reason `weld run` could not start or finish the guest (the guest's own failures are a

@@ -36,8 +36,7 @@ const TICK: Duration = Duration::from_millis(10);
 /// Wasm stack limit per call: wasmtime's default, stated so the message can name it.
 pub const MAX_WASM_STACK: usize = 512 * 1024;
 
-/// Exit code of a run a limit ended (deadline, memory), like `timeout(1)`.
-pub const EXIT_LIMIT: u8 = 124;
+pub use crate::exit::EXIT_LIMIT;
 
 /// How a [`Runtime`] is set up.
 #[derive(Debug, Clone, Default)]
