@@ -137,6 +137,27 @@ impl Validator {
             );
             ok = false;
         }
+        let action = match &raw.invoke {
+            Some(invoke) => self.invoke_action(&name, invoke, &raw, &mut ok),
+            None => self.run_action(&name, &raw, &mut ok),
+        };
+        let run = self.run(raw.run_keys(), super::DEFAULT_TEST_TIMEOUT);
+        ok.then_some(TestCase {
+            name,
+            target,
+            action,
+            run,
+        })
+    }
+
+    /// An `invoke` test: the call must parse now, and no run-test key may be set.
+    fn invoke_action(
+        &mut self,
+        name: &str,
+        invoke: &Spanned<String>,
+        raw: &RawTest,
+        ok: &mut bool,
+    ) -> TestAction {
         let run_keys = [
             ("stdin", raw.stdin.as_ref().map(|s| s.span())),
             (
@@ -150,95 +171,87 @@ impl Validator {
             ("expect-exit", raw.expect_exit.as_ref().map(|s| s.span())),
             ("args", raw.args.first().map(|s| s.span())),
         ];
-        let action = if let Some(invoke) = &raw.invoke {
-            for (key, key_span) in run_keys {
-                if let Some(key_span) = key_span {
-                    self.report(
-                        "weld::manifest::conflicting-keys",
-                        Some(key_span),
-                        format!(
-                            "test `{name}`: `{key}` applies to run tests, but this one has `invoke`"
-                        ),
-                        "not used with `invoke`",
-                        Some("split it into two tests: one that invokes, one that runs".into()),
-                    );
-                    ok = false;
-                }
-            }
-            let expect = match (&raw.expect, &raw.expect_error) {
-                (Some(_), Some(e)) => {
-                    self.report(
-                        "weld::manifest::conflicting-keys",
-                        Some(e.span()),
-                        format!("test `{name}` has both `expect` and `expect-error`"),
-                        "remove one",
-                        None,
-                    );
-                    ok = false;
-                    InvokeExpect::Success
-                }
-                (Some(v), None) => InvokeExpect::Value(v.get_ref().clone()),
-                (None, Some(e)) => InvokeExpect::Error(e.get_ref().clone()),
-                (None, None) => InvokeExpect::Success,
-            };
-            // The call must parse now, as `weld test` will parse it: a plan is valid or not.
-            if let Err(e) = crate::run::Call::parse(invoke.get_ref()) {
+        for (key, key_span) in run_keys {
+            if let Some(key_span) = key_span {
                 self.report(
-                    "weld::manifest::invalid-call",
-                    Some(invoke.span()),
-                    format!("test `{name}`: `invoke` does not parse: {e}"),
-                    "not a call",
-                    Some("write the call in WAVE, like invoke = 'words.shout(\"hi\")'".into()),
+                    "weld::manifest::conflicting-keys",
+                    Some(key_span),
+                    format!(
+                        "test `{name}`: `{key}` applies to run tests, but this one has `invoke`"
+                    ),
+                    "not used with `invoke`",
+                    Some("split it into two tests: one that invokes, one that runs".into()),
                 );
-                ok = false;
+                *ok = false;
             }
-            TestAction::Invoke {
-                call: invoke.get_ref().clone(),
-                expect,
+        }
+        let expect = match (&raw.expect, &raw.expect_error) {
+            (Some(_), Some(e)) => {
+                self.report(
+                    "weld::manifest::conflicting-keys",
+                    Some(e.span()),
+                    format!("test `{name}` has both `expect` and `expect-error`"),
+                    "remove one",
+                    None,
+                );
+                *ok = false;
+                InvokeExpect::Success
             }
-        } else {
-            for (key, value) in [("expect", &raw.expect), ("expect-error", &raw.expect_error)] {
-                if let Some(value) = value {
-                    self.report(
-                        "weld::manifest::conflicting-keys",
-                        Some(value.span()),
-                        format!("test `{name}`: `{key}` compares an invocation's result, but this test has no `invoke`"),
-                        "needs `invoke`",
-                        Some("add invoke = 'iface.func(args)', or use `expect-stdout` for a run test".into()),
-                    );
-                    ok = false;
-                }
-            }
-            let stdout = match (&raw.expect_stdout, &raw.expect_stdout_contains) {
-                (Some(_), Some(c)) => {
-                    self.report(
-                        "weld::manifest::conflicting-keys",
-                        Some(c.span()),
-                        format!(
-                            "test `{name}` has both `expect-stdout` and `expect-stdout-contains`"
-                        ),
-                        "remove one",
-                        None,
-                    );
-                    ok = false;
-                    None
-                }
-                (Some(s), None) => Some(StdoutExpect::Exact(s.get_ref().clone())),
-                (None, Some(c)) => Some(StdoutExpect::Contains(c.get_ref().clone())),
-                (None, None) => None,
-            };
-            TestAction::Run {
-                stdin: raw.stdin.as_ref().map(|s| s.get_ref().clone()),
-                stdout,
-                exit: raw.expect_exit.as_ref().map(|e| *e.get_ref()).unwrap_or(0),
-            }
+            (Some(v), None) => InvokeExpect::Value(v.get_ref().clone()),
+            (None, Some(e)) => InvokeExpect::Error(e.get_ref().clone()),
+            (None, None) => InvokeExpect::Success,
         };
-        let run = self.run(raw.run_keys(), super::DEFAULT_TEST_TIMEOUT);
-        ok.then_some(TestCase {
-            name,
-            target,
-            action,
-            run,
-        })
+        // The call must parse now, as `weld test` will parse it: a plan is valid or not.
+        if let Err(e) = crate::run::Call::parse(invoke.get_ref()) {
+            self.report(
+                "weld::manifest::invalid-call",
+                Some(invoke.span()),
+                format!("test `{name}`: `invoke` does not parse: {e}"),
+                "not a call",
+                Some("write the call in WAVE, like invoke = 'words.shout(\"hi\")'".into()),
+            );
+            *ok = false;
+        }
+        TestAction::Invoke {
+            call: invoke.get_ref().clone(),
+            expect,
+        }
+    }
+
+    /// A run test: `expect` and `expect-error` need `invoke`; one stdout expectation at most.
+    fn run_action(&mut self, name: &str, raw: &RawTest, ok: &mut bool) -> TestAction {
+        for (key, value) in [("expect", &raw.expect), ("expect-error", &raw.expect_error)] {
+            if let Some(value) = value {
+                self.report(
+                    "weld::manifest::conflicting-keys",
+                    Some(value.span()),
+                    format!("test `{name}`: `{key}` compares an invocation's result, but this test has no `invoke`"),
+                    "needs `invoke`",
+                    Some("add invoke = 'iface.func(args)', or use `expect-stdout` for a run test".into()),
+                );
+                *ok = false;
+            }
+        }
+        let stdout = match (&raw.expect_stdout, &raw.expect_stdout_contains) {
+            (Some(_), Some(c)) => {
+                self.report(
+                    "weld::manifest::conflicting-keys",
+                    Some(c.span()),
+                    format!("test `{name}` has both `expect-stdout` and `expect-stdout-contains`"),
+                    "remove one",
+                    None,
+                );
+                *ok = false;
+                None
+            }
+            (Some(s), None) => Some(StdoutExpect::Exact(s.get_ref().clone())),
+            (None, Some(c)) => Some(StdoutExpect::Contains(c.get_ref().clone())),
+            (None, None) => None,
+        };
+        TestAction::Run {
+            stdin: raw.stdin.as_ref().map(|s| s.get_ref().clone()),
+            stdout,
+            exit: raw.expect_exit.as_ref().map(|e| *e.get_ref()).unwrap_or(0),
+        }
     }
 }
