@@ -15,6 +15,8 @@ pub mod compose;
 pub mod error;
 pub mod exit;
 pub mod fsutil;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod pipeline;
 pub mod project;
 pub mod report;

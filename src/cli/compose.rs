@@ -176,14 +176,19 @@ pub(super) fn summary(cx: &Context, composed: &Composed, script: Option<&Path>) 
         Some(path) => format!("wired by {}", cx.show(path)),
     };
     out.push_str(&format!(
-        "composed {} -> {} ({}, {} components, {wiring}, {} WASI imports for the runtime)\n",
+        "composed {} -> {} ({}, {}, {wiring}, {} for the runtime)\n",
         composed.components.join(" + "),
         cx.show(&cx.cwd.join(&composed.output)),
         format_size(composed.size),
-        composed.components.len(),
-        composed.imports.len(),
+        counted(composed.components.len(), "component"),
+        counted(composed.imports.len(), "WASI import"),
     ));
     out
+}
+
+/// `1 component`, `3 components`.
+fn counted(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// A warning for each import the app still has that nothing provides.

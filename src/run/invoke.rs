@@ -171,8 +171,12 @@ fn interface_names(export: &str) -> (&str, &str) {
     )
 }
 
-fn resolve(app: &App, engine: &wasmtime::Engine, call: &Call) -> Result<Target, RunError> {
-    let component = app.pre.component();
+fn resolve(
+    component: &Component,
+    name: &str,
+    engine: &wasmtime::Engine,
+    call: &Call,
+) -> Result<Target, RunError> {
     let functions = exported_functions(component, engine);
     let candidates: Vec<&(Option<String>, String)> = functions
         .iter()
@@ -194,7 +198,7 @@ fn resolve(app: &App, engine: &wasmtime::Engine, call: &Call) -> Result<Target, 
             Some(top) => Some(*top),
             None => {
                 return Err(RunError::AmbiguousExport {
-                    name: app.name.clone(),
+                    name: name.to_string(),
                     call: call.target(),
                     candidates: many.iter().map(|c| qualified(c)).collect(),
                 });
@@ -203,7 +207,7 @@ fn resolve(app: &App, engine: &wasmtime::Engine, call: &Call) -> Result<Target, 
     };
     let Some((iface, func)) = chosen else {
         return Err(RunError::NoSuchExport {
-            name: app.name.clone(),
+            name: name.to_string(),
             call: call.target(),
             available: functions.iter().map(short).collect(),
         });
@@ -251,21 +255,10 @@ pub(super) fn same_result(
     a: &str,
     b: &str,
 ) -> Result<bool, String> {
-    let target = resolve(app, engine, call).map_err(|e| e.to_string())?;
-    let ty = app.pre.component().component_type();
-    let func = &target.function;
-    let item = match &target.interface {
-        Some(i) => match ty.get_export(engine, i).map(|e| e.ty) {
-            Some(ComponentItem::ComponentInstance(inst)) => {
-                inst.get_export(engine, func).map(|e| e.ty)
-            }
-            _ => None,
-        },
-        None => ty.get_export(engine, func).map(|e| e.ty),
-    };
-    let Some(ComponentItem::ComponentFunc(func_ty)) = item else {
-        return Err(format!("`{}` is not a function", target.qualified()));
-    };
+    let component = app.pre.component();
+    let target = resolve(component, &app.name, engine, call).map_err(|e| e.to_string())?;
+    let func_ty = func_type(component, engine, &target)
+        .ok_or_else(|| format!("`{}` is not a function", target.qualified()))?;
     let Some(result) = func_ty.results().next() else {
         return Ok(a.trim() == b.trim());
     };
@@ -279,6 +272,70 @@ pub(super) fn same_result(
         })
     };
     Ok(parse(a)? == parse(b)?)
+}
+
+/// The type of the function `target` names.
+fn func_type(
+    component: &Component,
+    engine: &wasmtime::Engine,
+    target: &Target,
+) -> Option<wasmtime::component::types::ComponentFunc> {
+    let ty = component.component_type();
+    let func = &target.function;
+    let item = match &target.interface {
+        Some(i) => match ty.get_export(engine, i).map(|e| e.ty) {
+            Some(ComponentItem::ComponentInstance(inst)) => {
+                inst.get_export(engine, func).map(|e| e.ty)
+            }
+            _ => None,
+        },
+        None => ty.get_export(engine, func).map(|e| e.ty),
+    };
+    match item {
+        Some(ComponentItem::ComponentFunc(f)) => Some(f),
+        _ => None,
+    }
+}
+
+/// The export `call` names in `component` (called `name` in messages) and its arguments typed
+/// by that export's signature: a missing export or a wrong argument is a usage error found
+/// before anything is instantiated. `bytes` are the component's, for the signature in the help.
+pub fn typed_arguments(
+    component: &Component,
+    name: &str,
+    bytes: &[u8],
+    engine: &wasmtime::Engine,
+    call: &Call,
+) -> Result<Vec<Val>, RunError> {
+    Ok(target_and_arguments(component, name, bytes, engine, call)?.1)
+}
+
+fn target_and_arguments(
+    component: &Component,
+    name: &str,
+    bytes: &[u8],
+    engine: &wasmtime::Engine,
+    call: &Call,
+) -> Result<(Target, Vec<Val>), RunError> {
+    let target = resolve(component, name, engine, call)?;
+    let func_ty = func_type(component, engine, &target).ok_or_else(|| {
+        RunError::internal(format!("`{}` is not a function", target.qualified()))
+    })?;
+    let param_types: Vec<_> = func_ty.params().map(|(_, t)| t).collect();
+    let params = call
+        .untyped()?
+        .to_wasm_params::<Val>(param_types.iter())
+        .map_err(|e| {
+            let (span, message) = call.place(&e);
+            RunError::invoke_arguments(
+                call.target(),
+                &call.text,
+                span,
+                message,
+                signature(bytes, &target),
+            )
+        })?;
+    Ok((target, params))
 }
 
 /// Why a run stopped early: a usage error found only now, or what the guest did.
@@ -319,7 +376,9 @@ pub(super) async fn execute(
         }
         Action::Invoke(call) => {
             let engine = store.engine().clone();
-            let target = resolve(app, &engine, call).map_err(Failure::Usage)?;
+            let (target, params) =
+                target_and_arguments(app.pre.component(), &app.name, app.bytes(), &engine, call)
+                    .map_err(Failure::Usage)?;
             let start = Instant::now();
             let instance = app
                 .pre
@@ -336,21 +395,6 @@ pub(super) async fn execute(
                     )))
                 })?;
             let ty = func.ty(&*store);
-            let param_types: Vec<_> = ty.params().map(|(_, t)| t).collect();
-            let params: Vec<Val> = call
-                .untyped()
-                .map_err(Failure::Usage)?
-                .to_wasm_params::<Val>(param_types.iter())
-                .map_err(|e| {
-                    let (span, message) = call.place(&e);
-                    Failure::Usage(RunError::invoke_arguments(
-                        call.target(),
-                        &call.text,
-                        span,
-                        message,
-                        signature(app, &target),
-                    ))
-                })?;
             let mut results = vec![Val::Bool(false); ty.results().len()];
             func.call_async(&mut *store, &params, &mut results)
                 .await
@@ -375,8 +419,8 @@ pub(super) async fn execute(
 
 /// The WIT signature of an export, `shout: func(text: string) -> string`, from the component's
 /// own types; `None` if they cannot be read.
-fn signature(app: &App, target: &Target) -> Option<String> {
-    let (resolve, world) = crate::check::load::decode(app.bytes()).ok()?;
+fn signature(bytes: &[u8], target: &Target) -> Option<String> {
+    let (resolve, world) = crate::check::load::decode(bytes).ok()?;
     let (iface, func) = (target.interface.as_deref(), target.function.as_str());
     let world = &resolve.worlds[world];
     for (key, item) in &world.exports {

@@ -25,7 +25,7 @@ pub use cache::{
     toolchains_dir,
 };
 pub use error::RunError;
-pub use invoke::Call;
+pub use invoke::{Call, typed_arguments};
 
 use crate::project::RunSettings;
 use host::{Host, LimitHit};

@@ -10,6 +10,7 @@ use crate::weld;
 mod build;
 mod check;
 mod corpus;
+mod fuzz;
 mod run;
 
 pub fn trials() -> Vec<Trial> {
@@ -56,6 +57,7 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(build::trials());
     trials.extend(check::trials());
     trials.extend(run::trials());
+    trials.extend(fuzz::trials());
     trials
 }
 
