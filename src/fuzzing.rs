@@ -168,10 +168,22 @@ fn script_deps() -> &'static (tempfile::TempDir, Vec<ScriptDep>) {
     DEPS.get_or_init(|| {
         let dir = scratch();
         let deps = [
-            ("weld:arith", &include_bytes!("../tests/cli/check/components/arith.wasm")[..]),
-            ("weld:words", include_bytes!("../tests/cli/check/components/words.wasm")),
-            ("weld:calc", include_bytes!("../tests/cli/check/components/app.wasm")),
-            ("weld:kinds", include_bytes!("../tests/cli/check/components/wave-types.wasm")),
+            (
+                "weld:arith",
+                &include_bytes!("../tests/cli/check/components/arith.wasm")[..],
+            ),
+            (
+                "weld:words",
+                include_bytes!("../tests/cli/check/components/words.wasm"),
+            ),
+            (
+                "weld:calc",
+                include_bytes!("../tests/cli/check/components/app.wasm"),
+            ),
+            (
+                "weld:kinds",
+                include_bytes!("../tests/cli/check/components/wave-types.wasm"),
+            ),
         ]
         .iter()
         .map(|(package, bytes)| ScriptDep {

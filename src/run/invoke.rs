@@ -318,9 +318,8 @@ fn target_and_arguments(
     call: &Call,
 ) -> Result<(Target, Vec<Val>), RunError> {
     let target = resolve(component, name, engine, call)?;
-    let func_ty = func_type(component, engine, &target).ok_or_else(|| {
-        RunError::internal(format!("`{}` is not a function", target.qualified()))
-    })?;
+    let func_ty = func_type(component, engine, &target)
+        .ok_or_else(|| RunError::internal(format!("`{}` is not a function", target.qualified())))?;
     let param_types: Vec<_> = func_ty.params().map(|(_, t)| t).collect();
     let params = call
         .untyped()?

@@ -34,7 +34,11 @@ fn replay(name: &str, target: weld::fuzzing::Target) -> Result<(), Failed> {
     }
     inputs.sort();
     if inputs.len() < 5 {
-        return Err(format!("only {} inputs for `{name}`: run fuzz/seed.sh", inputs.len()).into());
+        return Err(format!(
+            "only {} inputs for `{name}`: run fuzz/seed.sh",
+            inputs.len()
+        )
+        .into());
     }
     for path in &inputs {
         let bytes = std::fs::read(path)?;
