@@ -296,5 +296,18 @@ fn fingerprint(
         })?;
         field(&serde_json::to_vec(&id).expect("serializes"));
     }
+    // A WIT package's directory says nothing of edits inside it: its files' contents do.
+    for package in inputs.wit_packages() {
+        field(package.path.as_os_str().as_encoded_bytes());
+        for entry in walkdir::WalkDir::new(&package.path)
+            .sort_by_file_name()
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_type().is_file())
+        {
+            field(entry.path().as_os_str().as_encoded_bytes());
+            field(&std::fs::read(entry.path()).unwrap_or_default());
+        }
+    }
     Ok(format!("{:x}", hasher.finalize()))
 }

@@ -55,6 +55,8 @@ pub enum Code {
     UnusedPlug,
     /// Components that import from each other, around a cycle: none can be instantiated first.
     PlugCycle,
+    /// A WAC script passes an import of the app itself: whoever runs the app must provide it.
+    ScriptImport,
     /// Target world: the component exports this as the world requires.
     WorldExport,
     /// Target world: the component does not export something the world exports.
@@ -77,6 +79,7 @@ impl Code {
             Code::IncompatibleType => "incompatible-type",
             Code::UnusedPlug => "unused-plug",
             Code::PlugCycle => "plug-cycle",
+            Code::ScriptImport => "script-import",
             Code::WorldExport => "world-export",
             Code::MissingExport => "missing-export",
             Code::ImportNotInWorld => "import-not-in-world",

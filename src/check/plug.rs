@@ -91,6 +91,9 @@ pub enum Provider {
     },
     /// weld's runtime (WASI 0.2).
     Runtime,
+    /// An import of the composed app that a WAC script declares (`import name: pkg/iface;`):
+    /// whoever runs the app provides it.
+    AppImport(String),
     /// Nobody exports it.
     Nobody,
     /// Several components export it at compatible versions.

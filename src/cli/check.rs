@@ -285,6 +285,14 @@ pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) ->
                     );
                 }
                 (Code::RuntimeProvided, _) => runtime.push(&f.interface),
+                (Code::ScriptImport, _) => {
+                    let _ = writeln!(
+                        out,
+                        "  {} {:width$}  from the app's own import",
+                        r.paint("import ", Style::Warn),
+                        f.interface
+                    );
+                }
                 (_, Severity::Error) => {
                     let _ = writeln!(out, "  {} {}", r.paint("error  ", Style::Bad), f.interface);
                 }

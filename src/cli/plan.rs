@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::Context;
 use weld::error::Result;
-use weld::project::{Plan, TestAction, TestTarget, Wiring};
+use weld::project::{Plan, ScriptSource, TestAction, TestTarget, Wiring};
 use weld::units::{format_duration, format_size};
 
 /// Validate weld.toml and show the resolved project: components, worlds, wiring, run settings
@@ -78,7 +78,13 @@ fn render(plan: &Plan) -> String {
             let wiring = match &compose.wiring {
                 Wiring::Plug { root, plugs } => format!("root {root}, plugs {}", plugs.join(", ")),
                 Wiring::Script { path, deps } => {
-                    let deps: Vec<String> = deps.iter().map(|(p, c)| format!("{p}={c}")).collect();
+                    let deps: Vec<String> = deps
+                        .iter()
+                        .map(|(p, source)| match source {
+                            ScriptSource::Component(c) => format!("{p}={c}"),
+                            ScriptSource::Wit { dir } => format!("{p}={} (WIT)", rel(dir)),
+                        })
+                        .collect();
                     format!("script {}, deps {}", rel(path), deps.join(", "))
                 }
             };

@@ -74,7 +74,10 @@ impl Graph {
                     interface: link.import.clone(),
                 }),
                 Provider::Runtime => {}
-                Provider::Nobody | Provider::Several(_) | Provider::Unfit(_) => {
+                Provider::Nobody
+                | Provider::AppImport(_)
+                | Provider::Several(_)
+                | Provider::Unfit(_) => {
                     unresolved.push(format!("{} ({})", link.import, name(link.consumer)))
                 }
             }

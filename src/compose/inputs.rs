@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::{ComposeError, Input, ScriptDep};
-use crate::project::{Component, Lang, Plan, Wiring};
+use crate::project::{Component, Lang, Plan, ScriptSource, Wiring};
 
 /// How a project's components come together.
 #[derive(Debug, Clone)]
@@ -45,10 +45,16 @@ impl ProjectInputs {
                 path: path.clone(),
                 deps: deps
                     .iter()
-                    .map(|(package, component)| {
+                    .map(|(package, source)| {
                         Ok(ScriptDep {
                             package: package.clone(),
-                            input: input(component)?,
+                            input: match source {
+                                ScriptSource::Component(component) => input(component)?,
+                                ScriptSource::Wit { dir } => Input {
+                                    name: package.clone(),
+                                    path: dir.clone(),
+                                },
+                            },
                         })
                     })
                     .collect::<Result<_, ComposeError>>()?,
@@ -66,8 +72,24 @@ impl ProjectInputs {
     pub fn all(&self) -> Vec<&Input> {
         match self {
             ProjectInputs::Plug { root, plugs } => std::iter::once(root).chain(plugs).collect(),
-            ProjectInputs::Script { deps, .. } => deps.iter().map(|d| &d.input).collect(),
+            ProjectInputs::Script { deps, .. } => deps
+                .iter()
+                .filter(|d| !d.is_wit())
+                .map(|d| &d.input)
+                .collect(),
             ProjectInputs::All(inputs) => inputs.iter().collect(),
+        }
+    }
+
+    /// The WIT package directories a WAC script's imports are typed by.
+    pub fn wit_packages(&self) -> Vec<&Input> {
+        match self {
+            ProjectInputs::Script { deps, .. } => deps
+                .iter()
+                .filter(|d| d.is_wit())
+                .map(|d| &d.input)
+                .collect(),
+            _ => Vec::new(),
         }
     }
 }

@@ -154,6 +154,11 @@ pub enum ComposeError {
     #[diagnostic(transparent)]
     Script(Box<script::ScriptError>),
 
+    /// A WIT package given for a WAC script does not load.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Wit(#[from] crate::wit::WitError),
+
     /// The WAC script names a package nobody gave.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -178,6 +183,7 @@ impl ComposeError {
     pub fn exit_code(&self) -> u8 {
         match self {
             ComposeError::Load(e) => e.exit_code(),
+            ComposeError::Wit(e) => e.exit_code(),
             ComposeError::Write { .. }
             | ComposeError::NotBuilt { .. }
             | ComposeError::Read { .. }

@@ -63,6 +63,14 @@ pub struct ScriptDep {
     pub input: Input,
 }
 
+impl ScriptDep {
+    /// Whether it is a WIT package directory (types for the script's imports), as wac takes a
+    /// directory, rather than a component.
+    pub fn is_wit(&self) -> bool {
+        self.input.path.is_dir()
+    }
+}
+
 /// `--dep PKG=PATH`, the component named by its package, as the script names it.
 impl std::str::FromStr for ScriptDep {
     type Err = String;
@@ -126,13 +134,25 @@ fn resolve<T>(
                 span,
             })));
         };
-        // The same one-line reasons as everywhere for a file that is not a component.
-        let loaded = load::load(&dep.input.path, &dep.input.name)?;
         components.push(dep.input.name.clone());
-        let bytes = if label {
-            super::names::label_modules(&loaded.bytes, &dep.input.name)
+        let bytes = if dep.is_wit() {
+            // A WIT package, as wac's own resolver takes a directory: types for the script's
+            // `import` statements, never instantiated.
+            let (resolve, package) = crate::wit::load_dir(&dep.input.path, &dep.input.path)?;
+            wit_component::encode(&resolve, package).map_err(|e| ComposeError::Graph {
+                message: format!(
+                    "cannot encode the WIT package in {}: {e}",
+                    crate::fsutil::shown(&dep.input.path)
+                ),
+            })?
         } else {
-            loaded.bytes
+            // The same one-line reasons as everywhere for a file that is not a component.
+            let loaded = load::load(&dep.input.path, &dep.input.name)?;
+            if label {
+                super::names::label_modules(&loaded.bytes, &dep.input.name)
+            } else {
+                loaded.bytes
+            }
         };
         packages.insert(key, bytes);
     }
@@ -203,6 +223,7 @@ fn links(graph: &CompositionGraph, components: &[String]) -> Checked {
                     Provider::Runtime
                 }
                 None if InterfaceName::parse(import).runtime_provided() => Provider::Runtime,
+                Some((_, NodeKind::Import(name))) => Provider::AppImport(name.clone()),
                 _ => Provider::Nobody,
             };
             checked.findings.push(finding(
@@ -239,6 +260,19 @@ fn finding(consumer: &str, import: &str, provider: &Provider, components: &[Stri
             Code::RuntimeProvided,
             format!("`{consumer}` imports {import}: provided by weld's runtime (WASI 0.2)"),
             None,
+            None,
+        ),
+        Provider::AppImport(name) => (
+            Severity::Warning,
+            Code::ScriptImport,
+            format!(
+                "`{consumer}` imports {import}, which the script passes from the app's own import `{name}`"
+            ),
+            Some(if InterfaceName::parse(name).runtime_provided() {
+                "weld's runtime provides it".to_string()
+            } else {
+                format!("whoever runs the app must provide `{name}`: weld's runtime does not")
+            }),
             None,
         ),
         _ => (
@@ -311,6 +345,11 @@ pub fn compose_script(
         });
     }
     let size = super::validate_and_write(output, &bytes, wat)?;
+    // A WIT package lent the script types; it is not a component of the app.
+    let components = components
+        .into_iter()
+        .filter(|name| !deps.iter().any(|d| d.input.name == *name && d.is_wit()))
+        .collect();
     Ok(Composed {
         output: output.to_path_buf(),
         size,

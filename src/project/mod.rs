@@ -148,8 +148,22 @@ pub enum Wiring {
     Script {
         /// The .wac file.
         path: PathBuf,
-        /// WAC package name (`weld:arith`) → component name.
-        deps: IndexMap<String, String>,
+        /// WAC package name (`weld:arith`) → what provides it.
+        deps: IndexMap<String, ScriptSource>,
+    },
+}
+
+/// What a WAC script's package refers to. In `weld plan --format json`: the component's name,
+/// or `{"dir": PATH}` for a WIT package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ScriptSource {
+    /// A component of the project, by name.
+    Component(String),
+    /// A WIT package directory: types for the script's imports, not a component.
+    Wit {
+        /// The directory.
+        dir: PathBuf,
     },
 }
 

@@ -11,7 +11,7 @@ use toml::Spanned;
 use wit_parser::{PackageId, Resolve};
 
 use super::manifest::{RawComponent, RawCompose, RawManifest};
-use super::{Component, Compose, Lang, ManifestError, ManifestIssue, Plan, Wiring};
+use super::{Component, Compose, Lang, ManifestError, ManifestIssue, Plan, ScriptSource, Wiring};
 
 pub(super) fn plan_from_str(
     manifest: &Path,
@@ -610,8 +610,15 @@ impl Validator {
                 );
                 ok = false;
             }
-            ok &= self.component_ref(component, names, "WAC dependency");
-            deps.insert(package.get_ref().clone(), component.get_ref().clone());
+            // A component of the project, or else a directory holding a WIT package.
+            let dir = self.path(component.get_ref());
+            let source = if !names.contains(component.get_ref()) && dir.is_dir() {
+                ScriptSource::Wit { dir }
+            } else {
+                ok &= self.component_ref(component, names, "WAC dependency");
+                ScriptSource::Component(component.get_ref().clone())
+            };
+            deps.insert(package.get_ref().clone(), source);
         }
         ok.then_some(Wiring::Script { path, deps })
     }

@@ -11,7 +11,7 @@ pub fn trials() -> Vec<Trial> {
     weld::fuzzing::TARGETS
         .iter()
         .map(|&(name, target)| {
-            crate::trial(&format!("fuzz::{name}_corpus_replays"), move || {
+            crate::trial(format!("fuzz::{name}_corpus_replays"), move || {
                 replay(name, target)
             })
         })
