@@ -55,3 +55,20 @@ pub(crate) fn pool(jobs: usize, tasks: usize) -> Option<rayon::ThreadPool> {
         .build()
         .ok()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_contained_panic_is_an_error_with_its_message() {
+        assert_eq!(super::contained(|| 7), Ok(7));
+        assert_eq!(
+            super::contained(|| -> u8 { panic!("decoder gave up") }),
+            Err("decoder gave up".to_string())
+        );
+        let n = 3;
+        assert_eq!(
+            super::contained(|| -> u8 { panic!("index {n} out of range") }),
+            Err("index 3 out of range".to_string())
+        );
+    }
+}
