@@ -50,7 +50,18 @@ pub fn check(plan: &Plan) -> Result<ProjectCheck> {
         let known = id
             .as_ref()
             .is_some_and(|id| validated.contains(&(input.path.clone(), id.clone())));
-        loaded.push(load::load_with(&input.path, &input.name, !known)?);
+        match load::load_with(&input.path, &input.name, !known) {
+            Ok(component) => loaded.push(component),
+            // A script's wiring is typed by wac, which needs no WIT world; only a world target
+            // (below) would.
+            Err(e)
+                if e.is_inexpressible()
+                    && matches!(inputs, ProjectInputs::Script { .. })
+                    && plan
+                        .component(&input.name)
+                        .is_none_or(|c| c.world.is_none()) => {}
+            Err(e) => return Err(e.into()),
+        }
         if let (false, Some(id)) = (known, id) {
             validated.retain(|(path, _)| *path != input.path);
             validated.push((input.path.clone(), id));

@@ -53,13 +53,34 @@ pub enum LoadError {
         #[help]
         help: Option<String>,
     },
+    /// A valid component whose types WIT cannot express (exit 1): usable where nothing needs
+    /// its world.
+    #[error("{}: {reason}", crate::fsutil::printable(path))]
+    #[diagnostic(code(weld::input::inexpressible))]
+    Inexpressible {
+        /// The path.
+        path: PathBuf,
+        /// Why it has no world, in one line.
+        reason: String,
+        /// What to do.
+        #[help]
+        help: Option<String>,
+    },
 }
 
 impl LoadError {
+    /// Whether the file is a valid component whose types WIT cannot express: usable where
+    /// nothing needs its world (a WAC script's dependency, a run), not by the plug check.
+    pub fn is_inexpressible(&self) -> bool {
+        matches!(self, LoadError::Inexpressible { .. })
+    }
+
     /// 2 for a file that is missing or unreadable, 1 for one that is not a component.
     pub fn exit_code(&self) -> u8 {
         match self {
-            LoadError::NotAComponent { .. } => crate::exit::EXIT_FAILURE,
+            LoadError::NotAComponent { .. } | LoadError::Inexpressible { .. } => {
+                crate::exit::EXIT_FAILURE
+            }
             _ => crate::exit::EXIT_USAGE,
         }
     }
@@ -85,10 +106,17 @@ pub fn load_with(path: &Path, name: &str, validate: bool) -> Result<Loaded, Load
             }
         }
     })?;
-    let (resolve, world) = decode(&bytes).map_err(|(reason, help)| LoadError::NotAComponent {
-        path: path.to_path_buf(),
-        reason,
-        help,
+    let (resolve, world) = decode(&bytes).map_err(|u| match u.valid {
+        true => LoadError::Inexpressible {
+            path: path.to_path_buf(),
+            reason: u.reason,
+            help: u.help,
+        },
+        false => LoadError::NotAComponent {
+            path: path.to_path_buf(),
+            reason: u.reason,
+            help: u.help,
+        },
     })?;
     // Decoding reads types only: code that does not validate would pass it.
     if validate && let Err(e) = super::validate::validate(&bytes) {
@@ -117,10 +145,31 @@ pub fn load_with(path: &Path, name: &str, validate: bool) -> Result<Loaded, Load
     })
 }
 
-/// The world of a component given as bytes, or (what it is instead, what to do).
-pub fn decode(bytes: &[u8]) -> Result<(Resolve, WorldId), (String, Option<String>)> {
+/// Why bytes did not decode into a world.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undecoded {
+    /// What the bytes are instead, in one line.
+    pub reason: String,
+    /// What to do.
+    pub help: Option<String>,
+    /// Whether they are nonetheless a valid component, whose types WIT cannot express (an
+    /// imported resource exported again, an exported type): it runs, and a WAC script, which
+    /// checks types itself, can compose it.
+    pub valid: bool,
+}
+
+fn undecoded(reason: String, help: Option<String>) -> Undecoded {
+    Undecoded {
+        reason,
+        help,
+        valid: false,
+    }
+}
+
+/// The world of a component given as bytes, or why there is none.
+pub fn decode(bytes: &[u8]) -> Result<(Resolve, WorldId), Undecoded> {
     if bytes.is_empty() {
-        return Err((
+        return Err(undecoded(
             "the file is empty, not a component".into(),
             Some("rebuild it (`weld build`)".into()),
         ));
@@ -131,10 +180,10 @@ pub fn decode(bytes: &[u8]) -> Result<(Resolve, WorldId), (String, Option<String
         } else {
             "not WebAssembly (no `\\0asm` header)"
         };
-        return Err((format!("this is {what}, not a component"), None));
+        return Err(undecoded(format!("this is {what}, not a component"), None));
     }
     if wasmparser::Parser::is_core_wasm(bytes) {
-        return Err((
+        return Err(undecoded(
             "this is a core WebAssembly module, not a component".into(),
             Some("wrap it with `wasm-tools component new MODULE.wasm -o COMPONENT.wasm` (with `--adapt` for a WASI preview 1 module), or build it for a component target such as wasm32-wasip2".into()),
         ));
@@ -151,7 +200,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Resolve, WorldId), (String, Option<String
         } else {
             format!("the component is invalid: {e}")
         };
-        return Err((
+        return Err(undecoded(
             reason,
             Some("rebuild it; a partial download or copy also looks like this".into()),
         ));
@@ -159,16 +208,8 @@ pub fn decode(bytes: &[u8]) -> Result<(Resolve, WorldId), (String, Option<String
     // Decoding reads the component's types, not its code: fast even for a 20 MB component.
     // Full validation runs only to say precisely why one does not decode (build and compose
     // validate what they produce).
-    let decoded = match crate::contained(|| wit_component::decode(bytes)) {
-        Ok(decoded) => decoded,
-        Err(panic) => {
-            return Err((
-                format!("the component's types cannot be decoded (wit-component failed: {panic})"),
-                Some("this is a bug in wit-component, reached by this component: please report it with the file".into()),
-            ));
-        }
-    };
-    if decoded.is_err() {
+    let decoded = crate::contained(|| wit_component::decode(bytes));
+    if !matches!(decoded, Ok(Ok(_))) {
         let mut validator =
             wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
         if let Err(e) = validator.validate_all(bytes) {
@@ -177,19 +218,28 @@ pub fn decode(bytes: &[u8]) -> Result<(Resolve, WorldId), (String, Option<String
             } else {
                 format!("the component is invalid: {e}")
             };
-            return Err((
+            return Err(undecoded(
                 reason,
                 Some("rebuild it; a partial download or copy also looks like this".into()),
             ));
         }
     }
+    // Valid, yet not expressible as a WIT world (or wit-component gave up on it).
+    let inexpressible = |detail: String| {
+        Undecoded {
+        reason: format!("a valid component whose types WIT cannot express ({detail})"),
+        help: Some("weld cannot check its imports against other components; compose it with a WAC script (`weld compose app.wac`), whose resolution checks the types itself".into()),
+        valid: true,
+    }
+    };
     match decoded {
-        Ok(wit_component::DecodedWasm::Component(resolve, world)) => Ok((resolve, world)),
-        Ok(wit_component::DecodedWasm::WitPackage(..)) => Err((
+        Ok(Ok(wit_component::DecodedWasm::Component(resolve, world))) => Ok((resolve, world)),
+        Ok(Ok(wit_component::DecodedWasm::WitPackage(..))) => Err(undecoded(
             "this is a WIT package encoded as wasm, not a component".into(),
             Some("a component implements a world; `weld check --wit DIR` checks WIT itself".into()),
         )),
-        Err(e) => Err((format!("cannot decode the component's types: {e:#}"), None)),
+        Ok(Err(e)) => Err(inexpressible(format!("{e:#}"))),
+        Err(panic) => Err(inexpressible(format!("wit-component failed: {panic}"))),
     }
 }
 

@@ -146,12 +146,21 @@ fn resolve<T>(
                 ),
             })?
         } else {
-            // The same one-line reasons as everywhere for a file that is not a component.
-            let loaded = load::load(&dep.input.path, &dep.input.name)?;
+            // The same one-line reasons as everywhere for a file that is not a component. One
+            // whose types WIT cannot express is still a component: wac types it itself.
+            let bytes = match load::load(&dep.input.path, &dep.input.name) {
+                Ok(loaded) => loaded.bytes,
+                Err(e) if e.is_inexpressible() => crate::fsutil::read_file(&dep.input.path)
+                    .map_err(|source| ComposeError::Read {
+                        path: dep.input.path.clone(),
+                        source,
+                    })?,
+                Err(e) => return Err(e.into()),
+            };
             if label {
-                super::names::label_modules(&loaded.bytes, &dep.input.name)
+                super::names::label_modules(&bytes, &dep.input.name)
             } else {
-                loaded.bytes
+                bytes
             }
         };
         packages.insert(key, bytes);

@@ -297,12 +297,15 @@ impl Runtime {
             let load = start.elapsed();
             return Ok((component, Compiled::Cached { load }));
         }
-        // A file that is not a component gets check's one-line reason, not Cranelift's.
-        if let Err((reason, help)) = crate::check::load::decode(bytes) {
+        // A file that is not a component gets check's one-line reason, not Cranelift's; one
+        // whose types only WIT cannot express runs.
+        if let Err(u) = crate::check::load::decode(bytes)
+            && !u.valid
+        {
             return Err(RunError::NotAComponent {
                 path: path.to_path_buf(),
-                reason,
-                help,
+                reason: u.reason,
+                help: u.help,
             });
         }
         self.link_imports(name, bytes)?;

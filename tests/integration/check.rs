@@ -1,6 +1,7 @@
 //! The components `weld check`'s golden cases use are built from the WIT beside them
-//! (tests/cli/check/components/NAME.wit → NAME.wasm, real components with dummy bodies). This
-//! keeps the committed .wasm files in step with their WIT; `BLESS=1` rewrites them.
+//! (tests/cli/check/components/NAME.wit → NAME.wasm, real components with dummy bodies), or,
+//! for what WIT cannot write, from WebAssembly text (NAME.wat → NAME.wasm). This keeps the
+//! committed .wasm files in step with their sources; `BLESS=1` rewrites them.
 
 use libtest_mimic::{Failed, Trial};
 
@@ -16,10 +17,12 @@ fn components_match_their_wit() -> Result<(), Failed> {
     let mut stale = Vec::new();
     for entry in std::fs::read_dir(&dir)? {
         let path = entry?.path();
-        if path.extension().is_none_or(|e| e != "wit") {
-            continue;
-        }
-        let wasm = super::component_from_wit(&std::fs::read_to_string(&path)?);
+        let text = || std::fs::read_to_string(&path);
+        let wasm = match path.extension().and_then(|e| e.to_str()) {
+            Some("wit") => super::component_from_wit(&text()?),
+            Some("wat") => wat::parse_str(text()?)?,
+            _ => continue,
+        };
         let target = path.with_extension("wasm");
         if std::env::var_os("BLESS").is_some() {
             std::fs::write(&target, &wasm)?;
