@@ -107,9 +107,18 @@ pub fn load_dir(dir: &Path, shown: &Path) -> Result<(Resolve, PackageId), WitErr
         });
     }
     let mut resolve = Resolve::default();
-    match resolve.push_dir(dir) {
-        Ok((pkg, _)) => Ok((resolve, pkg)),
-        Err(e) => Err(locate(&resolve, &e, dir, shown)),
+    // wit-parser panics on some malformed text (found by fuzzing: a doc comment right after a
+    // block comment); that is the input's fault, reported against the package.
+    match crate::contained(|| resolve.push_dir(dir)) {
+        Ok(Ok((pkg, _))) => Ok((resolve, pkg)),
+        Ok(Err(e)) => Err(locate(&resolve, &e, dir, shown)),
+        Err(panic) => Err(WitError {
+            dir: shown.to_path_buf(),
+            message: format!("wit-parser cannot read this package (it failed: {panic})"),
+            unknown_name: false,
+            missing: false,
+            location: None,
+        }),
     }
 }
 

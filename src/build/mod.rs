@@ -568,10 +568,8 @@ impl Job<'_> {
     /// Whether the component's world imports or exports anything of `wasi:http`.
     fn world_uses_http(&self) -> Result<bool, Failure> {
         let (wit, world) = self.wit_and_world()?;
-        let mut resolve = wit_parser::Resolve::default();
-        let (pkg, _) = resolve
-            .push_dir(wit)
-            .map_err(|e| self.source_failure("its WIT does not parse", format!("{e:#}")))?;
+        let (resolve, pkg) = crate::wit::load_dir(wit, wit)
+            .map_err(|e| self.source_failure("its WIT does not parse", e.to_string()))?;
         let world = resolve
             .select_world(&[pkg], Some(&world))
             .map_err(|e| self.source_failure("its world is not in its WIT", format!("{e:#}")))?;
