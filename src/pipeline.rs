@@ -77,7 +77,8 @@ pub fn check(plan: &Plan) -> Result<ProjectCheck> {
     };
     findings.extend(targets(plan, &loaded)?);
     Ok(ProjectCheck {
-        components: loaded.iter().map(|c| c.name.clone()).collect(),
+        // Every component, also one whose types WIT cannot express (its wiring is checked).
+        components: inputs.all().iter().map(|i| i.name.clone()).collect(),
         findings,
     })
 }

@@ -89,7 +89,6 @@ impl Runtime {
                 None => n.package().to_string(),
             })
             .collect();
-        names.dedup();
         names.sort();
         names.dedup();
         names

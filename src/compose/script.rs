@@ -277,11 +277,10 @@ fn finding(consumer: &str, import: &str, provider: &Provider, components: &[Stri
             format!(
                 "`{consumer}` imports {import}, which the script passes from the app's own import `{name}`"
             ),
-            Some(if InterfaceName::parse(name).runtime_provided() {
-                "weld's runtime provides it".to_string()
-            } else {
-                format!("whoever runs the app must provide `{name}`: weld's runtime does not")
-            }),
+            // (A WASI import the runtime has is `Provider::Runtime`, not this.)
+            Some(format!(
+                "whoever runs the app must provide `{name}`: weld's runtime does not"
+            )),
             None,
         ),
         _ => (
