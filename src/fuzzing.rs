@@ -149,15 +149,24 @@ pub fn compose(data: &[u8]) {
         path: write(dir.path(), "plug.wasm", b),
     };
     let output = dir.path().join("app.wasm");
-    match crate::compose::compose(&root, &[plug], &output, false, false) {
+    let result = crate::compose::compose(&root, &[plug], &output, false, false);
+    composed("compose", result, &output);
+}
+
+/// A composition is written and valid; a refused one leaves nothing behind.
+fn composed<T>(what: &str, result: Result<T, crate::compose::ComposeError>, output: &Path) {
+    match result {
         Ok(_) => {
-            let written = std::fs::read(&output).expect("a composition is written");
+            let written = std::fs::read(output).expect("a composition is written");
             crate::check::validate::validate(&written)
-                .unwrap_or_else(|e| panic!("weld wrote an invalid composition: {e}"));
+                .unwrap_or_else(|e| panic!("{what}: weld wrote an invalid composition: {e}"));
         }
         Err(e) => {
-            refused("compose", e.exit_code(), &e);
-            assert!(!output.exists(), "a refused composition left {output:?}");
+            refused(what, e.exit_code(), &e);
+            assert!(
+                !output.exists(),
+                "{what}: a refused composition left {output:?}"
+            );
         }
     }
 }
@@ -203,17 +212,8 @@ pub fn wac(data: &[u8]) {
     let dir = scratch();
     let script = write(dir.path(), "app.wac", data);
     let output = dir.path().join("app.wasm");
-    match crate::compose::compose_script(&script, &script_deps().1, &output, false, false) {
-        Ok(_) => {
-            let written = std::fs::read(&output).expect("a composition is written");
-            crate::check::validate::validate(&written)
-                .unwrap_or_else(|e| panic!("weld wrote an invalid composition: {e}"));
-        }
-        Err(e) => {
-            refused("WAC", e.exit_code(), &e);
-            assert!(!output.exists(), "a refused composition left {output:?}");
-        }
-    }
+    let result = crate::compose::compose_script(&script, &script_deps().1, &output, false, false);
+    composed("WAC", result, &output);
 }
 
 /// A component with a function for every kind of WIT value, compiled once.
