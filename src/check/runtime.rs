@@ -131,36 +131,23 @@ mod tests {
 
     #[test]
     fn provides_by_interface_and_compatible_version() {
-        let rt = runtime();
-        assert!(
-            rt.provides(&InterfaceName::parse("wasi:cli/environment@0.2.0"))
-                .is_some()
-        );
-        assert!(
-            rt.provides(&InterfaceName::parse("wasi:io/streams@0.2.3"))
-                .is_some()
-        );
+        let provided = |name: &str| runtime().provides(&InterfaceName::parse(name)).is_some();
         // A newer 0.2 patch than wasmtime-wasi implements still links (semver-compatible).
-        assert!(
-            rt.provides(&InterfaceName::parse("wasi:io/streams@0.2.99"))
-                .is_some()
-        );
-        assert!(
-            rt.provides(&InterfaceName::parse("wasi:cli/environment@0.3.0"))
-                .is_none()
-        );
-        assert!(
-            rt.provides(&InterfaceName::parse("wasi:cli/no-such-thing@0.2.0"))
-                .is_none()
-        );
-        assert!(
-            rt.provides(&InterfaceName::parse("wasi:http/types@0.2.0"))
-                .is_none()
-        );
+        for name in [
+            "wasi:cli/environment@0.2.0",
+            "wasi:io/streams@0.2.3",
+            "wasi:io/streams@0.2.99",
+        ] {
+            assert!(provided(name), "{name} should be provided");
+        }
         // `run` is what a command exports, not something the runtime gives it.
-        assert!(
-            rt.provides(&InterfaceName::parse("wasi:cli/run@0.2.0"))
-                .is_none()
-        );
+        for name in [
+            "wasi:cli/environment@0.3.0",
+            "wasi:cli/no-such-thing@0.2.0",
+            "wasi:http/types@0.2.0",
+            "wasi:cli/run@0.2.0",
+        ] {
+            assert!(!provided(name), "{name} should not be provided");
+        }
     }
 }
