@@ -21,6 +21,7 @@ pub mod pipeline;
 pub mod project;
 pub mod report;
 pub mod run;
+pub mod serve;
 pub mod test;
 pub mod toolchain;
 pub mod units;

@@ -10,6 +10,7 @@ mod doctor;
 mod graph;
 mod plan;
 mod run;
+mod serve;
 mod test;
 mod up;
 mod wit;
@@ -101,6 +102,7 @@ enum Command {
     Compose(compose::ComposeArgs),
     Graph(graph::GraphArgs),
     Run(run::RunArgs),
+    Serve(serve::ServeArgs),
     Test(test::TestArgs),
     Up(up::UpArgs),
     Doctor(doctor::DoctorArgs),
@@ -166,6 +168,7 @@ impl Cli {
             Command::Compose(args) => args.exec(&cx),
             Command::Graph(args) => args.exec(&cx),
             Command::Run(args) => args.exec(&cx),
+            Command::Serve(args) => args.exec(&cx),
             Command::Test(args) => args.exec(&cx),
             Command::Up(args) => args.exec(&cx),
             Command::Doctor(args) => args.exec(&cx),

@@ -152,6 +152,9 @@ fn describe_grants(
     for a in &run.allow_net {
         parts.push(format!("net {a}"));
     }
+    for o in &run.allow_http {
+        parts.push(format!("http {o}"));
+    }
     if parts.is_empty() {
         "none: no files, no environment, no network".to_string()
     } else {

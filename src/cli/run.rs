@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::Context;
 use weld::error::{Error, Result};
-use weld::project::{Plan, RunSettings};
+use weld::project::{HttpOrigin, Plan, RunSettings};
 use weld::run::grants::{self, DirSpec, EnvName, EnvVar, NetAddr, Overrides};
 use weld::run::{
     Action, Call, Compiled, RunError, Runtime, RuntimeOptions, Status, Stdio, default_cache_dir,
@@ -60,6 +60,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "HOST:PORT")]
     allow_net: Vec<NetAddr>,
 
+    /// Allow outgoing HTTP requests (wasi:http) to this origin: https://HOST[:PORT]
+    #[arg(long, value_name = "ORIGIN")]
+    allow_http: Vec<HttpOrigin>,
+
     /// Wall-clock deadline, e.g. 500ms, 30s, 2m [default: 30s]
     #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
     timeout: Option<Duration>,
@@ -111,6 +115,7 @@ impl RunArgs {
             env: self.env,
             env_inherit: self.env_inherit,
             allow_net: self.allow_net,
+            allow_http: self.allow_http,
             timeout: self.timeout,
             max_memory: self.max_memory,
             args: (!self.args.is_empty()).then_some(self.args),
@@ -159,6 +164,7 @@ fn run_app(
 ) -> Result<u8> {
     let runtime = Runtime::new(RuntimeOptions {
         cache_dir: if no_cache { None } else { default_cache_dir() },
+        pool: None,
     })?;
     let r = &cx.reporter;
     let app = runtime.load_notify(path, name, &|size| {

@@ -98,6 +98,7 @@ impl TestArgs {
         }
         let runtime = Runtime::new(RuntimeOptions {
             cache_dir: default_cache_dir(),
+            pool: None,
         })?;
         let mut wanted: Vec<(String, PathBuf)> = Vec::new();
         for t in &selected {

@@ -58,43 +58,54 @@ impl UpArgs {
             (None, given) => given.clone(),
         };
         let plan = Plan::discover(manifest_path.as_deref(), &cx.cwd)?;
-        let Some(compose) = &plan.compose else {
-            return Err(Error::Usage {
-                message: format!(
-                    "{} has no [compose] section, so there is no app to run: `weld build` builds its components",
-                    cx.show(&plan.manifest)
-                ),
-            });
-        };
-        stage(cx, "build", || {
-            super::build::build_project(cx, &plan, self.jobs).map(|_| "")
-        })?;
-        stage(cx, "check", || {
-            let project = pipeline::check(&plan)?;
-            if project.ok() {
-                return Ok("");
-            }
-            let names: Vec<&str> = project.components.iter().map(String::as_str).collect();
-            cx.reporter
-                .eprint(&super::check::render(cx, &names, &project.findings));
-            Err(stopped("check"))
-        })?;
-        stage(cx, "compose", || {
-            let composition = super::compose::project_stage(cx, &plan, || stopped("compose"))?;
-            Ok(if composition.fresh {
-                " (up to date)"
-            } else {
-                ""
-            })
-        })?;
+        let output = prepare(cx, &plan, self.jobs)?;
         cx.reporter.status(&format!(
             "{} {}",
             cx.reporter.paint("   run", Style::Bold),
-            cx.show(&compose.output)
+            cx.show(&output)
         ));
         // The app's own output and exit code are the result; diagnostics go to stderr.
         super::run::run_project_app(cx, &plan, self.args)
     }
+}
+
+/// Builds, checks and composes `plan`'s app, each stage with a status line; returns the
+/// composed app's path. The first stage that fails stops it.
+pub(super) fn prepare(
+    cx: &Context,
+    plan: &Plan,
+    jobs: Option<std::num::NonZeroUsize>,
+) -> Result<PathBuf> {
+    let Some(compose) = &plan.compose else {
+        return Err(Error::Usage {
+            message: format!(
+                "{} has no [compose] section, so there is no app: `weld build` builds its components",
+                cx.show(&plan.manifest)
+            ),
+        });
+    };
+    stage(cx, "build", || {
+        super::build::build_project(cx, plan, jobs).map(|_| "")
+    })?;
+    stage(cx, "check", || {
+        let project = pipeline::check(plan)?;
+        if project.ok() {
+            return Ok("");
+        }
+        let names: Vec<&str> = project.components.iter().map(String::as_str).collect();
+        cx.reporter
+            .eprint(&super::check::render(cx, &names, &project.findings));
+        Err(stopped("check"))
+    })?;
+    stage(cx, "compose", || {
+        let composition = super::compose::project_stage(cx, plan, || stopped("compose"))?;
+        Ok(if composition.fresh {
+            " (up to date)"
+        } else {
+            ""
+        })
+    })?;
+    Ok(compose.output.clone())
 }
 
 /// What a stage that found problems (shown above) returns.

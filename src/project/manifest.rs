@@ -14,6 +14,7 @@ pub(crate) struct RawManifest {
     pub components: IndexMap<Spanned<String>, Spanned<RawComponent>>,
     pub compose: Option<Spanned<RawCompose>>,
     pub run: Option<RawRun>,
+    pub serve: Option<RawServe>,
     #[serde(default, rename = "test")]
     pub tests: Vec<Spanned<RawTest>>,
 }
@@ -96,8 +97,50 @@ pub(crate) struct RawRun {
     pub dirs: Vec<Spanned<RawDir>>,
     #[serde(default)]
     pub allow_net: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub allow_http: Vec<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
     pub max_memory: Option<Spanned<String>>,
+}
+
+/// `[serve]`: the server's own settings, then the grants and per-request limits it shares with
+/// `[run]` (listed again for the reason given at [`RawRun`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawServe {
+    pub addr: Option<Spanned<String>>,
+    pub max_concurrency: Option<Spanned<i64>>,
+    pub max_connections: Option<Spanned<i64>>,
+    pub max_body: Option<Spanned<String>>,
+    pub grace: Option<Spanned<String>>,
+    #[serde(default)]
+    pub env: IndexMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    pub env_inherit: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub dirs: Vec<Spanned<RawDir>>,
+    #[serde(default)]
+    pub allow_net: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub allow_http: Vec<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub max_memory: Option<Spanned<String>>,
+}
+
+impl RawServe {
+    /// Splits off the keys `[serve]` shares with `[run]`, to validate them with the same code.
+    pub fn run_keys(&mut self) -> RawRun {
+        RawRun {
+            args: Vec::new(),
+            env: std::mem::take(&mut self.env),
+            env_inherit: std::mem::take(&mut self.env_inherit),
+            dirs: std::mem::take(&mut self.dirs),
+            allow_net: std::mem::take(&mut self.allow_net),
+            allow_http: std::mem::take(&mut self.allow_http),
+            timeout: self.timeout.take(),
+            max_memory: self.max_memory.take(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,6 +174,8 @@ pub(crate) struct RawTest {
     pub dirs: Vec<Spanned<RawDir>>,
     #[serde(default)]
     pub allow_net: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub allow_http: Vec<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
     pub max_memory: Option<Spanned<String>>,
 }
@@ -144,6 +189,7 @@ impl RawTest {
             env_inherit: std::mem::take(&mut self.env_inherit),
             dirs: std::mem::take(&mut self.dirs),
             allow_net: std::mem::take(&mut self.allow_net),
+            allow_http: std::mem::take(&mut self.allow_http),
             timeout: self.timeout.take(),
             max_memory: self.max_memory.take(),
         }

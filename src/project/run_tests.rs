@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::manifest::{RawDir, RawRun, RawTest};
+use super::manifest::{RawDir, RawRun, RawServe, RawTest};
 use super::validate::{Validator, parse_host_port};
-use super::{DirGrant, InvokeExpect, RunSettings, StdoutExpect, TestAction, TestCase, TestTarget};
+use super::{
+    DirGrant, HttpOrigin, InvokeExpect, RunSettings, ServeConfig, ServeSettings, StdoutExpect,
+    TestAction, TestCase, TestTarget,
+};
 use crate::units;
 
 impl Validator {
@@ -36,6 +39,19 @@ impl Validator {
                 );
             }
         }
+        let mut allow_http = Vec::new();
+        for origin in &raw.allow_http {
+            match origin.get_ref().parse::<HttpOrigin>() {
+                Ok(o) => allow_http.push(o),
+                Err(e) => self.report(
+                    "weld::manifest::invalid-value",
+                    Some(origin.span()),
+                    format!("`{}` is not an HTTP origin: {e}", origin.get_ref()),
+                    "expected an origin",
+                    Some("e.g. \"https://api.example.com\" or \"http://127.0.0.1:8080\"".into()),
+                ),
+            }
+        }
         let timeout = match &raw.timeout {
             Some(t) => units::parse_duration(t.get_ref())
                 .map_err(|e| self.unit_error(t, "timeout", e))
@@ -58,8 +74,78 @@ impl Validator {
                 .collect(),
             dirs,
             allow_net: raw.allow_net.into_iter().map(Spanned::into_inner).collect(),
+            allow_http,
             timeout,
             max_memory,
+        }
+    }
+
+    /// `[serve]`: its own keys, then the grants and limits it shares with `[run]`.
+    pub(super) fn serve(&mut self, mut raw: RawServe) -> ServeConfig {
+        let run = self.run(raw.run_keys(), super::DEFAULT_TIMEOUT);
+        let addr = match &raw.addr {
+            Some(a) => a.get_ref().parse().unwrap_or_else(|_| {
+                self.report(
+                    "weld::manifest::invalid-value",
+                    Some(a.span()),
+                    format!("`{}` is not an IP:PORT address to listen on", a.get_ref()),
+                    "expected IP:PORT",
+                    Some(
+                        "e.g. \"127.0.0.1:8080\", or \"0.0.0.0:8080\" to accept other machines"
+                            .into(),
+                    ),
+                );
+                super::DEFAULT_SERVE_ADDR
+            }),
+            None => super::DEFAULT_SERVE_ADDR,
+        };
+        let mut count = |value: &Option<Spanned<i64>>, key: &str, default: usize| match value {
+            Some(n) => match usize::try_from(*n.get_ref()) {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    self.report(
+                        "weld::manifest::invalid-value",
+                        Some(n.span()),
+                        format!("`{key}` must be a positive number"),
+                        "not a positive number",
+                        None,
+                    );
+                    default
+                }
+            },
+            None => default,
+        };
+        let max_concurrency = count(
+            &raw.max_concurrency,
+            "max-concurrency",
+            super::DEFAULT_MAX_CONCURRENCY,
+        );
+        let max_connections = count(
+            &raw.max_connections,
+            "max-connections",
+            super::DEFAULT_MAX_CONNECTIONS,
+        );
+        let max_body = match &raw.max_body {
+            Some(m) => units::parse_size(m.get_ref())
+                .map_err(|e| self.unit_error(m, "max-body", e))
+                .unwrap_or(super::DEFAULT_MAX_BODY),
+            None => super::DEFAULT_MAX_BODY,
+        };
+        let grace = match &raw.grace {
+            Some(g) => units::parse_duration(g.get_ref())
+                .map_err(|e| self.unit_error(g, "grace", e))
+                .unwrap_or(super::DEFAULT_GRACE),
+            None => super::DEFAULT_GRACE,
+        };
+        ServeConfig {
+            addr,
+            settings: ServeSettings {
+                run,
+                max_concurrency,
+                max_connections,
+                max_body,
+                grace,
+            },
         }
     }
 

@@ -160,6 +160,7 @@ impl Validator {
             );
         }
         let run = self.run(raw.run.unwrap_or_default(), super::DEFAULT_TIMEOUT);
+        let serve = self.serve(raw.serve.unwrap_or_default());
         let mut tests = Vec::new();
         let mut seen: Vec<String> = Vec::new();
         for raw_test in raw.tests {
@@ -191,6 +192,7 @@ impl Validator {
             components,
             compose,
             run,
+            serve,
             tests,
         }
     }

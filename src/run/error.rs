@@ -93,6 +93,37 @@ pub enum RunError {
         available: Vec<String>,
     },
 
+    /// `weld run` without `--invoke` on an HTTP app.
+    #[error("`{name}` is an HTTP app (it exports wasi:http/incoming-handler), not a command")]
+    #[diagnostic(
+        code(weld::run::http_app),
+        help("serve it and send it requests: `weld serve{}`", match path {
+            Some(p) => format!(" {p}"),
+            None => String::new(),
+        })
+    )]
+    HttpApp {
+        /// The component.
+        name: String,
+        /// Its file as the user gave it, when one was given.
+        path: Option<String>,
+    },
+
+    /// `weld serve` on a component that does not handle HTTP requests.
+    #[error(
+        "`{name}` does not export wasi:http/incoming-handler, so it cannot answer HTTP requests"
+    )]
+    #[diagnostic(
+        code(weld::serve::not_http),
+        help(
+            "an HTTP app implements the wasi:http/proxy world (wasi:http/incoming-handler@0.2.x); run a command with `weld run`"
+        )
+    )]
+    NotHttp {
+        /// The component.
+        name: String,
+    },
+
     /// An `--invoke` that does not parse.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -304,7 +335,7 @@ impl RunError {
         RunError::Environment(format!("cannot set up wasmtime: {e:#}"))
     }
 
-    pub(super) fn internal(message: String) -> RunError {
+    pub(crate) fn internal(message: String) -> RunError {
         RunError::Environment(message)
     }
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::project::{DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT, DirGrant, RunSettings};
+use crate::project::{DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT, DirGrant, HttpOrigin, RunSettings};
 
 /// Grants and limits as given on the command line, parsed by clap; whether a granted directory
 /// exists is checked when they are applied.
@@ -20,6 +20,8 @@ pub struct Overrides {
     pub env_inherit: Vec<EnvName>,
     /// `--allow-net HOST:PORT`.
     pub allow_net: Vec<NetAddr>,
+    /// `--allow-http ORIGIN`.
+    pub allow_http: Vec<HttpOrigin>,
     /// `--timeout`.
     pub timeout: Option<Duration>,
     /// `--max-memory`, in bytes.
@@ -116,6 +118,7 @@ pub fn defaults() -> RunSettings {
         env_inherit: Vec::new(),
         dirs: Vec::new(),
         allow_net: Vec::new(),
+        allow_http: Vec::new(),
         timeout: DEFAULT_TIMEOUT,
         max_memory: DEFAULT_MAX_MEMORY,
     }
@@ -154,6 +157,11 @@ impl Overrides {
             .extend(self.env_inherit.iter().map(|n| n.0.clone()));
         base.allow_net
             .extend(self.allow_net.iter().map(|a| a.0.clone()));
+        for origin in &self.allow_http {
+            if !base.allow_http.contains(origin) {
+                base.allow_http.push(origin.clone());
+            }
+        }
         if let Some(t) = self.timeout {
             base.timeout = t;
         }

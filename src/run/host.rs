@@ -1,7 +1,15 @@
-//! The host side of one run: WASI built from the grants and nothing else, and the limiter.
+//! The host side of one run or request: WASI (and wasi:http) built from the grants and nothing
+//! else, and the limiter.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use http_body_util::BodyExt;
+use wasmtime_wasi_http::{
+    Error as HttpError, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks,
+    WasiHttpView,
+};
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -9,8 +17,8 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::{Action, RunError, Stdio};
-use crate::project::RunSettings;
+use super::RunError;
+use crate::project::{HttpOrigin, RunSettings};
 
 /// How much of a guest's stdout and stderr is kept when captured (beyond it, writes fail).
 const CAPTURE_LIMIT: usize = 64 << 20;
@@ -20,12 +28,24 @@ const CAPTURE_LIMIT: usize = 64 << 20;
 const MAX_TABLE_ELEMENTS: usize = 10_000_000;
 
 /// The store's data: WASI state and the limiter.
-pub(super) struct Host {
+pub(crate) struct Host {
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(super) limits: Limits,
+    http: WasiHttpCtx,
+    hooks: HttpGrants,
+    pub(crate) limits: Limits,
     /// How long instantiation took, once it is done.
-    pub(super) instantiated: Option<Duration>,
+    pub(crate) instantiated: Option<Duration>,
+}
+
+impl WasiHttpView for Host {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
 }
 
 impl WasiView for Host {
@@ -40,11 +60,11 @@ impl WasiView for Host {
 /// The error a deadline raises inside the guest, recognised when the run ends.
 #[derive(Debug, thiserror::Error)]
 #[error("the deadline passed")]
-pub(super) struct DeadlinePassed;
+pub(crate) struct DeadlinePassed;
 
 /// Which limit refused a request.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum LimitHit {
+pub(crate) enum LimitHit {
     /// Linear memory: the total the guest asked for.
     Memory { requested: u64 },
     /// Table elements: the total the guest asked for.
@@ -53,14 +73,14 @@ pub(super) enum LimitHit {
 
 /// Bounds the guest's linear memory in total across all its memories (a composed app has one
 /// per language), and its tables.
-pub(super) struct Limits {
+pub(crate) struct Limits {
     max_memory: u64,
     used_memory: u64,
     used_table: usize,
     /// The growth approved last, taken back if wasmtime then fails it (a memory's own maximum).
     pending_memory: u64,
     pending_table: usize,
-    pub(super) hit: Option<LimitHit>,
+    pub(crate) hit: Option<LimitHit>,
 }
 
 impl ResourceLimiter for Limits {
@@ -110,10 +130,10 @@ impl ResourceLimiter for Limits {
 }
 
 /// The captured streams of a run, read once it ends.
-pub(super) struct Captured(Option<(MemoryOutputPipe, MemoryOutputPipe)>);
+pub(crate) struct Captured(Option<(MemoryOutputPipe, MemoryOutputPipe)>);
 
 impl Captured {
-    pub(super) fn take(self) -> (Vec<u8>, Vec<u8>) {
+    pub(crate) fn take(self) -> (Vec<u8>, Vec<u8>) {
         match self.0 {
             Some((out, err)) => (out.contents().to_vec(), err.contents().to_vec()),
             None => (Vec::new(), Vec::new()),
@@ -121,33 +141,19 @@ impl Captured {
     }
 }
 
-impl Host {
-    /// WASI with exactly what `settings` grants: the directories, the variables, the addresses.
-    pub(super) fn new(
-        settings: &RunSettings,
-        action: &Action,
-        stdio: &Stdio,
-    ) -> Result<(Host, Captured), RunError> {
-        let mut wasi = WasiCtxBuilder::new();
-        // The program name guests see as argv[0], like a shell would pass it.
-        wasi.arg("main");
-        if let Action::Run { args } = action {
-            wasi.args(args);
-        }
-        let captured = match stdio {
-            Stdio::Inherit => {
-                wasi.inherit_stdio();
-                Captured(None)
-            }
-            Stdio::Capture { stdin } => {
-                let out = MemoryOutputPipe::new(CAPTURE_LIMIT);
-                let err = MemoryOutputPipe::new(CAPTURE_LIMIT);
-                wasi.stdin(MemoryInputPipe::new(stdin.clone()))
-                    .stdout(out.clone())
-                    .stderr(err.clone());
-                Captured(Some((out, err)))
-            }
-        };
+/// A run's grants made ready once: variables read, addresses resolved. A server builds every
+/// request's WASI context from one of these, without touching the host again.
+#[derive(Clone)]
+pub(crate) struct Grants {
+    env: Vec<(String, String)>,
+    dirs: Vec<crate::project::DirGrant>,
+    net: Option<Arc<[SocketAddr]>>,
+    http: HttpGrants,
+}
+
+impl Grants {
+    /// What `settings` grant, checked and resolved.
+    pub(crate) fn prepare(settings: &RunSettings) -> Result<Grants, RunError> {
         // Each variable once: an explicit value wins over the host's.
         let mut env: Vec<(String, String)> = Vec::new();
         for key in &settings.env_inherit {
@@ -160,8 +166,64 @@ impl Host {
             env.retain(|(k, _)| k != key);
             env.push((key.clone(), value.clone()));
         }
-        wasi.envs(&env);
-        for dir in &settings.dirs {
+        let net = if settings.allow_net.is_empty() {
+            None
+        } else {
+            Some(resolve_addresses(&settings.allow_net)?.into())
+        };
+        Ok(Grants {
+            env,
+            dirs: settings.dirs.clone(),
+            net,
+            http: HttpGrants {
+                allowed: settings.allow_http.clone().into(),
+            },
+        })
+    }
+}
+
+/// Where a guest's standard streams go, decided per store.
+pub(crate) enum Streams<'a> {
+    /// weld's own.
+    Inherit,
+    /// Stdin from these bytes, the rest captured.
+    Capture(&'a [u8]),
+    /// No stdin; stdout and stderr to weld's (a server's guests).
+    Output,
+}
+
+impl Host {
+    /// WASI with exactly what `grants` allow, `args` after the program name, and `max_memory`.
+    pub(crate) fn new(
+        grants: &Grants,
+        args: &[String],
+        streams: Streams<'_>,
+        max_memory: u64,
+    ) -> Result<(Host, Captured), RunError> {
+        let mut wasi = WasiCtxBuilder::new();
+        // The program name guests see as argv[0], like a shell would pass it.
+        wasi.arg("main");
+        wasi.args(args);
+        let captured = match streams {
+            Streams::Inherit => {
+                wasi.inherit_stdio();
+                Captured(None)
+            }
+            Streams::Capture(stdin) => {
+                let out = MemoryOutputPipe::new(CAPTURE_LIMIT);
+                let err = MemoryOutputPipe::new(CAPTURE_LIMIT);
+                wasi.stdin(MemoryInputPipe::new(stdin.to_vec()))
+                    .stdout(out.clone())
+                    .stderr(err.clone());
+                Captured(Some((out, err)))
+            }
+            Streams::Output => {
+                wasi.inherit_stdout().inherit_stderr();
+                Captured(None)
+            }
+        };
+        wasi.envs(&grants.env);
+        for dir in &grants.dirs {
             let perms = if dir.read_only {
                 FsPerms::ReadOnly
             } else {
@@ -173,8 +235,8 @@ impl Host {
                     message: format!("{e:#}"),
                 })?;
         }
-        if !settings.allow_net.is_empty() {
-            let allowed = resolve_addresses(&settings.allow_net)?;
+        if let Some(allowed) = &grants.net {
+            let allowed = allowed.clone();
             wasi.allow_tcp(true)
                 .allow_udp(true)
                 // Name lookup lets a guest write `localhost:8080`; where it may connect is
@@ -189,8 +251,10 @@ impl Host {
         let host = Host {
             wasi: wasi.build(),
             table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            hooks: grants.http.clone(),
             limits: Limits {
-                max_memory: settings.max_memory,
+                max_memory,
                 used_memory: 0,
                 used_table: 0,
                 pending_memory: 0,
@@ -200,6 +264,45 @@ impl Host {
             instantiated: None,
         };
         Ok((host, captured))
+    }
+}
+
+/// Outgoing HTTP for a guest: sent only to the granted origins; anything else fails inside the
+/// guest with `HTTP-request-denied`, before a connection is made.
+#[derive(Clone)]
+pub(crate) struct HttpGrants {
+    allowed: Arc<[HttpOrigin]>,
+}
+
+impl WasiHttpHooks for HttpGrants {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<WasiBody>,
+                        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                    ),
+                    HttpError,
+                >,
+            > + Send,
+    > {
+        drop(fut);
+        let allowed = self.allowed.iter().any(|o| o.allows(request.uri()));
+        Box::new(async move {
+            if !allowed {
+                return Err(HttpError::HttpRequestDenied);
+            }
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
+        })
     }
 }
 

@@ -352,6 +352,12 @@ pub(super) async fn execute(
     match action {
         Action::Run { .. } => {
             let pre = CommandPre::new(app.pre.clone()).map_err(|_| {
+                if app.is_http() {
+                    return Failure::Usage(RunError::HttpApp {
+                        name: app.name.clone(),
+                        path: Some(app.path.display().to_string()),
+                    });
+                }
                 Failure::Usage(RunError::NotACommand {
                     name: app.name.clone(),
                     available: exported_functions(app.pre.component(), store.engine())

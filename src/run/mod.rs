@@ -8,7 +8,7 @@
 mod cache;
 mod error;
 pub mod grants;
-mod host;
+pub(crate) mod host;
 mod invoke;
 mod link;
 
@@ -43,6 +43,19 @@ pub use crate::exit::EXIT_LIMIT;
 pub struct RuntimeOptions {
     /// Where compiled code is cached; `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
+    /// Instances come from a pool sized for this many at once (a server); `None` allocates
+    /// each instance on demand (a single run).
+    pub pool: Option<Pool>,
+}
+
+/// The pooling allocator's size: memory and instance slots reserved up front and reused, so
+/// that a fresh instance per request costs microseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Pool {
+    /// Component instances alive at once.
+    pub instances: u32,
+    /// The largest linear memory one instance may have, in bytes.
+    pub max_memory: u64,
 }
 
 /// The engine, the linker with WASI 0.2, and the compiled-code cache.
@@ -195,6 +208,9 @@ impl Runtime {
             .parallel_compilation(true)
             .max_wasm_stack(MAX_WASM_STACK)
             .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(64));
+        if let Some(pool) = options.pool {
+            config.allocation_strategy(pool.config());
+        }
         let functions = options
             .cache_dir
             .as_deref()
@@ -209,6 +225,9 @@ impl Runtime {
         // Components from different toolchains import different WASI 0.2 patch versions; the
         // linker resolves each to the one wasmtime-wasi implements.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| RunError::engine(&e))?;
+        // Outgoing HTTP is linked for every guest; only granted origins can be reached.
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| RunError::engine(&e))?;
         let tokio = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("weld-run")
@@ -369,7 +388,16 @@ impl Runtime {
         action: &Action,
         stdio: &Stdio,
     ) -> Result<Outcome, RunError> {
-        let (host, captured) = Host::new(settings, action, stdio)?;
+        let grants = host::Grants::prepare(settings)?;
+        let args: &[String] = match action {
+            Action::Run { args } => args,
+            Action::Invoke(_) => &[],
+        };
+        let streams = match stdio {
+            Stdio::Inherit => host::Streams::Inherit,
+            Stdio::Capture { stdin } => host::Streams::Capture(stdin),
+        };
+        let (host, captured) = Host::new(&grants, args, streams, settings.max_memory)?;
         let mut store = Store::new(&self.engine, host);
         store.limiter(|host| &mut host.limits);
         let deadline = Instant::now() + settings.timeout;
@@ -424,13 +452,51 @@ impl Runtime {
         invoke::same_result(app, &self.engine, call, expected, got)
     }
 
+    /// The async runtime guests run on (a server's connections run there too).
+    pub(crate) fn tokio(&self) -> &tokio::runtime::Runtime {
+        &self.tokio
+    }
+
     /// The engine, for callers that compile or inspect components themselves.
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 }
 
+impl Pool {
+    /// The pooling allocator's settings. Composed apps hold a few core instances per
+    /// language, so each component instance gets room for several (Spin's template: 4× core
+    /// instances and 2× tables per component instance); memories stay mapped between uses
+    /// up to 2 MiB, which is what copy-on-write reinitialisation then resets cheaply.
+    fn config(&self) -> wasmtime::InstanceAllocationStrategy {
+        let mut pool = wasmtime::PoolingAllocationConfig::new();
+        let n = self.instances.max(1);
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(4))
+            .total_memories(n.saturating_mul(4))
+            .total_tables(n.saturating_mul(8))
+            .max_core_instances_per_component(200)
+            .max_memories_per_component(32)
+            .max_tables_per_component(64)
+            .max_component_instance_size(10 << 20)
+            .max_memory_size(usize::try_from(self.max_memory).unwrap_or(usize::MAX))
+            .linear_memory_keep_resident(2 << 20)
+            .table_keep_resident(512 << 10);
+        wasmtime::InstanceAllocationStrategy::Pooling(pool)
+    }
+}
+
 impl App {
+    /// Whether it handles HTTP requests (exports `wasi:http/incoming-handler` 0.2).
+    pub fn is_http(&self) -> bool {
+        wasmtime_wasi_http::p2::bindings::ProxyPre::new(self.pre.clone()).is_ok()
+    }
+
+    /// Its proxy-world bindings, for serving; `None` if it does not handle HTTP requests.
+    pub(crate) fn proxy(&self) -> Option<wasmtime_wasi_http::p2::bindings::ProxyPre<Host>> {
+        wasmtime_wasi_http::p2::bindings::ProxyPre::new(self.pre.clone()).ok()
+    }
+
     /// The component's bytes, for decoding its WIT (signatures in diagnostics); read now if
     /// the compiled code came from the cache. Empty if the file can no longer be read.
     pub fn bytes(&self) -> &[u8] {
@@ -440,7 +506,11 @@ impl App {
 }
 
 /// What ended a run that did not return: the guest's exit, a limit, or a trap.
-fn classify(error: &wasmtime::Error, hit: Option<LimitHit>, settings: &RunSettings) -> Status {
+pub(crate) fn classify(
+    error: &wasmtime::Error,
+    hit: Option<LimitHit>,
+    settings: &RunSettings,
+) -> Status {
     if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return Status::Exited(exit.0);
     }

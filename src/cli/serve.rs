@@ -1,0 +1,246 @@
+//! `weld serve`: an HTTP app (wasi:http/proxy) answering requests, a fresh instance each.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::Context;
+use weld::error::{Error, Result};
+use weld::project::HttpOrigin;
+use weld::report::{Reporter, Style};
+use weld::run::grants::{DirSpec, EnvName, EnvVar, NetAddr, Overrides};
+use weld::run::{Compiled, Pool, Runtime, RuntimeOptions, default_cache_dir};
+use weld::serve::{self, RequestRecord, ServeSettings};
+use weld::units::{self, format_elapsed, format_size};
+
+/// Serve an HTTP app: every request gets a fresh instance of it
+///
+/// The app is a component exporting wasi:http/incoming-handler (the wasi:http/proxy world).
+/// Each request runs in its own instance with the grants given here and nothing else, bounded by
+/// a deadline and a memory limit; a guest that fails gets a 500, 503 or 504 and the server keeps
+/// serving. SIGINT or SIGTERM stops accepting, lets requests in flight finish, and exits 0.
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Examples:
+  weld serve                                     the project's app, built and composed first
+  weld serve app.wasm --addr 127.0.0.1:3000
+  weld serve app.wasm --allow-http https://api.example.com --env MODE=dev
+  weld serve app.wasm --format json              request log as JSON lines
+
+Exit status:
+  0  stopped by SIGINT or SIGTERM
+  1  the project did not build, check or compose
+  2  usage or environment error: the address is taken, not an HTTP app, a missing import")]
+pub struct ServeArgs {
+    /// The component to serve [default: the project's composed app, built first]
+    #[arg(value_name = "APP.wasm")]
+    app: Option<PathBuf>,
+
+    /// Address to listen on (port 0 picks a free one) [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "HOST:PORT")]
+    addr: Option<SocketAddr>,
+
+    /// Grant a host directory, read-write: HOST[::GUEST]
+    #[arg(long, value_name = "HOST[::GUEST]")]
+    dir: Vec<DirSpec>,
+
+    /// Grant a host directory, read-only: HOST[::GUEST]
+    #[arg(long, value_name = "HOST[::GUEST]")]
+    dir_ro: Vec<DirSpec>,
+
+    /// Set an environment variable for the guest: KEY=VALUE
+    #[arg(long, value_name = "KEY=VALUE")]
+    env: Vec<EnvVar>,
+
+    /// Pass a host environment variable through by name
+    #[arg(long, value_name = "KEY")]
+    env_inherit: Vec<EnvName>,
+
+    /// Allow sockets to this address: HOST:PORT
+    #[arg(long, value_name = "HOST:PORT")]
+    allow_net: Vec<NetAddr>,
+
+    /// Allow outgoing HTTP requests to this origin: https://HOST[:PORT]
+    #[arg(long, value_name = "ORIGIN")]
+    allow_http: Vec<HttpOrigin>,
+
+    /// Deadline per request, e.g. 500ms, 30s [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
+    timeout: Option<Duration>,
+
+    /// Linear-memory limit per request, e.g. 64MiB [default: 1GiB]
+    #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
+    max_memory: Option<u64>,
+
+    /// Requests handled at once; more wait [default: 128]
+    #[arg(long, value_name = "N")]
+    max_concurrency: Option<std::num::NonZeroUsize>,
+
+    /// Connections open at once; more wait to be accepted [default: 1024]
+    #[arg(long, value_name = "N")]
+    max_connections: Option<std::num::NonZeroUsize>,
+
+    /// Largest request body, e.g. 1MiB [default: 16MiB]
+    #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
+    max_body: Option<u64>,
+
+    /// How long requests in flight may take to finish on shutdown [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
+    grace: Option<Duration>,
+
+    /// Build at most N components at once (the project's app) [default: number of cores]
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<std::num::NonZeroUsize>,
+
+    /// Compile from scratch instead of using the compiled-code cache
+    #[arg(long)]
+    no_cache: bool,
+}
+
+impl ServeArgs {
+    pub fn exec(self, cx: &Context) -> Result<u8> {
+        cx.human_or_json("serve")?;
+        let (path, name, base) = match &self.app {
+            Some(path) => (path.clone(), cx.show(path), serve::defaults()),
+            None => {
+                let plan = cx.plan()?;
+                let output = super::up::prepare(cx, &plan, self.jobs)?;
+                (output, plan.name.clone(), plan.serve.clone())
+            }
+        };
+        let overrides = Overrides {
+            dirs: self.dir,
+            dirs_ro: self.dir_ro,
+            env: self.env,
+            env_inherit: self.env_inherit,
+            allow_net: self.allow_net,
+            allow_http: self.allow_http,
+            timeout: self.timeout,
+            max_memory: self.max_memory,
+            args: None,
+        };
+        let mut settings = ServeSettings {
+            run: overrides
+                .apply(base.settings.run, &cx.cwd)
+                .map_err(|message| Error::Usage { message })?,
+            ..base.settings
+        };
+        if let Some(n) = self.max_concurrency {
+            settings.max_concurrency = n.get();
+        }
+        if let Some(n) = self.max_connections {
+            settings.max_connections = n.get();
+        }
+        if let Some(n) = self.max_body {
+            settings.max_body = n;
+        }
+        if let Some(g) = self.grace {
+            settings.grace = g;
+        }
+        let addr = self.addr.unwrap_or(base.addr);
+
+        let runtime = Runtime::new(RuntimeOptions {
+            cache_dir: if self.no_cache {
+                None
+            } else {
+                default_cache_dir()
+            },
+            pool: Some(Pool {
+                instances: u32::try_from(settings.max_concurrency).unwrap_or(u32::MAX),
+                max_memory: settings.run.max_memory,
+            }),
+        })?;
+        let r = &cx.reporter;
+        let app = runtime.load_notify(&path, &name, &|size| {
+            r.status(&format!(
+                "compiling {} ({}); the compiled code is cached, so later starts are instant",
+                cx.show(&path),
+                format_size(size)
+            ))
+        })?;
+        if let Compiled::Fresh { compile } = app.compiled {
+            r.verbose(&format!("compiled in {}", format_elapsed(compile)));
+        }
+        if !app.is_http() {
+            return Err(weld::run::RunError::NotHttp { name }.into());
+        }
+        // Bound before the banner, so that the address printed is one that answers.
+        let listener = std::net::TcpListener::bind(addr).map_err(|e| Error::Usage {
+            message: format!("cannot listen on {addr}: {e}"),
+        })?;
+        let local = listener.local_addr().unwrap_or(addr);
+        // Scripts and tests read the address from this line, even with -q or JSON.
+        if r.json() {
+            r.eprint(&format!(
+                "{}\n",
+                serde_json::json!({"listening": format!("http://{local}"), "app": name})
+            ));
+        } else {
+            r.eprint(&format!(
+                "{} {} on http://{local}\n",
+                r.paint("serving", Style::Good),
+                cx.show(&path)
+            ));
+        }
+        let log = (r.verbosity() >= 0).then(|| request_log(r.clone()));
+        let summary = serve::serve(&runtime, &app, &settings, listener, log, serve::signals())?;
+        r.status(&format!(
+            "stopped after {} request{}{}",
+            summary.requests,
+            if summary.requests == 1 { "" } else { "s" },
+            if summary.cut_off > 0 {
+                format!(
+                    "; {} connection{} still open after the grace period were closed",
+                    summary.cut_off,
+                    if summary.cut_off == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            }
+        ));
+        Ok(weld::exit::EXIT_OK)
+    }
+}
+
+/// One line per request on stderr: `GET /path 200 1.2ms`, and why the app failed when it did;
+/// a JSON object per line with `--format json`.
+fn request_log(r: Reporter) -> Arc<dyn Fn(&RequestRecord) + Send + Sync> {
+    Arc::new(move |record: &RequestRecord| {
+        if r.json() {
+            let mut line = serde_json::json!({
+                "method": record.method.as_str(),
+                "path": record.path,
+                "status": record.status,
+                "ms": record.elapsed.as_secs_f64() * 1000.0,
+            });
+            if let Some(failure) = &record.failure {
+                line["error"] = serde_json::json!({
+                    "code": miette::Diagnostic::code(failure).map(|c| c.to_string()),
+                    "message": failure.to_string(),
+                });
+            }
+            r.eprint(&format!("{line}\n"));
+            return;
+        }
+        let status = record.status.to_string();
+        let status = match record.status {
+            500.. => r.paint(&status, Style::Bad),
+            400.. => r.paint(&status, Style::Warn),
+            _ => status,
+        };
+        let mut line = format!(
+            "{} {} {status} {}",
+            record.method,
+            record.path,
+            format_elapsed(record.elapsed)
+        );
+        if let Some(failure) = &record.failure {
+            line.push_str(&format!(": {failure}"));
+        }
+        line.push('\n');
+        r.eprint(&line);
+    })
+}
