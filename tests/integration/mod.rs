@@ -12,6 +12,7 @@ mod check;
 mod corpus;
 mod fuzz;
 mod run;
+mod serve;
 
 pub fn trials() -> Vec<Trial> {
     let mut trials = vec![
@@ -57,6 +58,7 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(build::trials());
     trials.extend(check::trials());
     trials.extend(run::trials());
+    trials.extend(serve::trials());
     trials.extend(fuzz::trials());
     trials
 }

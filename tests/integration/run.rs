@@ -52,7 +52,7 @@ pub fn trials() -> Vec<Trial> {
 }
 
 /// The guests, built once per test run (weld's own cache makes later runs instant).
-fn guests() -> Result<PathBuf, Failed> {
+pub(super) fn guests() -> Result<PathBuf, Failed> {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
         let out = weld()

@@ -1,0 +1,465 @@
+//! `weld serve` for real: the HTTP probe guest (fixtures/guests/http-rs) served on loopback and
+//! asked over real connections (ureq for HTTP/1.1, hyper for h2c), with real upstream servers
+//! for outgoing requests and real signals for shutdown.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Failed, Trial};
+
+use crate::{shared_cache, weld};
+
+type Case = fn() -> Result<(), Failed>;
+
+pub fn trials() -> Vec<Trial> {
+    let cases: Vec<(&str, Case)> = vec![
+        ("serve::fresh_instance_per_request", fresh_instance),
+        ("serve::guest_faults_get_5xx_and_serving_goes_on", faults),
+        ("serve::outgoing_http_only_to_granted_origins", outgoing),
+        (
+            "serve::graceful_shutdown_finishes_requests_in_flight",
+            shutdown,
+        ),
+        ("serve::h2c_and_keep_alive", protocols),
+        ("serve::body_limit_and_grants", body_and_grants),
+        ("serve::json_request_log", json_log),
+        ("serve::refuses_what_is_not_an_http_app", not_http),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, f)| crate::trial(name, f))
+        .collect()
+}
+
+/// A running `weld serve`, stopped (SIGKILL) when dropped if a test did not stop it.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Serves the probe guest with `flags`, on a free loopback port.
+    fn start(flags: &[&str]) -> Result<Server, Failed> {
+        let app = super::run::guests()?.join("http.wasm");
+        let mut child = weld()
+            .env("WELD_CACHE_DIR", shared_cache())
+            .arg("serve")
+            .arg(&app)
+            .args(["--addr", "127.0.0.1:0"])
+            .args(flags)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let stderr = child.stderr.take().expect("piped");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line
+                    .split("on http://")
+                    .nth(1)
+                    .or_else(|| line.split("\"listening\":\"http://").nth(1))
+                {
+                    let addr: String = addr.chars().take_while(|c| *c != '"').collect();
+                    let _ = tx.send(addr);
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        // The first start compiles the probe (a second or two); later ones load it.
+        let addr = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(addr) => addr.parse()?,
+            Err(_) => {
+                let _ = child.kill();
+                return Err(format!(
+                    "weld serve did not start listening:\n{}",
+                    log.lock().unwrap().join("\n")
+                )
+                .into());
+            }
+        };
+        Ok(Server { child, addr, log })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// GET `path`: status and body.
+    fn get(&self, path: &str) -> Result<(u16, String), Failed> {
+        get(&agent(), &self.url(path))
+    }
+
+    /// What the server logged so far.
+    fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// SIGINT, then the exit code (within `within`).
+    fn interrupt(&mut self, within: Duration) -> Result<Option<i32>, Failed> {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
+        let start = Instant::now();
+        while start.elapsed() < within {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status.code());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(format!("weld serve did not exit within {within:?} of SIGINT").into())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+fn get(agent: &ureq::Agent, url: &str) -> Result<(u16, String), Failed> {
+    let response = agent.get(url).call()?;
+    let status = response.status().as_u16();
+    let body = response.into_body().read_to_string()?;
+    Ok((status, body))
+}
+
+/// Each request sees a counter that no earlier request touched, even from one connection, and
+/// even when requests run at once.
+fn fresh_instance() -> Result<(), Failed> {
+    let server = Server::start(&[])?;
+    let client = agent();
+    for _ in 0..5 {
+        assert_eq!(get(&client, &server.url("/count"))?, (200, "1\n".into()));
+    }
+    let url = server.url("/count");
+    let answers: Vec<_> = (0..8)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || get(&agent(), &url).map_err(|e| format!("{e:?}")))
+        })
+        .collect();
+    for answer in answers {
+        assert_eq!(answer.join().unwrap()?, (200, "1\n".into()));
+    }
+    Ok(())
+}
+
+/// A trap, an endless loop and unbounded allocation each get their status and a log line that
+/// names the app and the cause; the server answers the next request as before.
+fn faults() -> Result<(), Failed> {
+    let server = Server::start(&["--timeout", "1s", "--max-memory", "32MiB"])?;
+    let (status, body) = server.get("/trap")?;
+    assert_eq!(status, 500);
+    // The client learns that the app failed, not its internals.
+    assert_eq!(body, "the app failed\n");
+    assert_eq!(server.get("/")?.0, 200);
+    let start = Instant::now();
+    assert_eq!(server.get("/loop")?.0, 504);
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "the deadline held"
+    );
+    assert_eq!(server.get("/alloc")?.0, 503);
+    assert_eq!(server.get("/count")?, (200, "1\n".into()));
+    let log = server.log();
+    assert!(log.contains("GET /trap 500"), "{log}");
+    assert!(
+        log.contains("trapped: wasm trap: wasm `unreachable`"),
+        "{log}"
+    );
+    assert!(log.contains("incoming-handler"), "the backtrace: {log}");
+    assert!(
+        log.contains("GET /loop 504") && log.contains("did not finish within its deadline of 1s"),
+        "{log}"
+    );
+    assert!(
+        log.contains("GET /alloc 503") && log.contains("reached its memory limit of 32 MiB"),
+        "{log}"
+    );
+    Ok(())
+}
+
+/// A minimal HTTP/1.1 server on loopback that answers every request with `body` and counts the
+/// connections it accepted.
+fn upstream(body: &'static str) -> Result<(SocketAddr, Arc<AtomicUsize>), Failed> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match stream.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    Ok((addr, accepted))
+}
+
+/// The granted origin is reached; another one on the same host is refused inside the guest
+/// (`HttpRequestDenied`) without a connection being made.
+fn outgoing() -> Result<(), Failed> {
+    let (granted, granted_hits) = upstream("from the granted upstream")?;
+    let (other, other_hits) = upstream("must never be seen")?;
+    let server = Server::start(&["--allow-http", &format!("http://{granted}")])?;
+    let (status, body) = server.get(&format!("/fetch?url=http://{granted}/data"))?;
+    assert_eq!((status, body.as_str()), (200, "from the granted upstream"));
+    assert_eq!(granted_hits.load(Ordering::SeqCst), 1);
+    let (status, body) = server.get(&format!("/fetch?url=http://{other}/data"))?;
+    assert_eq!(status, 502);
+    assert!(body.contains("HttpRequestDenied"), "{body}");
+    // Same host and port as the grant but https: a different origin.
+    let (status, body) = server.get(&format!("/fetch?url=https://{granted}/data"))?;
+    assert_eq!(status, 502);
+    assert!(body.contains("HttpRequestDenied"), "{body}");
+    assert_eq!(
+        other_hits.load(Ordering::SeqCst),
+        0,
+        "no connection to a denied origin"
+    );
+    assert_eq!(granted_hits.load(Ordering::SeqCst), 1);
+
+    // Nothing granted: nothing reachable.
+    drop(server);
+    let server = Server::start(&[])?;
+    let (status, body) = server.get(&format!("/fetch?url=http://{granted}/data"))?;
+    assert_eq!(status, 502);
+    assert!(body.contains("HttpRequestDenied"), "{body}");
+    assert_eq!(granted_hits.load(Ordering::SeqCst), 1);
+    Ok(())
+}
+
+/// SIGINT while a request is in flight: it completes, new connections are refused, and weld
+/// exits 0 saying how many requests it answered.
+fn shutdown() -> Result<(), Failed> {
+    let mut server = Server::start(&["--grace", "20s"])?;
+    let url = server.url("/sleep?ms=1500");
+    let in_flight = std::thread::spawn(move || get(&agent(), &url).map_err(|e| format!("{e:?}")));
+    // Wait until the request is being handled: the guest is then asleep inside it.
+    std::thread::sleep(Duration::from_millis(500));
+    let addr = server.addr;
+    let code = server.interrupt(Duration::from_secs(30))?;
+    assert_eq!(in_flight.join().unwrap()?, (200, "slept 1500 ms\n".into()));
+    assert_eq!(code, Some(0), "{}", server.log());
+    assert!(
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err(),
+        "the listener is closed"
+    );
+    let log = server.log();
+    assert!(log.contains("GET /sleep 200"), "{log}");
+    assert!(log.contains("stopped after 1 request"), "{log}");
+    Ok(())
+}
+
+/// HTTP/1.1 keep-alive serves many requests on one connection; h2c (prior knowledge) works on
+/// the same port, with streams in parallel.
+fn protocols() -> Result<(), Failed> {
+    let server = Server::start(&[])?;
+    // One raw connection, several requests: keep-alive.
+    let mut stream = std::net::TcpStream::connect(server.addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    for _ in 0..3 {
+        write!(stream, "GET /count HTTP/1.1\r\nhost: test\r\n\r\n")?;
+        let mut status = String::new();
+        reader.read_line(&mut status)?;
+        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+        let mut length = None;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line)?;
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = Some(v.trim().parse::<usize>()?);
+            }
+        }
+        let body = match length {
+            Some(n) => {
+                let mut body = vec![0; n];
+                reader.read_exact(&mut body)?;
+                body
+            }
+            // The guest streams its body: chunked.
+            None => {
+                let mut body = Vec::new();
+                loop {
+                    let mut size = String::new();
+                    reader.read_line(&mut size)?;
+                    let n = usize::from_str_radix(size.trim(), 16)?;
+                    let mut chunk = vec![0; n + 2];
+                    reader.read_exact(&mut chunk)?;
+                    if n == 0 {
+                        break;
+                    }
+                    body.extend_from_slice(&chunk[..n]);
+                }
+                body
+            }
+        };
+        assert_eq!(body, b"1\n");
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let addr = server.addr;
+    let bodies: Vec<String> = runtime.block_on(async move {
+        use http_body_util::{BodyExt, Empty};
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        let (sender, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(tcp),
+        )
+        .await?;
+        tokio::spawn(conn);
+        let requests = (0..4).map(|_| {
+            let mut sender = sender.clone();
+            async move {
+                let request = http::Request::get(format!("http://{addr}/count"))
+                    .body(Empty::<bytes::Bytes>::new())?;
+                let response = sender.send_request(request).await?;
+                assert_eq!(response.version(), http::Version::HTTP_2);
+                assert_eq!(response.status(), 200);
+                let body = response.into_body().collect().await?.to_bytes();
+                Ok::<_, Failed>(String::from_utf8_lossy(&body).into_owned())
+            }
+        });
+        let mut bodies = Vec::new();
+        for result in futures_join(requests).await {
+            bodies.push(result?);
+        }
+        Ok::<_, Failed>(bodies)
+    })?;
+    assert_eq!(bodies, vec!["1\n"; 4]);
+    Ok(())
+}
+
+/// Runs the futures concurrently on the current task and collects their outputs in order.
+async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.expect("the request task"));
+    }
+    out
+}
+
+/// A body over `--max-body` is refused with 413 before the app runs; one within it reaches the
+/// guest. The guest sees only the variables granted.
+fn body_and_grants() -> Result<(), Failed> {
+    let server = Server::start(&["--max-body", "1KiB", "--env", "GREETING=hi there"])?;
+    let agent = agent();
+    let small = agent.post(server.url("/echo")).send("twelve bytes")?;
+    assert_eq!(small.status().as_u16(), 200);
+    assert_eq!(
+        small.into_body().read_to_string()?,
+        "12 bytes: twelve bytes"
+    );
+    let big = agent.post(server.url("/echo")).send(&[b'x'; 4096][..])?;
+    assert_eq!(big.status().as_u16(), 413);
+    assert_eq!(
+        server.get("/env?name=GREETING")?,
+        (200, "hi there\n".into())
+    );
+    // The host's own variables stay on the host.
+    assert_eq!(server.get("/env?name=PATH")?.0, 404);
+    Ok(())
+}
+
+/// `--format json`: the address and every request as one JSON object per line.
+fn json_log() -> Result<(), Failed> {
+    let server = Server::start(&["--format", "json", "--timeout", "1s"])?;
+    assert_eq!(server.get("/count")?.0, 200);
+    assert_eq!(server.get("/trap")?.0, 500);
+    // The log line is written after the response; give it a moment.
+    let start = Instant::now();
+    while !server.log().contains("/trap") && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The guest's own stderr (its panic message) passes through between weld's lines.
+    let lines: Vec<serde_json::Value> = server
+        .log()
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    assert!(
+        lines[0]["listening"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    let count = lines
+        .iter()
+        .find(|l| l["path"] == "/count")
+        .expect("logged");
+    assert_eq!(count["method"], "GET");
+    assert_eq!(count["status"], 200);
+    assert!(count["ms"].as_f64().unwrap() >= 0.0);
+    assert!(count.get("error").is_none());
+    let trap = lines.iter().find(|l| l["path"] == "/trap").expect("logged");
+    assert_eq!(trap["status"], 500);
+    assert_eq!(trap["error"]["code"], "weld::run::trap");
+    Ok(())
+}
+
+/// A command is not served, and an HTTP app is not run: each says which command fits.
+fn not_http() -> Result<(), Failed> {
+    let guests = super::run::guests()?;
+    let out = weld()
+        .env("WELD_CACHE_DIR", shared_cache())
+        .arg("serve")
+        .arg(guests.join("hostile.wasm"))
+        .args(["--addr", "127.0.0.1:0"])
+        .output()?;
+    crate::expect_code(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("does not export wasi:http/incoming-handler"),
+        "{err}"
+    );
+    let out = weld()
+        .env("WELD_CACHE_DIR", shared_cache())
+        .arg("run")
+        .arg(guests.join("http.wasm"))
+        .output()?;
+    crate::expect_code(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is an HTTP app"), "{err}");
+    assert!(err.contains("weld serve"), "{err}");
+    Ok(())
+}
