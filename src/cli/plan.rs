@@ -118,6 +118,28 @@ fn render(plan: &Plan) -> String {
         format_duration(run.timeout),
         format_size(run.max_memory)
     );
+    let serve = &plan.serve;
+    let _ = writeln!(out, "\nserve:");
+    let _ = writeln!(out, "  addr        http://{}", serve.addr);
+    let _ = writeln!(
+        out,
+        "  grants      {}",
+        describe_grants(&serve.settings.run, &rel)
+    );
+    let _ = writeln!(
+        out,
+        "  limits      per request: timeout {}, max-memory {}, body {}",
+        format_duration(serve.settings.run.timeout),
+        format_size(serve.settings.run.max_memory),
+        format_size(serve.settings.max_body)
+    );
+    let _ = writeln!(
+        out,
+        "  bounds      {} requests at once, {} connections, {} grace on shutdown",
+        serve.settings.max_concurrency,
+        serve.settings.max_connections,
+        format_duration(serve.settings.grace)
+    );
     let _ = writeln!(out, "\ntests ({}):", plan.tests.len());
     let width = plan.tests.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for t in &plan.tests {
