@@ -1,5 +1,6 @@
-//! Embeds the WASI WIT that weld's runtime implements, taken from the wasmtime-wasi crate weld
-//! links, so `weld check` judges imports against exactly what `weld run` provides.
+//! Embeds the WASI WIT that weld's runtime implements, taken from the wasmtime-wasi and
+//! wasmtime-wasi-http crates weld links, so `weld check` judges imports against exactly what
+//! `weld run` and `weld serve` provide.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -16,44 +17,63 @@ fn main() {
         ])
         .exec()
         .expect("cargo metadata describes weld's dependencies");
-    let wasi = metadata
-        .packages
-        .iter()
-        .find(|p| p.name.as_str() == "wasmtime-wasi")
-        .expect("wasmtime-wasi is a dependency");
-    // wasmtime-wasi keeps the WIT of its preview 2 host here; bindgen! reads the same files.
-    let deps = wasi
-        .manifest_path
-        .parent()
-        .expect("a manifest lives in a directory")
-        .join("src/p2/wit/deps");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&deps)
-        .unwrap_or_else(|e| panic!("reading {deps}: {e}"))
+    let package = |name: &str| {
+        metadata
+            .packages
+            .iter()
+            .find(|p| p.name.as_str() == name)
+            .unwrap_or_else(|| panic!("{name} is a dependency"))
+    };
+    let wasi = package("wasmtime-wasi");
+    let http = package("wasmtime-wasi-http");
+    let dir = |p: &cargo_metadata::Package, sub: &str| {
+        p.manifest_path
+            .parent()
+            .expect("a manifest lives in a directory")
+            .join(sub)
+    };
+    // wasmtime-wasi keeps the WIT of its preview 2 host in src/p2/wit/deps, bindgen! reads the
+    // same files; wasmtime-wasi-http's wit/deps repeats those packages and adds wasi:http,
+    // which is all weld takes from it.
+    let wasi_deps = dir(wasi, "src/p2/wit/deps");
+    let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(&wasi_deps)
+        .unwrap_or_else(|e| panic!("reading {wasi_deps}: {e}"))
         .map(|entry| entry.expect("a readable entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "wit"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (format!("wasmtime-wasi-{}/{name}", wasi.version), p)
+        })
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "{deps} holds no .wit files");
+    assert!(!files.is_empty(), "{wasi_deps} holds no .wit files");
+    let http_wit = dir(http, "wit/deps/http.wit");
+    assert!(http_wit.is_file(), "{http_wit} is missing");
+    files.push((
+        format!("wasmtime-wasi-http-{}/http.wit", http.version),
+        http_wit.into_std_path_buf(),
+    ));
     let mut out = format!(
-        "/// The WASI WIT of wasmtime-wasi {}, as (file name, contents).\n\
+        "/// The WASI WIT of wasmtime-wasi {} and wasmtime-wasi-http {}, as (file name, contents).\n\
          pub const WASI: &[(&str, &str)] = &[\n",
-        wasi.version
+        wasi.version, http.version
     );
-    for file in &files {
-        let name = file.file_name().unwrap().to_string_lossy();
-        writeln!(
-            out,
-            "    ({:?}, include_str!({:?})),",
-            format!("wasmtime-wasi-{}/{name}", wasi.version),
-            file
-        )
-        .unwrap();
+    for (name, file) in &files {
+        writeln!(out, "    ({name:?}, include_str!({file:?})),").unwrap();
     }
     out.push_str("];\n");
+    // The two crates are released together; name the version once when they agree.
+    let source = if wasi.version == http.version {
+        format!("wasmtime-wasi and wasmtime-wasi-http {}", wasi.version)
+    } else {
+        format!(
+            "wasmtime-wasi {} and wasmtime-wasi-http {}",
+            wasi.version, http.version
+        )
+    };
     writeln!(
         out,
-        "/// Where [`WASI`] came from.\npub const SOURCE: &str = \"wasmtime-wasi {}\";",
-        wasi.version
+        "/// Where [`WASI`] came from.\npub const SOURCE: &str = {source:?};"
     )
     .unwrap();
     let dest = PathBuf::from(std::env::var_os("OUT_DIR").unwrap()).join("runtime_wit.rs");

@@ -288,9 +288,7 @@ impl Import<'_> {
                 consumer.name
             ),
         );
-        x.help = Some(if name.package() == "wasi:http" {
-            "weld's runtime does not provide wasi:http (it runs wasi:cli commands); plug a component that exports it".into()
-        } else if name.base.starts_with("wasi:") {
+        x.help = Some(if name.base.starts_with("wasi:") {
             format!(
                 "weld's runtime provides WASI 0.2 ({}); plug a component that exports {interface}",
                 runtime.packages().join(", ")
@@ -610,10 +608,11 @@ mod tests {
     }
 
     #[test]
-    fn runtime_provides_wasi_0_2_only() {
+    fn runtime_provides_wasi_0_2_imports_only() {
         assert!(InterfaceName::parse("wasi:cli/environment@0.2.6").runtime_provided());
         assert!(InterfaceName::parse("wasi:io/streams@0.2.12").runtime_provided());
-        assert!(!InterfaceName::parse("wasi:http/types@0.2.0").runtime_provided());
+        assert!(InterfaceName::parse("wasi:http/types@0.2.0").runtime_provided());
+        assert!(!InterfaceName::parse("wasi:http/incoming-handler@0.2.0").runtime_provided());
         assert!(!InterfaceName::parse("wasi:cli/environment@0.3.0").runtime_provided());
         assert!(!InterfaceName::parse("weld:example/arith@0.1.0").runtime_provided());
     }

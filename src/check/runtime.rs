@@ -94,7 +94,7 @@ impl Runtime {
         names
     }
 
-    /// Where the WASI WIT came from: `wasmtime-wasi 48.0.8`.
+    /// Where the WASI WIT came from: `wasmtime-wasi and wasmtime-wasi-http 48.0.8`.
     pub fn source(&self) -> &'static str {
         embedded::SOURCE
     }
@@ -115,6 +115,7 @@ mod tests {
             "wasi:io",
             "wasi:random",
             "wasi:sockets",
+            "wasi:http",
         ] {
             assert!(
                 packages
@@ -123,10 +124,6 @@ mod tests {
                 "{pkg} missing from {packages:?}"
             );
         }
-        assert!(
-            !packages.iter().any(|p| p.starts_with("wasi:http")),
-            "{packages:?}"
-        );
     }
 
     #[test]
@@ -137,15 +134,19 @@ mod tests {
             "wasi:cli/environment@0.2.0",
             "wasi:io/streams@0.2.3",
             "wasi:io/streams@0.2.99",
+            "wasi:http/types@0.2.0",
+            "wasi:http/outgoing-handler@0.2.4",
         ] {
             assert!(provided(name), "{name} should be provided");
         }
-        // `run` is what a command exports, not something the runtime gives it.
+        // `run` and `incoming-handler` are what an app exports, not something the runtime
+        // gives it.
         for name in [
             "wasi:cli/environment@0.3.0",
             "wasi:cli/no-such-thing@0.2.0",
-            "wasi:http/types@0.2.0",
+            "wasi:http/types@0.3.0",
             "wasi:cli/run@0.2.0",
+            "wasi:http/incoming-handler@0.2.0",
         ] {
             assert!(!provided(name), "{name} should not be provided");
         }
