@@ -1,7 +1,7 @@
 //! `weld serve`: an HTTP app (wasi:http/proxy) answering requests, a fresh instance each.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -141,68 +141,79 @@ impl ServeArgs {
             settings.grace = g;
         }
         let addr = self.addr.unwrap_or(base.addr);
-
-        let runtime = Runtime::new(RuntimeOptions {
-            cache_dir: if self.no_cache {
-                None
-            } else {
-                default_cache_dir()
-            },
-            pool: Some(Pool {
-                instances: u32::try_from(settings.max_concurrency).unwrap_or(u32::MAX),
-                max_memory: settings.run.max_memory,
-            }),
-        })?;
-        let r = &cx.reporter;
-        let app = runtime.load_notify(&path, &name, &|size| {
-            r.status(&format!(
-                "compiling {} ({}); the compiled code is cached, so later starts are instant",
-                cx.show(&path),
-                format_size(size)
-            ))
-        })?;
-        if let Compiled::Fresh { compile } = app.compiled {
-            r.verbose(&format!("compiled in {}", format_elapsed(compile)));
-        }
-        if !app.is_http() {
-            return Err(weld::run::RunError::NotHttp { name }.into());
-        }
-        // Bound before the banner, so that the address printed is one that answers.
-        let listener = std::net::TcpListener::bind(addr).map_err(|e| Error::Usage {
-            message: format!("cannot listen on {addr}: {e}"),
-        })?;
-        let local = listener.local_addr().unwrap_or(addr);
-        // Scripts and tests read the address from this line, even with -q or JSON.
-        if r.json() {
-            r.eprint(&format!(
-                "{}\n",
-                serde_json::json!({"listening": format!("http://{local}"), "app": name})
-            ));
-        } else {
-            r.eprint(&format!(
-                "{} {} on http://{local}\n",
-                r.paint("serving", Style::Good),
-                cx.show(&path)
-            ));
-        }
-        let log = (r.verbosity() >= 0).then(|| request_log(r.clone()));
-        let summary = serve::serve(&runtime, &app, &settings, listener, log, serve::signals())?;
-        r.status(&format!(
-            "stopped after {} request{}{}",
-            summary.requests,
-            if summary.requests == 1 { "" } else { "s" },
-            if summary.cut_off > 0 {
-                format!(
-                    "; {} connection{} still open after the grace period were closed",
-                    summary.cut_off,
-                    if summary.cut_off == 1 { "" } else { "s" }
-                )
-            } else {
-                String::new()
-            }
-        ));
-        Ok(weld::exit::EXIT_OK)
+        serve_app(cx, &path, &name, addr, &settings, self.no_cache)
     }
+}
+
+/// Serves the component at `path` (`name` in messages) on `addr` until SIGINT or SIGTERM: the
+/// serve stage of `weld serve` and of `weld up` for an HTTP app.
+pub(super) fn serve_app(
+    cx: &Context,
+    path: &Path,
+    name: &str,
+    addr: SocketAddr,
+    settings: &ServeSettings,
+    no_cache: bool,
+) -> Result<u8> {
+    let runtime = Runtime::new(RuntimeOptions {
+        cache_dir: if no_cache { None } else { default_cache_dir() },
+        pool: Some(Pool {
+            instances: u32::try_from(settings.max_concurrency).unwrap_or(u32::MAX),
+            max_memory: settings.run.max_memory,
+        }),
+    })?;
+    let r = &cx.reporter;
+    let app = runtime.load_notify(path, name, &|size| {
+        r.status(&format!(
+            "compiling {} ({}); the compiled code is cached, so later starts are instant",
+            cx.show(path),
+            format_size(size)
+        ))
+    })?;
+    if let Compiled::Fresh { compile } = app.compiled {
+        r.verbose(&format!("compiled in {}", format_elapsed(compile)));
+    }
+    if !app.is_http() {
+        return Err(weld::run::RunError::NotHttp {
+            name: name.to_string(),
+        }
+        .into());
+    }
+    // Bound before the banner, so that the address printed is one that answers.
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| Error::Usage {
+        message: format!("cannot listen on {addr}: {e}"),
+    })?;
+    let local = listener.local_addr().unwrap_or(addr);
+    // Scripts and tests read the address from this line, even with -q or JSON.
+    if r.json() {
+        r.eprint(&format!(
+            "{}\n",
+            serde_json::json!({"listening": format!("http://{local}"), "app": name})
+        ));
+    } else {
+        r.eprint(&format!(
+            "{} {} on http://{local}\n",
+            r.paint("serving", Style::Good),
+            cx.show(path)
+        ));
+    }
+    let log = (r.verbosity() >= 0).then(|| request_log(r.clone()));
+    let summary = serve::serve(&runtime, &app, settings, listener, log, serve::signals())?;
+    r.status(&format!(
+        "stopped after {} request{}{}",
+        summary.requests,
+        if summary.requests == 1 { "" } else { "s" },
+        if summary.cut_off > 0 {
+            format!(
+                "; {} connection{} still open after the grace period were closed",
+                summary.cut_off,
+                if summary.cut_off == 1 { "" } else { "s" }
+            )
+        } else {
+            String::new()
+        }
+    ));
+    Ok(weld::exit::EXIT_OK)
 }
 
 /// One line per request on stderr: `GET /path 200 1.2ms`, and why the app failed when it did;

@@ -59,6 +59,22 @@ impl UpArgs {
         };
         let plan = Plan::discover(manifest_path.as_deref(), &cx.cwd)?;
         let output = prepare(cx, &plan, self.jobs)?;
+        // An HTTP app is served with [serve]'s settings; anything else runs.
+        if weld::serve::is_http_app(&output).unwrap_or(false) {
+            cx.reporter.status(&format!(
+                "{} {}",
+                cx.reporter.paint(" serve", Style::Bold),
+                cx.show(&output)
+            ));
+            return super::serve::serve_app(
+                cx,
+                &output,
+                &plan.name,
+                plan.serve.addr,
+                &plan.serve.settings,
+                false,
+            );
+        }
         cx.reporter.status(&format!(
             "{} {}",
             cx.reporter.paint("   run", Style::Bold),

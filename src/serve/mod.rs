@@ -402,6 +402,21 @@ fn plain(code: http::StatusCode, text: &'static str) -> Response {
     response
 }
 
+/// Whether the component at `path` is an HTTP app: it exports `wasi:http/incoming-handler`
+/// 0.2 (read from its export section, without compiling it).
+pub fn is_http_app(path: &std::path::Path) -> std::io::Result<bool> {
+    let bytes = crate::fsutil::read_file(path)?;
+    Ok(crate::check::sections::top_level(&bytes)
+        .filter_map(Result::ok)
+        .any(|(_, payload)| match payload {
+            wasmparser::Payload::ComponentExportSection(exports) => exports
+                .into_iter()
+                .filter_map(Result::ok)
+                .any(|e| e.name.name.starts_with("wasi:http/incoming-handler@0.2.")),
+            _ => false,
+        }))
+}
+
 /// The server of a single component outside a project: loopback, nothing granted, default
 /// limits.
 pub fn defaults() -> ServeConfig {

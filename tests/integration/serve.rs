@@ -29,6 +29,7 @@ pub fn trials() -> Vec<Trial> {
         ("serve::body_limit_and_grants", body_and_grants),
         ("serve::json_request_log", json_log),
         ("serve::refuses_what_is_not_an_http_app", not_http),
+        ("serve::shop_example_answers_every_route", shop),
     ];
     cases
         .into_iter()
@@ -47,12 +48,18 @@ impl Server {
     /// Serves the probe guest with `flags`, on a free loopback port.
     fn start(flags: &[&str]) -> Result<Server, Failed> {
         let app = super::run::guests()?.join("http.wasm");
+        let mut args = vec![app.to_string_lossy().into_owned()];
+        args.extend(flags.iter().map(|f| f.to_string()));
+        Server::spawn(&args)
+    }
+
+    /// `weld serve ARGS --addr 127.0.0.1:0`, once it listens.
+    fn spawn(args: &[String]) -> Result<Server, Failed> {
         let mut child = weld()
             .env("WELD_CACHE_DIR", shared_cache())
             .arg("serve")
-            .arg(&app)
+            .args(args)
             .args(["--addr", "127.0.0.1:0"])
-            .args(flags)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()?;
@@ -73,8 +80,8 @@ impl Server {
                 lines.lock().unwrap().push(line);
             }
         });
-        // The first start compiles the probe (a second or two); later ones load it.
-        let addr = match rx.recv_timeout(Duration::from_secs(120)) {
+        // The first start builds and compiles (the shop example: a minute); later ones load.
+        let addr = match rx.recv_timeout(Duration::from_secs(600)) {
             Ok(addr) => addr.parse()?,
             Err(_) => {
                 let _ = child.kill();
@@ -461,5 +468,60 @@ fn not_http() -> Result<(), Failed> {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is an HTTP app"), "{err}");
     assert!(err.contains("weld serve"), "{err}");
+    Ok(())
+}
+
+/// The polyglot example (fixtures/shop) built, composed and served from its project: every
+/// route crosses from the Rust front end into Python, JavaScript or both.
+fn shop() -> Result<(), Failed> {
+    let server = Server::spawn(&["-C".into(), "fixtures/shop".into()])?;
+    let (status, body) = server.get("/items")?;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        "apple   0.50\nbread   3.20\ncheese  12.75\ncoffee  8.99\npear    0.65\n"
+    );
+    assert_eq!(
+        server.get("/quote?order=apple:3,pear:2&coupon=SAVE10")?,
+        (
+            200,
+            "apple x3 @ 0.50 = 1.50\npear x2 @ 0.65 = 1.30\nsubtotal 2.80\ndiscount 0.28\ntotal 2.52\n"
+                .into()
+        )
+    );
+    // Python's errors reach the client as a 400 with the reason.
+    assert_eq!(
+        server.get("/quote?order=apple:3,kiwi:1")?,
+        (
+            400,
+            "no item 'kiwi' (the shop sells apple, bread, cheese, coffee, pear)\n".into()
+        )
+    );
+    assert_eq!(
+        server.get("/quote?order=cheese:1000&coupon=half")?.1,
+        "cheese x1000 @ 12.75 = 12,750.00\nsubtotal 12,750.00\ndiscount 6,375.00\ntotal 6,375.00\n"
+    );
+    let slug = agent()
+        .post(server.url("/slug"))
+        .send("Hello, Wasm World! 2026")?;
+    assert_eq!(slug.status().as_u16(), 200);
+    assert_eq!(
+        slug.into_body().read_to_string()?,
+        "hello-wasm-world-2026\n"
+    );
+    assert_eq!(server.get("/nope")?.0, 404);
+    assert_eq!(
+        agent()
+            .delete(server.url("/items"))
+            .call()?
+            .status()
+            .as_u16(),
+        405
+    );
+    let log = server.log();
+    assert!(
+        log.contains(" build done") && log.contains("compose done"),
+        "{log}"
+    );
     Ok(())
 }
