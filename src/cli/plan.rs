@@ -150,6 +150,10 @@ fn render(plan: &Plan) -> String {
         let action = match &t.action {
             TestAction::Invoke { call, .. } => format!("invoke {call}"),
             TestAction::Run { exit, .. } => format!("run, expect exit {exit}"),
+            TestAction::Http { request, expect } => format!(
+                "request {} {}, expect status {}",
+                request.method, request.path, expect.status
+            ),
         };
         let _ = writeln!(out, "  {:width$}  {:8}  {action}", t.name, target);
     }

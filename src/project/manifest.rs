@@ -164,6 +164,15 @@ pub(crate) struct RawTest {
     pub expect_stdout: Option<Spanned<String>>,
     pub expect_stdout_contains: Option<Spanned<String>>,
     pub expect_exit: Option<Spanned<i32>>,
+    pub request: Option<Spanned<String>>,
+    #[serde(default)]
+    pub headers: IndexMap<Spanned<String>, Spanned<String>>,
+    pub body: Option<Spanned<String>>,
+    pub expect_status: Option<Spanned<i64>>,
+    pub expect_body: Option<Spanned<String>>,
+    pub expect_body_contains: Option<Spanned<String>>,
+    #[serde(default)]
+    pub expect_header: IndexMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     pub args: Vec<Spanned<String>>,
     #[serde(default)]

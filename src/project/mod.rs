@@ -354,6 +354,13 @@ pub enum TestAction {
         /// The expected outcome.
         expect: InvokeExpect,
     },
+    /// Send an HTTP request to an HTTP app (in process, no socket).
+    Http {
+        /// The request.
+        request: HttpRequest,
+        /// What the response must be.
+        expect: HttpExpect,
+    },
     /// Run `wasi:cli/run`.
     Run {
         /// Standard input.
@@ -363,6 +370,32 @@ pub enum TestAction {
         /// The expected exit code.
         exit: i32,
     },
+}
+
+/// A test's HTTP request: `request = "POST /path"`, `headers`, `body`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpRequest {
+    /// The method, e.g. `GET`.
+    pub method: String,
+    /// The path and query, starting with `/`.
+    pub path: String,
+    /// Request headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// The request body (empty for none).
+    pub body: String,
+}
+
+/// What an HTTP test's response must be; every check given must hold.
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpExpect {
+    /// The status code (200 unless given).
+    pub status: u16,
+    /// The whole body, exactly.
+    pub body: Option<String>,
+    /// Text the body contains.
+    pub body_contains: Option<String>,
+    /// Headers the response has, with these values (names case-insensitive).
+    pub headers: Vec<(String, String)>,
 }
 
 /// The expected outcome of an invocation.

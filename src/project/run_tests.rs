@@ -8,8 +8,8 @@ use toml::Spanned;
 use super::manifest::{RawDir, RawRun, RawServe, RawTest};
 use super::validate::{Validator, parse_host_port};
 use super::{
-    DirGrant, HttpOrigin, InvokeExpect, RunSettings, ServeConfig, ServeSettings, StdoutExpect,
-    TestAction, TestCase, TestTarget,
+    DirGrant, HttpExpect, HttpOrigin, HttpRequest, InvokeExpect, RunSettings, ServeConfig,
+    ServeSettings, StdoutExpect, TestAction, TestCase, TestTarget,
 };
 use crate::units;
 
@@ -223,10 +223,26 @@ impl Validator {
             );
             ok = false;
         }
-        let action = match &raw.invoke {
-            Some(invoke) => self.invoke_action(&name, invoke, &raw, &mut ok),
-            None => self.run_action(&name, &raw, &mut ok),
+        let action = match (&raw.invoke, &raw.request) {
+            (Some(invoke), _) => {
+                if let Some(request) = &raw.request {
+                    self.report(
+                        "weld::manifest::conflicting-keys",
+                        Some(request.span()),
+                        format!("test `{name}` has both `invoke` and `request`"),
+                        "remove one",
+                        Some("a test either calls an export or sends an HTTP request".into()),
+                    );
+                    ok = false;
+                }
+                self.invoke_action(&name, invoke, &raw, &mut ok)
+            }
+            (None, Some(request)) => self.http_action(&name, request, &raw, &mut ok),
+            (None, None) => self.run_action(&name, &raw, &mut ok),
         };
+        if !matches!(action, TestAction::Http { .. }) {
+            self.http_keys_unused(&name, &raw, &mut ok);
+        }
         let run = self.run(raw.run_keys(), super::DEFAULT_TEST_TIMEOUT);
         ok.then_some(TestCase {
             name,
@@ -301,6 +317,185 @@ impl Validator {
         TestAction::Invoke {
             call: invoke.get_ref().clone(),
             expect,
+        }
+    }
+
+    /// An HTTP test: `request = "METHOD /path"`, and no invoke or run expectation.
+    fn http_action(
+        &mut self,
+        name: &str,
+        request: &Spanned<String>,
+        raw: &RawTest,
+        ok: &mut bool,
+    ) -> TestAction {
+        let others = [
+            ("stdin", raw.stdin.as_ref().map(|s| s.span())),
+            (
+                "expect-stdout",
+                raw.expect_stdout.as_ref().map(|s| s.span()),
+            ),
+            (
+                "expect-stdout-contains",
+                raw.expect_stdout_contains.as_ref().map(|s| s.span()),
+            ),
+            ("expect-exit", raw.expect_exit.as_ref().map(|s| s.span())),
+            ("expect", raw.expect.as_ref().map(|s| s.span())),
+            ("expect-error", raw.expect_error.as_ref().map(|s| s.span())),
+            ("args", raw.args.first().map(|s| s.span())),
+        ];
+        for (key, key_span) in others {
+            if let Some(key_span) = key_span {
+                self.report(
+                    "weld::manifest::conflicting-keys",
+                    Some(key_span),
+                    format!("test `{name}`: `{key}` does not apply to an HTTP test (`request`)"),
+                    "not used with `request`",
+                    Some("check the response with expect-status, expect-body, expect-body-contains or expect-header".into()),
+                );
+                *ok = false;
+            }
+        }
+        let text = request.get_ref().trim();
+        let (method, path) = text.split_once(' ').unwrap_or(("", text));
+        let path = path.trim();
+        let method_ok = !method.is_empty()
+            && method.bytes().all(|b| b.is_ascii_uppercase())
+            && http::Method::from_bytes(method.as_bytes()).is_ok();
+        let path_ok = path.starts_with('/') && path.parse::<http::uri::PathAndQuery>().is_ok();
+        if !method_ok || !path_ok {
+            self.report(
+                "weld::manifest::invalid-value",
+                Some(request.span()),
+                format!("test `{name}`: `request` is not `METHOD /path`"),
+                "expected e.g. \"GET /\" or \"POST /items?limit=2\"",
+                None,
+            );
+            *ok = false;
+        }
+        let mut headers = Vec::new();
+        for (key, value) in &raw.headers {
+            if self.header(name, key, value) {
+                headers.push((key.get_ref().clone(), value.get_ref().clone()));
+            } else {
+                *ok = false;
+            }
+        }
+        let mut expect_headers = Vec::new();
+        for (key, value) in &raw.expect_header {
+            if self.header(name, key, value) {
+                expect_headers.push((key.get_ref().to_ascii_lowercase(), value.get_ref().clone()));
+            } else {
+                *ok = false;
+            }
+        }
+        let status = match &raw.expect_status {
+            Some(s) => match u16::try_from(*s.get_ref()) {
+                Ok(code) if (100..=599).contains(&code) => code,
+                _ => {
+                    self.report(
+                        "weld::manifest::invalid-value",
+                        Some(s.span()),
+                        format!("test `{name}`: `expect-status` is not an HTTP status"),
+                        "expected 100 to 599",
+                        None,
+                    );
+                    *ok = false;
+                    200
+                }
+            },
+            None => 200,
+        };
+        if let (Some(_), Some(c)) = (&raw.expect_body, &raw.expect_body_contains) {
+            self.report(
+                "weld::manifest::conflicting-keys",
+                Some(c.span()),
+                format!("test `{name}` has both `expect-body` and `expect-body-contains`"),
+                "remove one",
+                None,
+            );
+            *ok = false;
+        }
+        TestAction::Http {
+            request: HttpRequest {
+                method: method.to_string(),
+                path: path.to_string(),
+                headers,
+                body: raw
+                    .body
+                    .as_ref()
+                    .map(|b| b.get_ref().clone())
+                    .unwrap_or_default(),
+            },
+            expect: HttpExpect {
+                status,
+                body: raw.expect_body.as_ref().map(|b| b.get_ref().clone()),
+                body_contains: raw
+                    .expect_body_contains
+                    .as_ref()
+                    .map(|b| b.get_ref().clone()),
+                headers: expect_headers,
+            },
+        }
+    }
+
+    /// A header name and value that HTTP can carry.
+    fn header(&mut self, test: &str, key: &Spanned<String>, value: &Spanned<String>) -> bool {
+        if http::HeaderName::from_bytes(key.get_ref().as_bytes()).is_err() {
+            self.report(
+                "weld::manifest::invalid-value",
+                Some(key.span()),
+                format!("test `{test}`: `{}` is not a header name", key.get_ref()),
+                "not a header name",
+                None,
+            );
+            return false;
+        }
+        if http::HeaderValue::from_str(value.get_ref()).is_err() {
+            self.report(
+                "weld::manifest::invalid-value",
+                Some(value.span()),
+                format!(
+                    "test `{test}`: header `{}` has a value HTTP cannot carry",
+                    key.get_ref()
+                ),
+                "not a header value",
+                None,
+            );
+            return false;
+        }
+        true
+    }
+
+    /// The HTTP keys of a test that sends no request.
+    fn http_keys_unused(&mut self, name: &str, raw: &RawTest, ok: &mut bool) {
+        let keys = [
+            ("headers", raw.headers.keys().next().map(|k| k.span())),
+            ("body", raw.body.as_ref().map(|s| s.span())),
+            (
+                "expect-status",
+                raw.expect_status.as_ref().map(|s| s.span()),
+            ),
+            ("expect-body", raw.expect_body.as_ref().map(|s| s.span())),
+            (
+                "expect-body-contains",
+                raw.expect_body_contains.as_ref().map(|s| s.span()),
+            ),
+            (
+                "expect-header",
+                raw.expect_header.keys().next().map(|k| k.span()),
+            ),
+        ];
+        for (key, key_span) in keys {
+            if let Some(key_span) = key_span {
+                self.report(
+                    "weld::manifest::conflicting-keys",
+                    Some(key_span),
+                    format!("test `{name}`: `{key}` applies to HTTP tests, but this one has no `request`"),
+                    "needs `request`",
+                    Some("add request = \"GET /path\"".into()),
+                );
+                *ok = false;
+            }
         }
     }
 

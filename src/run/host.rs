@@ -133,6 +133,11 @@ impl ResourceLimiter for Limits {
 pub(crate) struct Captured(Option<(MemoryOutputPipe, MemoryOutputPipe)>);
 
 impl Captured {
+    /// Nothing captured.
+    pub(crate) fn none() -> Captured {
+        Captured(None)
+    }
+
     pub(crate) fn take(self) -> (Vec<u8>, Vec<u8>) {
         match self.0 {
             Some((out, err)) => (out.contents().to_vec(), err.contents().to_vec()),

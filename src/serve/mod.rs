@@ -25,7 +25,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::project::RunSettings;
-use crate::run::host::{DeadlinePassed, Grants, Host, Streams};
+use crate::run::host::{Captured, DeadlinePassed, Grants, Host, LimitHit, Streams};
 use crate::run::{App, Limit, RunError, Runtime, Status};
 
 pub use crate::project::{
@@ -74,6 +74,8 @@ struct Shared {
     requests: Arc<Semaphore>,
     log: RequestLog,
     served: std::sync::atomic::AtomicU64,
+    /// Capture the guest's stdout and stderr (a test) rather than pass them through.
+    capture: bool,
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, lets requests
@@ -100,6 +102,7 @@ pub fn serve(
         requests: Arc::new(Semaphore::new(settings.max_concurrency.max(1))),
         log,
         served: Default::default(),
+        capture: false,
     });
     let connections = Arc::new(Semaphore::new(settings.max_connections.max(1)));
     let grace = settings.grace;
@@ -192,6 +195,33 @@ pub async fn signals() {
 
 type Response = hyper::Response<HyperOutgoingBody>;
 
+/// How a guest's request ended: `Ok` when `handle` returned, else the error and the limit that
+/// stopped it.
+type GuestEnd = (wasmtime::Result<()>, Option<LimitHit>);
+
+/// What [`respond`] produced: the response for the client; why the app failed, when the
+/// response is weld's; the guest, when it may still be writing the body; its captured output.
+struct Answer {
+    response: Response,
+    /// Whether `response` is the app's own (not weld's 4xx/5xx on its behalf).
+    from_app: bool,
+    failure: Option<RunError>,
+    guest: Option<tokio::task::JoinHandle<GuestEnd>>,
+    captured: Captured,
+}
+
+impl Answer {
+    fn weld(response: Response, failure: Option<RunError>) -> Answer {
+        Answer {
+            response,
+            from_app: false,
+            failure,
+            guest: None,
+            captured: Captured::none(),
+        }
+    }
+}
+
 /// Answers one request: a fresh instance of the app in its own store, bounded by the request
 /// deadline and the memory limit. Whatever the guest does, the client gets a response.
 async fn handle(
@@ -204,28 +234,55 @@ async fn handle(
         .log
         .as_ref()
         .map(|_| (req.method().clone(), req.uri().path().to_string()));
-    let (response, failure) = respond(&shared, req, start, &head).await;
+    let answer = respond(&shared, req, start).await;
     shared
         .served
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if let (Some(log), Some((method, path))) = (&shared.log, head) {
+    let status = answer.response.status().as_u16();
+    if let (Some(log), Some((method, path))) = (&shared.log, &head) {
         log(&RequestRecord {
-            method,
-            path,
-            status: response.status().as_u16(),
+            method: method.clone(),
+            path: path.clone(),
+            status,
             elapsed: start.elapsed(),
-            failure,
+            failure: answer.failure,
         });
     }
-    Ok(response)
+    // The guest may still be writing the body; if it fails now, the body is cut short and the
+    // log says why.
+    if let (Some(guest), Some((method, path))) = (answer.guest, head) {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            if let Ok((Err(e), hit)) = guest.await
+                && let Some(log) = &shared.log
+            {
+                log(&RequestRecord {
+                    method,
+                    path,
+                    status,
+                    elapsed: start.elapsed(),
+                    failure: Some(shared.failure(&e, hit)),
+                });
+            }
+        });
+    }
+    Ok(answer.response)
 }
 
-async fn respond(
-    shared: &Arc<Shared>,
-    req: hyper::Request<Incoming>,
-    start: Instant,
-    head: &Option<(http::Method, String)>,
-) -> (Response, Option<RunError>) {
+impl Shared {
+    /// What a guest's error means, as a diagnostic that names the app.
+    fn failure(&self, e: &wasmtime::Error, hit: Option<LimitHit>) -> RunError {
+        let status = crate::run::classify(e, hit, &self.run);
+        RunError::stopped(&self.name, &status)
+            .unwrap_or_else(|| RunError::Environment(format!("`{}` failed: {e:#}", self.name)))
+    }
+}
+
+async fn respond<B>(shared: &Arc<Shared>, req: hyper::Request<B>, start: Instant) -> Answer
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     // A body declared larger than the limit is refused before any instance is made.
     let declared = req
         .headers()
@@ -233,7 +290,7 @@ async fn respond(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > shared.max_body) {
-        return (
+        return Answer::weld(
             plain(
                 http::StatusCode::PAYLOAD_TOO_LARGE,
                 "the request body is too large\n",
@@ -242,7 +299,7 @@ async fn respond(
         );
     }
     let Ok(permit) = shared.requests.clone().acquire_owned().await else {
-        return (
+        return Answer::weld(
             plain(http::StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
             None,
         );
@@ -255,9 +312,14 @@ async fn respond(
         })
     });
 
-    let (host, _) = match Host::new(&shared.grants, &[], Streams::Output, shared.run.max_memory) {
+    let streams = if shared.capture {
+        Streams::Capture(&[])
+    } else {
+        Streams::Output
+    };
+    let (host, captured) = match Host::new(&shared.grants, &[], streams, shared.run.max_memory) {
         Ok(host) => host,
-        Err(e) => return (internal_error(), Some(e)),
+        Err(e) => return Answer::weld(internal_error(), Some(e)),
     };
     let mut store = Store::new(&shared.engine, host);
     store.limiter(|host| &mut host.limits);
@@ -281,7 +343,7 @@ async fn respond(
         Ok(r) => r,
         // The only request wasi:http refuses to represent: one with no authority at all.
         Err(_) => {
-            return (
+            return Answer::weld(
                 plain(http::StatusCode::BAD_REQUEST, "the request names no host\n"),
                 None,
             );
@@ -307,37 +369,15 @@ async fn respond(
         (result, hit)
     });
 
-    match receiver.await {
-        Ok(Ok(response)) => {
-            // The guest may still be writing the body; if it fails now, the body is cut short
-            // and the log says why.
-            let shared = shared.clone();
-            let head = head.clone();
-            let status = response.status().as_u16();
-            tokio::spawn(async move {
-                if let Ok((Err(e), hit)) = guest.await {
-                    let stopped = crate::run::classify(&e, hit, &shared.run);
-                    if let (Some(log), Some((method, path)), Some(failure)) =
-                        (&shared.log, head, RunError::stopped(&shared.name, &stopped))
-                    {
-                        log(&RequestRecord {
-                            method,
-                            path,
-                            status,
-                            elapsed: start.elapsed(),
-                            failure: Some(failure),
-                        });
-                    }
-                }
-            });
-            (response, None)
-        }
+    let (response, failure, guest) = match receiver.await {
+        Ok(Ok(response)) => (response, None, Some(guest)),
         Ok(Err(code)) => (
             internal_error(),
             Some(RunError::Environment(format!(
                 "`{}` answered with an error instead of a response: {code:?}",
                 shared.name
             ))),
+            Some(guest),
         ),
         // The guest ended without setting a response: it failed, or it forgot.
         Err(_) => match guest.await {
@@ -347,9 +387,10 @@ async fn respond(
                     "`{}` returned without sending a response",
                     shared.name
                 ))),
+                None,
             ),
             Ok((Err(e), hit)) => {
-                let status = crate::run::classify(&e, hit, &shared.run);
+                let status = crate::run::classify(&e, hit.clone(), &shared.run);
                 let code = match &status {
                     Status::Limit(Limit::Deadline(_)) => http::StatusCode::GATEWAY_TIMEOUT,
                     Status::Limit(Limit::Memory { .. } | Limit::Table { .. }) => {
@@ -357,19 +398,115 @@ async fn respond(
                     }
                     _ => http::StatusCode::INTERNAL_SERVER_ERROR,
                 };
-                let failure = RunError::stopped(&shared.name, &status).unwrap_or_else(|| {
-                    RunError::Environment(format!("`{}` failed: {e:#}", shared.name))
-                });
-                (plain(code, reason(code)), Some(failure))
+                (
+                    plain(code, reason(code)),
+                    Some(shared.failure(&e, hit)),
+                    None,
+                )
             }
             Err(join) => (
                 internal_error(),
                 Some(RunError::internal(format!(
                     "the request's task failed: {join}"
                 ))),
+                None,
             ),
         },
+    };
+    Answer {
+        from_app: failure.is_none(),
+        response,
+        failure,
+        guest,
+        captured,
     }
+}
+
+/// A response an HTTP test got, or why the app gave none.
+#[derive(Debug)]
+pub struct Exchange {
+    /// The status code.
+    pub status: u16,
+    /// The response headers.
+    pub headers: http::HeaderMap,
+    /// The whole body.
+    pub body: Vec<u8>,
+    /// Why the app failed, if it did: then the status is weld's (500, 503, 504), or (when
+    /// `from_app`) the app's body was cut short.
+    pub failure: Option<RunError>,
+    /// Whether the status and headers are the app's own.
+    pub from_app: bool,
+    /// What the guest wrote to stdout and stderr.
+    pub stdout: Vec<u8>,
+    /// See `stdout`.
+    pub stderr: Vec<u8>,
+    /// From the request to the end of the body.
+    pub elapsed: Duration,
+}
+
+/// Sends `request` to `app` in process, with no socket: a fresh instance under `settings`'
+/// grants, deadline and memory limit, exactly as a server would answer it. What HTTP
+/// `[[test]]`s use.
+pub fn exchange(
+    runtime: &Runtime,
+    app: &App,
+    settings: &crate::project::RunSettings,
+    request: http::Request<Bytes>,
+) -> Result<Exchange, RunError> {
+    let pre = app.proxy().ok_or_else(|| RunError::NotHttp {
+        name: app.name.clone(),
+    })?;
+    let shared = Arc::new(Shared {
+        name: app.name.clone(),
+        pre,
+        engine: runtime.engine().clone(),
+        grants: Grants::prepare(settings)?,
+        run: settings.clone(),
+        max_body: u64::MAX,
+        requests: Arc::new(Semaphore::new(1)),
+        log: None,
+        served: Default::default(),
+        capture: true,
+    });
+    let start = Instant::now();
+    let timeout = settings.timeout;
+    runtime.tokio().block_on(async move {
+        let answer = respond(&shared, request.map(Full::new), start).await;
+        let status = answer.response.status().as_u16();
+        let from_app = answer.from_app;
+        let (parts, body) = answer.response.into_parts();
+        let remaining = (start + timeout).saturating_duration_since(Instant::now());
+        // The body ends when the guest finishes writing it, or fails.
+        let body = match tokio::time::timeout(remaining, body.collect()).await {
+            Ok(Ok(collected)) => collected.to_bytes().to_vec(),
+            Ok(Err(_)) | Err(_) => Vec::new(),
+        };
+        let mut failure = answer.failure;
+        if let Some(guest) = answer.guest {
+            let remaining = (start + timeout).saturating_duration_since(Instant::now());
+            match tokio::time::timeout(remaining + Duration::from_secs(1), guest).await {
+                Ok(Ok((Err(e), hit))) => failure = failure.or(Some(shared.failure(&e, hit))),
+                Ok(_) => {}
+                Err(_) => {
+                    failure = failure.or(Some(
+                        RunError::stopped(&shared.name, &Status::Limit(Limit::Deadline(timeout)))
+                            .expect("a limit is a stop"),
+                    ))
+                }
+            }
+        }
+        let (stdout, stderr) = answer.captured.take();
+        Ok(Exchange {
+            status,
+            headers: parts.headers,
+            body,
+            failure,
+            from_app,
+            stdout,
+            stderr,
+            elapsed: start.elapsed(),
+        })
+    })
 }
 
 /// What a client is told when the app failed: the status only; the details are in the log,

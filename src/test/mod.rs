@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::project::{InvokeExpect, StdoutExpect, TestAction, TestCase, TestTarget};
+use crate::project::{
+    HttpExpect, HttpRequest, InvokeExpect, StdoutExpect, TestAction, TestCase, TestTarget,
+};
 use crate::run::{Action, App, Call, RunError, Runtime, Status, Stdio};
 
 pub use diff::line_diff;
@@ -163,6 +165,9 @@ pub fn run_one(runtime: &Runtime, targets: &Targets, test: &TestCase) -> TestRes
 }
 
 fn judge(runtime: &Runtime, app: &App, test: &TestCase) -> Outcome {
+    if let TestAction::Http { request, expect } = &test.action {
+        return judge_http(runtime, app, test, request, expect);
+    }
     let (action, stdin) = match &test.action {
         TestAction::Invoke { call, .. } => match Call::parse(call) {
             Ok(call) => (Action::Invoke(call), Vec::new()),
@@ -178,6 +183,7 @@ fn judge(runtime: &Runtime, app: &App, test: &TestCase) -> Outcome {
             },
             stdin.clone().unwrap_or_default().into_bytes(),
         ),
+        TestAction::Http { .. } => unreachable!("judged above"),
     };
     let outcome = match runtime.run(app, &test.run, &action, &Stdio::Capture { stdin }) {
         Ok(outcome) => outcome,
@@ -223,6 +229,7 @@ fn judge(runtime: &Runtime, app: &App, test: &TestCase) -> Outcome {
                 _ => Outcome::Passed,
             }
         }
+        TestAction::Http { .. } => unreachable!("judged above"),
         TestAction::Invoke { expect, .. } => {
             let Action::Invoke(call) = &action else {
                 unreachable!("an invoke test's action is an invocation")
@@ -258,6 +265,94 @@ fn judge(runtime: &Runtime, app: &App, test: &TestCase) -> Outcome {
                 }
             }
         }
+    }
+}
+
+/// An HTTP test: the request sent in process to a fresh instance, the response checked
+/// against each expectation given.
+fn judge_http(
+    runtime: &Runtime,
+    app: &App,
+    test: &TestCase,
+    request: &HttpRequest,
+    expect: &HttpExpect,
+) -> Outcome {
+    let mut builder = http::Request::builder()
+        .method(request.method.as_str())
+        // wasi:http needs an authority; a test's requests go to the app itself.
+        .uri(format!("http://localhost{}", request.path));
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
+    }
+    let built = match builder.body(bytes::Bytes::from(request.body.clone().into_bytes())) {
+        Ok(r) => r,
+        Err(e) => {
+            return Outcome::Error {
+                message: format!("the request cannot be built: {e}"),
+            };
+        }
+    };
+    let got = match crate::serve::exchange(runtime, app, &test.run, built) {
+        Ok(got) => got,
+        Err(e) => {
+            return Outcome::Error {
+                message: render_error(&e),
+            };
+        }
+    };
+    let stderr =
+        Some(String::from_utf8_lossy(&got.stderr).into_owned()).filter(|s| !s.trim().is_empty());
+    let fail = |expected: String, got: String, diff: Option<String>| Outcome::Failed {
+        expected,
+        got,
+        diff,
+        stderr: stderr.clone(),
+    };
+    let body = String::from_utf8_lossy(&got.body).into_owned();
+    if got.status != expect.status {
+        let mut text = format!("status {}", got.status);
+        match &got.failure {
+            Some(failure) => text.push_str(&format!(": {}", render_error(failure))),
+            None if !body.is_empty() => text.push_str(&format!(", body {body:?}")),
+            None => {}
+        }
+        return fail(format!("status {}", expect.status), text, None);
+    }
+    if let Some(failure) = got.failure.as_ref().filter(|_| got.from_app) {
+        return fail(
+            "a complete response".into(),
+            format!("the body was cut short: {}", render_error(failure)),
+            None,
+        );
+    }
+    for (name, want) in &expect.headers {
+        let values: Vec<String> = got
+            .headers
+            .get_all(name.as_str())
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        if !values.iter().any(|v| v == want) {
+            let have = if values.is_empty() {
+                format!("no header {name}")
+            } else {
+                format!("{name}: {}", values.join(", "))
+            };
+            return fail(format!("{name}: {want}"), have, None);
+        }
+    }
+    match (&expect.body, &expect.body_contains) {
+        (Some(want), _) if *want != body => fail(
+            "body as declared".into(),
+            "a different body".into(),
+            Some(line_diff(want, &body)),
+        ),
+        (_, Some(want)) if !body.contains(want.as_str()) => fail(
+            format!("a body containing {want:?}"),
+            format!("body {body:?}"),
+            None,
+        ),
+        _ => Outcome::Passed,
     }
 }
 

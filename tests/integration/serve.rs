@@ -30,6 +30,7 @@ pub fn trials() -> Vec<Trial> {
         ("serve::json_request_log", json_log),
         ("serve::refuses_what_is_not_an_http_app", not_http),
         ("serve::shop_example_answers_every_route", shop),
+        ("test::http_tests_pass_and_fail", http_tests),
     ];
     cases
         .into_iter()
@@ -522,6 +523,123 @@ fn shop() -> Result<(), Failed> {
     assert!(
         log.contains(" build done") && log.contains("compose done"),
         "{log}"
+    );
+    Ok(())
+}
+
+/// `[[test]]`s with `request`: each in a fresh instance (two `/count`s both see 1), checks of
+/// status, body and headers, a trap reported with its cause; JSON and JUnit agree.
+fn http_tests() -> Result<(), Failed> {
+    let app = super::run::guests()?.join("http.wasm");
+    let dir = crate::scratch("http-tests")?;
+    std::fs::write(
+        dir.join("weld.toml"),
+        format!(
+            r#"[project]
+name = "http-tests"
+
+[components.probe]
+lang = "wasm"
+path = "{app}"
+
+[[test]]
+name = "count once"
+target = "probe"
+request = "GET /count"
+expect-body = "1\n"
+
+[[test]]
+name = "count again"
+target = "probe"
+request = "GET /count"
+expect-body = "1\n"
+expect-header = {{ content-type = "text/plain" }}
+
+[[test]]
+name = "echo"
+target = "probe"
+request = "POST /echo"
+headers = {{ x-test = "yes" }}
+body = "abc"
+expect-body-contains = "3 bytes"
+
+[[test]]
+name = "trap expected"
+target = "probe"
+request = "GET /trap"
+expect-status = 500
+
+[[test]]
+name = "wrong status"
+target = "probe"
+request = "GET /trap"
+
+[[test]]
+name = "wrong body"
+target = "probe"
+request = "GET /"
+expect-body = "goodbye\n"
+
+[[test]]
+name = "missing header"
+target = "probe"
+request = "GET /"
+expect-header = {{ x-missing = "1" }}
+"#,
+            app = app.display()
+        ),
+    )?;
+    let junit = dir.join("junit.xml");
+    let out = weld()
+        .env("WELD_CACHE_DIR", shared_cache())
+        .args(["--format", "json", "test", "-C"])
+        .arg(&dir)
+        .arg("--junit")
+        .arg(&junit)
+        .output()?;
+    crate::expect_code(&out, 1);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let results = report["tests"].as_array().expect("tests");
+    let verdict = |name: &str| {
+        results
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {report}"))
+            .clone()
+    };
+    for name in ["count once", "count again", "echo", "trap expected"] {
+        assert_eq!(
+            verdict(name)["status"],
+            "passed",
+            "{name}: {}",
+            verdict(name)
+        );
+    }
+    let wrong_status = verdict("wrong status");
+    assert_eq!(wrong_status["status"], "failed");
+    assert_eq!(wrong_status["expected"], "status 200");
+    let got = wrong_status["got"].as_str().unwrap();
+    assert!(got.starts_with("status 500: `probe` trapped"), "{got}");
+    assert!(
+        wrong_status["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("asked to trap"),
+        "the guest's panic message: {wrong_status}"
+    );
+    let wrong_body = verdict("wrong body");
+    assert_eq!(wrong_body["status"], "failed");
+    assert!(
+        wrong_body["diff"].as_str().unwrap().contains("goodbye"),
+        "{wrong_body}"
+    );
+    let missing = verdict("missing header");
+    assert_eq!(missing["expected"], "x-missing: 1");
+    assert_eq!(missing["got"], "no header x-missing");
+    let xml = std::fs::read_to_string(&junit)?;
+    assert!(
+        xml.contains(r#"tests="7""#) && xml.contains(r#"failures="3""#),
+        "{xml}"
     );
     Ok(())
 }
