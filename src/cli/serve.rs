@@ -12,8 +12,8 @@ use weld::error::{Error, Result};
 use weld::project::HttpOrigin;
 use weld::report::{Reporter, Style};
 use weld::run::grants::{DirSpec, EnvName, EnvVar, NetAddr, Overrides};
-use weld::run::{Compiled, Pool, Runtime, RuntimeOptions, default_cache_dir};
-use weld::serve::{self, RequestRecord, ServeSettings};
+use weld::run::{App, Compiled, Pool, Runtime, RuntimeOptions, default_cache_dir};
+use weld::serve::{self, RequestRecord, ServeSettings, ServeSummary, Server};
 use weld::units::{self, format_elapsed, format_size};
 
 /// Serve an HTTP app: every request gets a fresh instance of it
@@ -155,6 +155,31 @@ pub(super) fn serve_app(
     settings: &ServeSettings,
     no_cache: bool,
 ) -> Result<u8> {
+    let started = start(cx, path, name, addr, settings, no_cache)?;
+    let summary = started
+        .server
+        .run(&started.runtime, started.listener, serve::signals())?;
+    stopped(cx, &summary);
+    Ok(weld::exit::EXIT_OK)
+}
+
+/// A server ready to run: its app loaded, its socket bound, its address announced.
+pub(super) struct Started {
+    pub runtime: Runtime,
+    pub server: Server,
+    pub listener: std::net::TcpListener,
+}
+
+/// Loads the app (compiling it, or from the cache) into a runtime sized for `settings`, binds
+/// `addr` and prints where it serves.
+pub(super) fn start(
+    cx: &Context,
+    path: &Path,
+    name: &str,
+    addr: SocketAddr,
+    settings: &ServeSettings,
+    no_cache: bool,
+) -> Result<Started> {
     let runtime = Runtime::new(RuntimeOptions {
         cache_dir: if no_cache { None } else { default_cache_dir() },
         pool: Some(Pool {
@@ -162,23 +187,10 @@ pub(super) fn serve_app(
             max_memory: settings.run.max_memory,
         }),
     })?;
+    let app = load(cx, &runtime, path, name)?;
     let r = &cx.reporter;
-    let app = runtime.load_notify(path, name, &|size| {
-        r.status(&format!(
-            "compiling {} ({}); the compiled code is cached, so later starts are instant",
-            cx.show(path),
-            format_size(size)
-        ))
-    })?;
-    if let Compiled::Fresh { compile } = app.compiled {
-        r.verbose(&format!("compiled in {}", format_elapsed(compile)));
-    }
-    if !app.is_http() {
-        return Err(weld::run::RunError::NotHttp {
-            name: name.to_string(),
-        }
-        .into());
-    }
+    let log = (r.verbosity() >= 0).then(|| request_log(r.clone()));
+    let server = Server::new(&runtime, &app, settings, log)?;
     // Bound before the banner, so that the address printed is one that answers.
     let listener = std::net::TcpListener::bind(addr).map_err(|e| Error::Usage {
         message: format!("cannot listen on {addr}: {e}"),
@@ -197,9 +209,38 @@ pub(super) fn serve_app(
             cx.show(path)
         ));
     }
-    let log = (r.verbosity() >= 0).then(|| request_log(r.clone()));
-    let summary = serve::serve(&runtime, &app, settings, listener, log, serve::signals())?;
-    r.status(&format!(
+    Ok(Started {
+        runtime,
+        server,
+        listener,
+    })
+}
+
+/// Loads the HTTP app at `path`, saying so when it must be compiled first.
+pub(super) fn load(cx: &Context, runtime: &Runtime, path: &Path, name: &str) -> Result<App> {
+    let r = &cx.reporter;
+    let app = runtime.load_notify(path, name, &|size| {
+        r.status(&format!(
+            "compiling {} ({}); the compiled code is cached, so later starts are instant",
+            cx.show(path),
+            format_size(size)
+        ))
+    })?;
+    if let Compiled::Fresh { compile } = app.compiled {
+        r.verbose(&format!("compiled in {}", format_elapsed(compile)));
+    }
+    if !app.is_http() {
+        return Err(weld::run::RunError::NotHttp {
+            name: name.to_string(),
+        }
+        .into());
+    }
+    Ok(app)
+}
+
+/// The last line: how many requests were answered, and any connection cut off.
+pub(super) fn stopped(cx: &Context, summary: &ServeSummary) {
+    cx.reporter.status(&format!(
         "stopped after {} request{}{}",
         summary.requests,
         if summary.requests == 1 { "" } else { "s" },
@@ -213,7 +254,6 @@ pub(super) fn serve_app(
             String::new()
         }
     ));
-    Ok(weld::exit::EXIT_OK)
 }
 
 /// One line per request on stderr: `GET /path 200 1.2ms`, and why the app failed when it did;

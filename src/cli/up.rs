@@ -157,6 +157,20 @@ fn stage(cx: &Context, name: &str, f: impl FnOnce() -> Result<&'static str>) -> 
 fn watch(cx: &Context, project: Option<&Path>) -> Result<u8> {
     let manifest_path = project.map(|p| cx.cwd.join(p)).or(cx.manifest_path.clone());
     let mut plan = Plan::discover(manifest_path.as_deref(), &cx.cwd)?;
+    // An HTTP app is served from this process and reloaded in place, so that no request is
+    // dropped; anything else runs as a child that a change restarts. A first pipeline that
+    // fails has shown why: wait for a change before trying again.
+    let mut first = true;
+    match prepare(cx, &plan, None) {
+        Ok(output) if weld::serve::is_http_app(&output).unwrap_or(false) => {
+            return watch_serving(cx, plan, &output);
+        }
+        Ok(_) => {}
+        Err(e) => {
+            cx.reporter.error(&e);
+            first = false;
+        }
+    }
     let exe = std::env::current_exe().map_err(|e| Error::Usage {
         message: format!("cannot find weld's own executable to re-run: {e}"),
     })?;
@@ -183,10 +197,18 @@ fn watch(cx: &Context, project: Option<&Path>) -> Result<u8> {
             };
             watcher.watch(dir, mode).map_err(|e| watch_error(dir, e))?;
         }
-        let mut child = Pipeline::start(&exe, &args)?;
-        let mut running = true;
+        let mut child = if first {
+            Some(Pipeline::start(&exe, &args)?)
+        } else {
+            None
+        };
+        first = true;
+        let mut running = child.is_some();
+        if !running {
+            r.status("weld: waiting for changes (Ctrl-C stops)");
+        }
         let changed = loop {
-            if running && child.finished() {
+            if running && child.as_mut().is_some_and(Pipeline::finished) {
                 running = false;
                 r.status("weld: waiting for changes (Ctrl-C stops)");
             }
@@ -218,6 +240,101 @@ fn watch(cx: &Context, project: Option<&Path>) -> Result<u8> {
             plan = next;
         }
     }
+}
+
+/// `weld up --watch` for an HTTP app: serves it, and on every change of its inputs builds,
+/// checks and composes again while the running version keeps answering; a new version that
+/// compiles takes the requests that arrive from then on, requests in flight finish on the old
+/// one. A change that fails a stage is shown and the running version stays.
+fn watch_serving(cx: &Context, mut plan: Plan, output: &Path) -> Result<u8> {
+    let started = super::serve::start(
+        cx,
+        output,
+        &plan.name,
+        plan.serve.addr,
+        &plan.serve.settings,
+        false,
+    )?;
+    let reloader = started.server.reloader();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let runtime = &started.runtime;
+    let r = &cx.reporter;
+    std::thread::scope(|scope| {
+        let reload = scope.spawn(|| -> Result<()> {
+            loop {
+                let Some(changed) = next_change(&plan, &stop)? else {
+                    return Ok(());
+                };
+                r.status(&format!(
+                    "weld: {} changed; rebuilding while the running version serves",
+                    cx.show(&changed)
+                ));
+                if let Ok(next) = Plan::discover(Some(&plan.manifest), &cx.cwd) {
+                    plan = next;
+                }
+                let loaded = prepare(cx, &plan, None).and_then(|output| {
+                    let app = super::serve::load(cx, runtime, &output, &plan.name)?;
+                    reloader.replace(&app)?;
+                    Ok(())
+                });
+                match loaded {
+                    Ok(()) => r.status(&format!(
+                        "{} new requests go to the new version",
+                        r.paint("reloaded", Style::Good)
+                    )),
+                    Err(e) => {
+                        r.error(&e);
+                        r.status("weld: the previous version keeps serving; waiting for changes");
+                    }
+                }
+            }
+        });
+        let summary = started
+            .server
+            .run(runtime, started.listener, weld::serve::signals());
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let watched = reload.join().unwrap_or(Ok(()));
+        let summary = summary?;
+        watched?;
+        super::serve::stopped(cx, &summary);
+        Ok(weld::exit::EXIT_OK)
+    })
+}
+
+/// Waits for a change to one of `plan`'s inputs and returns the changed file, once editors
+/// have finished writing; `None` once `stop` is set.
+fn next_change(plan: &Plan, stop: &std::sync::atomic::AtomicBool) -> Result<Option<PathBuf>> {
+    let (tx, rx) = mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |event| {
+        let _ = tx.send(event);
+    })
+    .map_err(|e| watch_error(&plan.root, e))?;
+    let inputs = watched(plan);
+    for path in &inputs {
+        let (dir, mode) = if path.is_dir() {
+            (path.as_path(), RecursiveMode::Recursive)
+        } else {
+            (path.parent().unwrap_or(path), RecursiveMode::NonRecursive)
+        };
+        watcher.watch(dir, mode).map_err(|e| watch_error(dir, e))?;
+    }
+    let changed = loop {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(None);
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Ok(event)) => {
+                if let Some(path) = relevant(plan, &inputs, &event) {
+                    break path;
+                }
+            }
+            Ok(Err(e)) => return Err(watch_error(&plan.root, e)),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(None),
+        }
+    };
+    while rx.recv_timeout(Duration::from_millis(300)).is_ok() {}
+    Ok(Some(changed))
 }
 
 /// One `weld up` child, stopped when dropped, on every path out of the watch loop. It stays in

@@ -8,7 +8,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -63,7 +63,9 @@ pub struct ServeSummary {
     pub cut_off: usize,
 }
 
-/// What every request's handler shares.
+/// What every request's handler shares: one version of the app, and what all versions share
+/// (the bound on requests at once, the log, the count).
+#[derive(Clone)]
 struct Shared {
     name: String,
     pre: ProxyPre<Host>,
@@ -73,14 +75,164 @@ struct Shared {
     max_body: u64,
     requests: Arc<Semaphore>,
     log: RequestLog,
-    served: std::sync::atomic::AtomicU64,
+    served: Arc<std::sync::atomic::AtomicU64>,
     /// Capture the guest's stdout and stderr (a test) rather than pass them through.
     capture: bool,
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, lets requests
-/// in flight finish within the grace period and returns. An error means the app cannot serve
-/// (it is not an HTTP app, a grant cannot be made) and no request was answered.
+/// A server of one app on one listener, whose app can be replaced while it serves.
+pub struct Server {
+    slot: Arc<RwLock<Arc<Shared>>>,
+    settings: ServeSettings,
+}
+
+/// Replaces a [`Server`]'s app: requests that arrive afterwards go to the new version, requests
+/// in flight finish on the one they started on. Cloneable and usable from any thread.
+#[derive(Clone)]
+pub struct Reloader {
+    slot: Arc<RwLock<Arc<Shared>>>,
+}
+
+impl Server {
+    /// A server of `app` with `settings`, each answered request reported to `log`. An error
+    /// means the app cannot serve: it is not an HTTP app, or a grant cannot be made.
+    pub fn new(
+        runtime: &Runtime,
+        app: &App,
+        settings: &ServeSettings,
+        log: RequestLog,
+    ) -> Result<Server, RunError> {
+        let pre = app.proxy().ok_or_else(|| RunError::NotHttp {
+            name: app.name.clone(),
+        })?;
+        let shared = Shared {
+            name: app.name.clone(),
+            pre,
+            engine: runtime.engine().clone(),
+            grants: Grants::prepare(&settings.run)?,
+            run: settings.run.clone(),
+            max_body: settings.max_body,
+            requests: Arc::new(Semaphore::new(settings.max_concurrency.max(1))),
+            log,
+            served: Default::default(),
+            capture: false,
+        };
+        Ok(Server {
+            slot: Arc::new(RwLock::new(Arc::new(shared))),
+            settings: settings.clone(),
+        })
+    }
+
+    /// A handle that replaces the app being served.
+    pub fn reloader(&self) -> Reloader {
+        Reloader {
+            slot: self.slot.clone(),
+        }
+    }
+
+    /// Serves on `listener` until `shutdown` resolves; then stops accepting, lets requests in
+    /// flight finish within the grace period and returns.
+    pub fn run(
+        &self,
+        runtime: &Runtime,
+        listener: std::net::TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<ServeSummary, RunError> {
+        let settings = &self.settings;
+        let slot = self.slot.clone();
+        let served = current(&slot).served.clone();
+        let connections = Arc::new(Semaphore::new(settings.max_connections.max(1)));
+        let grace = settings.grace;
+        runtime.tokio().block_on(async move {
+            listener.set_nonblocking(true).map_err(|e| {
+                RunError::Environment(format!("cannot use the listening socket: {e}"))
+            })?;
+            let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| {
+                RunError::Environment(format!("cannot use the listening socket: {e}"))
+            })?;
+            let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT);
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .max_concurrent_streams(
+                    u32::try_from(settings.max_concurrency).unwrap_or(u32::MAX),
+                );
+            let builder = Arc::new(builder);
+            tokio::pin!(shutdown);
+            loop {
+                // A connection slot first: when all are taken, new clients wait in the backlog.
+                let connection = tokio::select! {
+                    connection = connections.clone().acquire_owned() => connection,
+                    () = &mut shutdown => break,
+                };
+                let Ok(connection) = connection else { break };
+                let (stream, _peer) = tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok(accepted) => accepted,
+                        // A client that went away before accept, or a full file table: the
+                        // next accept may work; yield rather than spin.
+                        Err(_) => {
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            continue;
+                        }
+                    },
+                    () = &mut shutdown => break,
+                };
+                let _ = stream.set_nodelay(true);
+                let slot = slot.clone();
+                // Each request takes the version current when it arrives.
+                let service = service_fn(move |req| handle(current(&slot), req));
+                let conn = builder
+                    .serve_connection(TokioIo::new(stream), service)
+                    .into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    // A client's protocol error ends its own connection only.
+                    let _ = conn.await;
+                    drop(connection);
+                });
+            }
+            drop(listener);
+            let open = graceful.count();
+            let cut_off = match tokio::time::timeout(grace, graceful.shutdown()).await {
+                Ok(()) => 0,
+                Err(_) => open,
+            };
+            Ok(ServeSummary {
+                requests: served.load(std::sync::atomic::Ordering::Relaxed),
+                cut_off,
+            })
+        })
+    }
+}
+
+impl Reloader {
+    /// Serves `app` from now on, with the same grants and limits. An error (it is not an HTTP
+    /// app) leaves the current version serving.
+    pub fn replace(&self, app: &App) -> Result<(), RunError> {
+        let pre = app.proxy().ok_or_else(|| RunError::NotHttp {
+            name: app.name.clone(),
+        })?;
+        let next = Shared {
+            name: app.name.clone(),
+            pre,
+            ..(*current(&self.slot)).clone()
+        };
+        *self.slot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+        Ok(())
+    }
+}
+
+fn current(slot: &RwLock<Arc<Shared>>) -> Arc<Shared> {
+    slot.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves: [`Server::new`], then [`Server::run`].
 pub fn serve(
     runtime: &Runtime,
     app: &App,
@@ -89,84 +241,7 @@ pub fn serve(
     log: RequestLog,
     shutdown: impl Future<Output = ()>,
 ) -> Result<ServeSummary, RunError> {
-    let pre = app.proxy().ok_or_else(|| RunError::NotHttp {
-        name: app.name.clone(),
-    })?;
-    let shared = Arc::new(Shared {
-        name: app.name.clone(),
-        pre,
-        engine: runtime.engine().clone(),
-        grants: Grants::prepare(&settings.run)?,
-        run: settings.run.clone(),
-        max_body: settings.max_body,
-        requests: Arc::new(Semaphore::new(settings.max_concurrency.max(1))),
-        log,
-        served: Default::default(),
-        capture: false,
-    });
-    let connections = Arc::new(Semaphore::new(settings.max_connections.max(1)));
-    let grace = settings.grace;
-    runtime.tokio().block_on(async move {
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| RunError::Environment(format!("cannot use the listening socket: {e}")))?;
-        let listener = tokio::net::TcpListener::from_std(listener)
-            .map_err(|e| RunError::Environment(format!("cannot use the listening socket: {e}")))?;
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT);
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .max_concurrent_streams(u32::try_from(settings.max_concurrency).unwrap_or(u32::MAX));
-        let builder = Arc::new(builder);
-        tokio::pin!(shutdown);
-        loop {
-            // A connection slot first: when all are taken, new clients wait in the backlog.
-            let slot = tokio::select! {
-                slot = connections.clone().acquire_owned() => slot,
-                () = &mut shutdown => break,
-            };
-            let Ok(slot) = slot else { break };
-            let (stream, _peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    // A client that went away before accept, or a full file table: the next
-                    // accept may work; yield rather than spin.
-                    Err(_) => {
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
-            let _ = stream.set_nodelay(true);
-            let shared = shared.clone();
-            let service = service_fn(move |req| handle(shared.clone(), req));
-            let conn = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .into_owned();
-            let conn = graceful.watch(conn);
-            tokio::spawn(async move {
-                // A client's protocol error ends its own connection only.
-                let _ = conn.await;
-                drop(slot);
-            });
-        }
-        drop(listener);
-        let open = graceful.count();
-        let cut_off = match tokio::time::timeout(grace, graceful.shutdown()).await {
-            Ok(()) => 0,
-            Err(_) => open,
-        };
-        Ok(ServeSummary {
-            requests: shared.served.load(std::sync::atomic::Ordering::Relaxed),
-            cut_off,
-        })
-    })
+    Server::new(runtime, app, settings, log)?.run(runtime, listener, shutdown)
 }
 
 /// Waits for SIGINT or SIGTERM: what stops a server.

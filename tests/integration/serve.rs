@@ -31,6 +31,7 @@ pub fn trials() -> Vec<Trial> {
         ("serve::refuses_what_is_not_an_http_app", not_http),
         ("serve::shop_example_answers_every_route", shop),
         ("test::http_tests_pass_and_fail", http_tests),
+        ("up::watch_reloads_an_http_app_under_load", reload),
     ];
     cases
         .into_iter()
@@ -56,11 +57,17 @@ impl Server {
 
     /// `weld serve ARGS --addr 127.0.0.1:0`, once it listens.
     fn spawn(args: &[String]) -> Result<Server, Failed> {
+        let mut command = vec!["serve".to_string()];
+        command.extend(args.iter().cloned());
+        command.extend(["--addr".to_string(), "127.0.0.1:0".to_string()]);
+        Server::command(&command)
+    }
+
+    /// `weld ARGS`, once it says where it listens.
+    fn command(args: &[String]) -> Result<Server, Failed> {
         let mut child = weld()
             .env("WELD_CACHE_DIR", shared_cache())
-            .arg("serve")
             .args(args)
-            .args(["--addr", "127.0.0.1:0"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()?;
@@ -640,6 +647,117 @@ expect-header = {{ x-missing = "1" }}
     assert!(
         xml.contains(r#"tests="7""#) && xml.contains(r#"failures="3""#),
         "{xml}"
+    );
+    Ok(())
+}
+
+/// `weld up --watch` on an HTTP app under continuous load (keep-alive clients and a client that
+/// connects for every request): an edit is rebuilt and swapped in with no failed request, and an
+/// edit that does not compile leaves the running version serving.
+fn reload() -> Result<(), Failed> {
+    let dir = crate::scratch("reload")?;
+    let src = crate::root().join("fixtures/hello-http");
+    std::fs::create_dir_all(dir.join("hello-rs/src"))?;
+    for file in [
+        "hello-rs/Cargo.toml",
+        "hello-rs/Cargo.lock",
+        "hello-rs/src/lib.rs",
+    ] {
+        std::fs::copy(src.join(file), dir.join(file))?;
+    }
+    let manifest = std::fs::read_to_string(src.join("weld.toml"))?;
+    std::fs::write(
+        dir.join("weld.toml"),
+        format!("{manifest}\n[serve]\naddr = \"127.0.0.1:0\"\n"),
+    )?;
+    let mut server = Server::command(&[
+        "up".into(),
+        dir.to_string_lossy().into_owned(),
+        "--watch".into(),
+    ])?;
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let url = server.url("/");
+    let clients: Vec<_> = (0..4)
+        .map(|i| {
+            let (stop, seen, failures, url) =
+                (stop.clone(), seen.clone(), failures.clone(), url.clone());
+            std::thread::spawn(move || {
+                // Clients 0–2 keep their connection alive; client 3 connects for every request.
+                let mut client = agent();
+                while !stop.load(Ordering::SeqCst) {
+                    if i == 3 {
+                        client = agent();
+                    }
+                    match get(&client, &url) {
+                        Ok((200, body)) => {
+                            let mut seen = seen.lock().unwrap();
+                            if seen.last() != Some(&body) {
+                                seen.push(body);
+                            }
+                        }
+                        Ok((status, body)) => {
+                            failures.lock().unwrap().push(format!("{status} {body}"))
+                        }
+                        Err(e) => failures.lock().unwrap().push(format!("{e:?}")),
+                    }
+                }
+            })
+        })
+        .collect();
+    let wait_for = |server: &Server, text: &str| -> Result<(), Failed> {
+        let start = Instant::now();
+        while !server.log().contains(text) {
+            if start.elapsed() > Duration::from_secs(300) {
+                return Err(format!("no `{text}` in:\n{}", server.log()).into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    };
+
+    std::thread::sleep(Duration::from_millis(500));
+    let lib = dir.join("hello-rs/src/lib.rs");
+    let source = std::fs::read_to_string(&lib)?;
+    std::fs::write(
+        &lib,
+        source.replace("Hello from weld!", "Hello again from weld!"),
+    )?;
+    wait_for(&server, "new requests go to the new version")?;
+    std::thread::sleep(Duration::from_millis(500));
+    // A change that does not compile: the running version stays.
+    std::fs::write(&lib, "this is not Rust")?;
+    wait_for(&server, "the previous version keeps serving")?;
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::SeqCst);
+    for client in clients {
+        client.join().unwrap();
+    }
+    let failures = failures.lock().unwrap();
+    assert!(
+        failures.is_empty(),
+        "failed requests: {failures:?}\n{}",
+        server.log()
+    );
+    let seen = seen.lock().unwrap();
+    // Both versions answered, and nothing else did.
+    assert!(seen.contains(&"Hello from weld!\n".to_string()), "{seen:?}");
+    assert!(
+        seen.contains(&"Hello again from weld!\n".to_string()),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .all(|b| b == "Hello from weld!\n" || b == "Hello again from weld!\n")
+    );
+    assert_eq!(server.get("/")?, (200, "Hello again from weld!\n".into()));
+    assert_eq!(
+        server.interrupt(Duration::from_secs(30))?,
+        Some(0),
+        "{}",
+        server.log()
     );
     Ok(())
 }
