@@ -26,6 +26,7 @@ pub fn trials() -> Vec<Trial> {
             shutdown,
         ),
         ("serve::h2c_and_keep_alive", protocols),
+        ("serve::malformed_requests_get_400", malformed),
         ("serve::body_limit_and_grants", body_and_grants),
         ("serve::json_request_log", json_log),
         ("serve::refuses_what_is_not_an_http_app", not_http),
@@ -759,5 +760,34 @@ fn reload() -> Result<(), Failed> {
         "{}",
         server.log()
     );
+    Ok(())
+}
+
+/// Requests that are not HTTP, lack a host or carry a bad length get 400 on their own
+/// connection; a slow client holding a connection open harms no one else.
+fn malformed() -> Result<(), Failed> {
+    let server = Server::start(&[])?;
+    // A client that sends half a request and waits.
+    let mut slow = std::net::TcpStream::connect(server.addr)?;
+    slow.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n")?;
+    for raw in [
+        &b"GARBAGE\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.0\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: abc\r\n\r\n",
+    ] {
+        let mut stream = std::net::TcpStream::connect(server.addr)?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        stream.write_all(raw)?;
+        let mut status = String::new();
+        BufReader::new(stream).read_line(&mut status)?;
+        assert!(
+            status.starts_with("HTTP/1.1 400") || status.starts_with("HTTP/1.0 400"),
+            "{:?}: {status}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    assert_eq!(server.get("/count")?, (200, "1\n".into()));
+    drop(slow);
     Ok(())
 }
