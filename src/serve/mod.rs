@@ -392,21 +392,17 @@ where
     } else {
         Streams::Output
     };
-    let (host, captured) = match Host::new(&shared.grants, &[], streams, shared.run.max_memory) {
-        Ok(host) => host,
+    let deadline = start + shared.run.timeout;
+    let (mut store, captured) = match new_store(
+        &shared.engine,
+        &shared.grants,
+        streams,
+        shared.run.max_memory,
+        deadline,
+    ) {
+        Ok(store) => store,
         Err(e) => return Answer::weld(internal_error(), Some(e)),
     };
-    let mut store = Store::new(&shared.engine, host);
-    store.limiter(|host| &mut host.limits);
-    let deadline = start + shared.run.timeout;
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        if Instant::now() >= deadline {
-            Err(wasmtime::Error::new(DeadlinePassed))
-        } else {
-            Ok(UpdateDeadline::Yield(1))
-        }
-    });
     let (sender, receiver) = oneshot::channel();
     let resources = (|| -> wasmtime::Result<_> {
         let mut http = store.data_mut().http();
@@ -495,6 +491,29 @@ where
         guest,
         captured,
     }
+}
+
+/// A request's store: WASI from `grants`, the memory limiter, and an epoch deadline at
+/// `deadline` (yielding at every tick so that the request's timeout can fire too).
+fn new_store(
+    engine: &wasmtime::Engine,
+    grants: &Grants,
+    streams: Streams<'_>,
+    max_memory: u64,
+    deadline: Instant,
+) -> Result<(Store<Host>, Captured), RunError> {
+    let (host, captured) = Host::new(grants, &[], streams, max_memory)?;
+    let mut store = Store::new(engine, host);
+    store.limiter(|host| &mut host.limits);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        if Instant::now() >= deadline {
+            Err(wasmtime::Error::new(DeadlinePassed))
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+    Ok((store, captured))
 }
 
 /// A response an HTTP test got, or why the app gave none.
@@ -612,6 +631,42 @@ fn plain(code: http::StatusCode, text: &'static str) -> Response {
         http::HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
+}
+
+/// The cost of a fresh instance, as a request pays it: `n` times a store with the grants and
+/// limits of `settings` and an instance of `app` in it, each timed and then dropped. What
+/// benches/serve.sh reports beside the request rates.
+pub fn instantiation_times(
+    runtime: &Runtime,
+    app: &App,
+    settings: &RunSettings,
+    n: usize,
+) -> Result<Vec<Duration>, RunError> {
+    let pre = app.proxy().ok_or_else(|| RunError::NotHttp {
+        name: app.name.clone(),
+    })?;
+    let grants = Grants::prepare(settings)?;
+    let engine = runtime.engine().clone();
+    runtime.tokio().block_on(async move {
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let start = Instant::now();
+            let (mut store, _) = new_store(
+                &engine,
+                &grants,
+                Streams::Output,
+                settings.max_memory,
+                start + settings.timeout,
+            )?;
+            let instance = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| RunError::Environment(format!("cannot instantiate: {e:#}")))?;
+            times.push(start.elapsed());
+            drop(instance);
+        }
+        Ok(times)
+    })
 }
 
 /// Whether the component at `path` is an HTTP app: it exports `wasi:http/incoming-handler`
