@@ -658,12 +658,10 @@ pub fn instantiation_times(
                 settings.max_memory,
                 start + settings.timeout,
             )?;
-            let instance = pre
-                .instantiate_async(&mut store)
+            pre.instantiate_async(&mut store)
                 .await
                 .map_err(|e| RunError::Environment(format!("cannot instantiate: {e:#}")))?;
             times.push(start.elapsed());
-            drop(instance);
         }
         Ok(times)
     })
