@@ -465,9 +465,11 @@ impl Runtime {
 
 impl Pool {
     /// The pooling allocator's settings. Composed apps hold a few core instances per
-    /// language, so each component instance gets room for several (Spin's template: 4× core
-    /// instances and 2× tables per component instance); memories stay mapped between uses
-    /// up to 2 MiB, which is what copy-on-write reinitialisation then resets cheaply.
+    /// language, so each component instance gets room for several (Spin's template: 4x core
+    /// instances and 2x tables per component instance). Memories are not kept resident
+    /// between uses: for the shop example, keeping 2 MiB per memory (Spin's setting) cost 14%
+    /// of the requests per second at 32 at once (benches/serve.sh), the memset outweighing
+    /// the page faults it saves.
     fn config(&self) -> wasmtime::InstanceAllocationStrategy {
         let mut pool = wasmtime::PoolingAllocationConfig::new();
         let n = self.instances.max(1);
@@ -479,9 +481,7 @@ impl Pool {
             .max_memories_per_component(32)
             .max_tables_per_component(64)
             .max_component_instance_size(10 << 20)
-            .max_memory_size(usize::try_from(self.max_memory).unwrap_or(usize::MAX))
-            .linear_memory_keep_resident(2 << 20)
-            .table_keep_resident(512 << 10);
+            .max_memory_size(usize::try_from(self.max_memory).unwrap_or(usize::MAX));
         wasmtime::InstanceAllocationStrategy::Pooling(pool)
     }
 }

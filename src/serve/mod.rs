@@ -33,6 +33,10 @@ pub use crate::project::{
     DEFAULT_SERVE_ADDR, ServeConfig, ServeSettings,
 };
 
+/// How long a request computes before it starts yielding its thread to others at every epoch
+/// tick.
+const YIELD_AFTER: Duration = Duration::from_millis(50);
+
 /// How long a client may take to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -494,7 +498,7 @@ where
 }
 
 /// A request's store: WASI from `grants`, the memory limiter, and an epoch deadline at
-/// `deadline` (yielding at every tick so that the request's timeout can fire too).
+/// `deadline`.
 fn new_store(
     engine: &wasmtime::Engine,
     grants: &Grants,
@@ -505,12 +509,19 @@ fn new_store(
     let (host, captured) = Host::new(grants, &[], streams, max_memory)?;
     let mut store = Store::new(engine, host);
     store.limiter(|host| &mut host.limits);
+    let start = Instant::now();
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
-        if Instant::now() >= deadline {
+        let now = Instant::now();
+        if now >= deadline {
             Err(wasmtime::Error::new(DeadlinePassed))
-        } else {
+        } else if now - start >= YIELD_AFTER {
+            // A long request yields at every tick, so that it shares its thread with others.
             Ok(UpdateDeadline::Yield(1))
+        } else {
+            // A short one runs to its end: yielding it would only interleave requests and
+            // lengthen every one of them.
+            Ok(UpdateDeadline::Continue(1))
         }
     });
     Ok((store, captured))
