@@ -467,7 +467,7 @@ impl Pool {
     /// The pooling allocator's settings. Composed apps hold a few core instances per
     /// language, so each component instance gets room for several (Spin's template: 4x core
     /// instances and 2x tables per component instance). Memories are not kept resident
-    /// between uses: for the shop example, keeping 2 MiB per memory (Spin's setting) cost 14%
+    /// between uses: for the shop example, keeping 2 MiB per memory (Spin's setting) cost 13%
     /// of the requests per second at 32 at once (benches/serve.sh), the memset outweighing
     /// the page faults it saves.
     fn config(&self) -> wasmtime::InstanceAllocationStrategy {
