@@ -180,23 +180,9 @@ fn watch(cx: &Context, project: Option<&Path>) -> Result<u8> {
         .collect();
     let r = &cx.reporter;
     loop {
-        // Watch what this plan reads; a changed weld.toml may add components to watch.
-        let (tx, rx) = mpsc::channel();
-        let mut watcher = notify::recommended_watcher(move |event| {
-            let _ = tx.send(event);
-        })
-        .map_err(|e| watch_error(&plan.root, e))?;
-        let inputs = watched(&plan);
-        for path in &inputs {
-            // A file is watched through its directory: editors replace files by renaming,
-            // which would end a watch on the file itself.
-            let (dir, mode) = if path.is_dir() {
-                (path.as_path(), RecursiveMode::Recursive)
-            } else {
-                (path.parent().unwrap_or(path), RecursiveMode::NonRecursive)
-            };
-            watcher.watch(dir, mode).map_err(|e| watch_error(dir, e))?;
-        }
+        // Watch what this plan reads (a changed weld.toml may add components to watch), from
+        // before the run starts, so that no change is missed.
+        let watch = Watch::new(&plan)?;
         let mut child = if first {
             Some(Pipeline::start(&exe, &args)?)
         } else {
@@ -207,24 +193,16 @@ fn watch(cx: &Context, project: Option<&Path>) -> Result<u8> {
         if !running {
             r.status("weld: waiting for changes (Ctrl-C stops)");
         }
-        let changed = loop {
+        let changed = watch.next(&plan, &mut || {
             if running && child.as_mut().is_some_and(Pipeline::finished) {
                 running = false;
                 r.status("weld: waiting for changes (Ctrl-C stops)");
             }
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(Ok(event)) => {
-                    if let Some(path) = relevant(&plan, &inputs, &event) {
-                        break path;
-                    }
-                }
-                Ok(Err(e)) => return Err(watch_error(&plan.root, e)),
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(0),
-            }
+            true
+        })?;
+        let Some(changed) = changed else {
+            return Ok(0);
         };
-        // Editors write in bursts (temp file, rename, touch): wait for a quiet moment.
-        while rx.recv_timeout(Duration::from_millis(300)).is_ok() {}
         drop(child);
         r.status(&format!(
             "weld: {} changed; {}",
@@ -261,8 +239,10 @@ fn watch_serving(cx: &Context, mut plan: Plan, output: &Path) -> Result<u8> {
     let r = &cx.reporter;
     std::thread::scope(|scope| {
         let reload = scope.spawn(|| -> Result<()> {
+            let mut watch = Watch::new(&plan)?;
             loop {
-                let Some(changed) = next_change(&plan, &stop)? else {
+                let keep_waiting = &mut || !stop.load(std::sync::atomic::Ordering::Relaxed);
+                let Some(changed) = watch.next(&plan, keep_waiting)? else {
                     return Ok(());
                 };
                 r.status(&format!(
@@ -272,6 +252,8 @@ fn watch_serving(cx: &Context, mut plan: Plan, output: &Path) -> Result<u8> {
                 if let Ok(next) = Plan::discover(Some(&plan.manifest), &cx.cwd) {
                     plan = next;
                 }
+                // Watched again before the rebuild: a change made during it starts another.
+                watch = Watch::new(&plan)?;
                 let loaded = prepare(cx, &plan, None).and_then(|output| {
                     let app = super::serve::load(cx, runtime, &output, &plan.name)?;
                     reloader.replace(&app)?;
@@ -301,40 +283,60 @@ fn watch_serving(cx: &Context, mut plan: Plan, output: &Path) -> Result<u8> {
     })
 }
 
-/// Waits for a change to one of `plan`'s inputs and returns the changed file, once editors
-/// have finished writing; `None` once `stop` is set.
-fn next_change(plan: &Plan, stop: &std::sync::atomic::AtomicBool) -> Result<Option<PathBuf>> {
-    let (tx, rx) = mpsc::channel();
-    let mut watcher = notify::recommended_watcher(move |event| {
-        let _ = tx.send(event);
-    })
-    .map_err(|e| watch_error(&plan.root, e))?;
-    let inputs = watched(plan);
-    for path in &inputs {
-        let (dir, mode) = if path.is_dir() {
-            (path.as_path(), RecursiveMode::Recursive)
-        } else {
-            (path.parent().unwrap_or(path), RecursiveMode::NonRecursive)
-        };
-        watcher.watch(dir, mode).map_err(|e| watch_error(dir, e))?;
+/// A watch on what a plan reads: weld.toml, sources, WIT, a WAC script.
+struct Watch {
+    inputs: Vec<PathBuf>,
+    events: mpsc::Receiver<notify::Result<notify::Event>>,
+    _watcher: notify::RecommendedWatcher,
+}
+
+impl Watch {
+    fn new(plan: &Plan) -> Result<Watch> {
+        let (tx, events) = mpsc::channel();
+        let mut watcher = notify::recommended_watcher(move |event| {
+            let _ = tx.send(event);
+        })
+        .map_err(|e| watch_error(&plan.root, e))?;
+        let inputs = watched(plan);
+        for path in &inputs {
+            // A file is watched through its directory: editors replace files by renaming,
+            // which would end a watch on the file itself.
+            let (dir, mode) = if path.is_dir() {
+                (path.as_path(), RecursiveMode::Recursive)
+            } else {
+                (path.parent().unwrap_or(path), RecursiveMode::NonRecursive)
+            };
+            watcher.watch(dir, mode).map_err(|e| watch_error(dir, e))?;
+        }
+        Ok(Watch {
+            inputs,
+            events,
+            _watcher: watcher,
+        })
     }
-    let changed = loop {
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
-            return Ok(None);
-        }
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Ok(event)) => {
-                if let Some(path) = relevant(plan, &inputs, &event) {
-                    break path;
-                }
+
+    /// Waits for a change and returns the changed file, once editors have finished writing.
+    /// `keep_waiting` is asked every 100 ms; `None` when it says stop.
+    fn next(&self, plan: &Plan, keep_waiting: &mut dyn FnMut() -> bool) -> Result<Option<PathBuf>> {
+        let changed = loop {
+            if !keep_waiting() {
+                return Ok(None);
             }
-            Ok(Err(e)) => return Err(watch_error(&plan.root, e)),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(None),
-        }
-    };
-    while rx.recv_timeout(Duration::from_millis(300)).is_ok() {}
-    Ok(Some(changed))
+            match self.events.recv_timeout(Duration::from_millis(100)) {
+                Ok(Ok(event)) => {
+                    if let Some(path) = relevant(plan, &self.inputs, &event) {
+                        break path;
+                    }
+                }
+                Ok(Err(e)) => return Err(watch_error(&plan.root, e)),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(None),
+            }
+        };
+        // Editors write in bursts (temp file, rename, touch): wait for a quiet moment.
+        while self.events.recv_timeout(Duration::from_millis(300)).is_ok() {}
+        Ok(Some(changed))
+    }
 }
 
 /// One `weld up` child, stopped when dropped, on every path out of the watch loop. It stays in

@@ -1,10 +1,11 @@
 //! Serving a wasi:http app: HTTP/1.1 and h2c on one socket, a fresh instance per request from
 //! a pre-instantiated component, the run's grants and limits applied to every request.
 //!
-//! The stage after compose for HTTP apps. [`serve`] takes a [`Runtime`] (whose engine should
-//! use a [`crate::run::Pool`] sized for [`ServeSettings::max_concurrency`]), an [`App`] it
-//! loaded, and a bound listener; it returns when `shutdown` resolves and the requests in flight
-//! have finished, or the grace period has passed.
+//! The stage after compose for HTTP apps. A [`Server`] takes a [`Runtime`] (whose engine should
+//! use a [`crate::run::Pool`] sized for [`ServeSettings::max_concurrency`]) and an [`App`] it
+//! loaded; [`Server::run`] serves a bound listener until `shutdown` resolves and the requests in
+//! flight have finished (or the grace period has passed), while a [`Reloader`] may swap in a new
+//! version of the app. [`exchange`] answers one request in process, for HTTP tests.
 
 use std::convert::Infallible;
 use std::future::Future;
