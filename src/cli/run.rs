@@ -40,29 +40,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "CALL")]
     invoke: Option<String>,
 
-    /// Grant a host directory, read-write: HOST[::GUEST]
-    #[arg(long, value_name = "HOST[::GUEST]")]
-    dir: Vec<DirSpec>,
-
-    /// Grant a host directory, read-only: HOST[::GUEST]
-    #[arg(long, value_name = "HOST[::GUEST]")]
-    dir_ro: Vec<DirSpec>,
-
-    /// Set an environment variable for the guest: KEY=VALUE
-    #[arg(long, value_name = "KEY=VALUE")]
-    env: Vec<EnvVar>,
-
-    /// Pass a host environment variable through by name
-    #[arg(long, value_name = "KEY")]
-    env_inherit: Vec<EnvName>,
-
-    /// Allow sockets to this address: HOST:PORT
-    #[arg(long, value_name = "HOST:PORT")]
-    allow_net: Vec<NetAddr>,
-
-    /// Allow outgoing HTTP requests (wasi:http) to this origin: https://HOST[:PORT]
-    #[arg(long, value_name = "ORIGIN")]
-    allow_http: Vec<HttpOrigin>,
+    #[command(flatten)]
+    grants: GrantFlags,
 
     /// Wall-clock deadline, e.g. 500ms, 30s, 2m [default: 30s]
     #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
@@ -109,17 +88,11 @@ impl RunArgs {
                 (compose.output.clone(), plan.name.clone(), plan.run.clone())
             }
         };
-        let overrides = Overrides {
-            dirs: self.dir,
-            dirs_ro: self.dir_ro,
-            env: self.env,
-            env_inherit: self.env_inherit,
-            allow_net: self.allow_net,
-            allow_http: self.allow_http,
-            timeout: self.timeout,
-            max_memory: self.max_memory,
-            args: (!self.args.is_empty()).then_some(self.args),
-        };
+        let overrides = self.grants.overrides(
+            self.timeout,
+            self.max_memory,
+            (!self.args.is_empty()).then_some(self.args),
+        );
         let settings = overrides
             .apply(base, &cx.cwd)
             .map_err(|message| Error::Usage { message })?;
@@ -130,6 +103,56 @@ impl RunArgs {
             },
         };
         run_app(cx, &path, &name, &settings, &action, self.no_cache)
+    }
+}
+
+/// The grant flags `weld run` and `weld serve` share.
+#[derive(Debug, Args)]
+pub(super) struct GrantFlags {
+    /// Grant a host directory, read-write: HOST[::GUEST]
+    #[arg(long, value_name = "HOST[::GUEST]")]
+    dir: Vec<DirSpec>,
+
+    /// Grant a host directory, read-only: HOST[::GUEST]
+    #[arg(long, value_name = "HOST[::GUEST]")]
+    dir_ro: Vec<DirSpec>,
+
+    /// Set an environment variable for the guest: KEY=VALUE
+    #[arg(long, value_name = "KEY=VALUE")]
+    env: Vec<EnvVar>,
+
+    /// Pass a host environment variable through by name
+    #[arg(long, value_name = "KEY")]
+    env_inherit: Vec<EnvName>,
+
+    /// Allow sockets to this address: HOST:PORT
+    #[arg(long, value_name = "HOST:PORT")]
+    allow_net: Vec<NetAddr>,
+
+    /// Allow outgoing HTTP requests (wasi:http) to this origin: https://HOST[:PORT]
+    #[arg(long, value_name = "ORIGIN")]
+    allow_http: Vec<HttpOrigin>,
+}
+
+impl GrantFlags {
+    /// These grants, with the limits and arguments given beside them.
+    pub(super) fn overrides(
+        self,
+        timeout: Option<Duration>,
+        max_memory: Option<u64>,
+        args: Option<Vec<String>>,
+    ) -> Overrides {
+        Overrides {
+            dirs: self.dir,
+            dirs_ro: self.dir_ro,
+            env: self.env,
+            env_inherit: self.env_inherit,
+            allow_net: self.allow_net,
+            allow_http: self.allow_http,
+            timeout,
+            max_memory,
+            args,
+        }
     }
 }
 

@@ -9,9 +9,7 @@ use clap::Args;
 
 use super::Context;
 use weld::error::{Error, Result};
-use weld::project::HttpOrigin;
 use weld::report::{Reporter, Style};
-use weld::run::grants::{DirSpec, EnvName, EnvVar, NetAddr, Overrides};
 use weld::run::{App, Compiled, Pool, Runtime, RuntimeOptions, default_cache_dir};
 use weld::serve::{self, RequestRecord, ServeSettings, ServeSummary, Server};
 use weld::units::{self, format_elapsed, format_size};
@@ -43,29 +41,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "HOST:PORT")]
     addr: Option<SocketAddr>,
 
-    /// Grant a host directory, read-write: HOST[::GUEST]
-    #[arg(long, value_name = "HOST[::GUEST]")]
-    dir: Vec<DirSpec>,
-
-    /// Grant a host directory, read-only: HOST[::GUEST]
-    #[arg(long, value_name = "HOST[::GUEST]")]
-    dir_ro: Vec<DirSpec>,
-
-    /// Set an environment variable for the guest: KEY=VALUE
-    #[arg(long, value_name = "KEY=VALUE")]
-    env: Vec<EnvVar>,
-
-    /// Pass a host environment variable through by name
-    #[arg(long, value_name = "KEY")]
-    env_inherit: Vec<EnvName>,
-
-    /// Allow sockets to this address: HOST:PORT
-    #[arg(long, value_name = "HOST:PORT")]
-    allow_net: Vec<NetAddr>,
-
-    /// Allow outgoing HTTP requests to this origin: https://HOST[:PORT]
-    #[arg(long, value_name = "ORIGIN")]
-    allow_http: Vec<HttpOrigin>,
+    #[command(flatten)]
+    grants: super::run::GrantFlags,
 
     /// Deadline per request, e.g. 500ms, 30s [default: 30s]
     #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
@@ -111,17 +88,7 @@ impl ServeArgs {
                 (output, plan.name.clone(), plan.serve.clone())
             }
         };
-        let overrides = Overrides {
-            dirs: self.dir,
-            dirs_ro: self.dir_ro,
-            env: self.env,
-            env_inherit: self.env_inherit,
-            allow_net: self.allow_net,
-            allow_http: self.allow_http,
-            timeout: self.timeout,
-            max_memory: self.max_memory,
-            args: None,
-        };
+        let overrides = self.grants.overrides(self.timeout, self.max_memory, None);
         let mut settings = ServeSettings {
             run: overrides
                 .apply(base.settings.run, &cx.cwd)
