@@ -183,7 +183,8 @@ pub(super) fn start(
     })
 }
 
-/// Loads the HTTP app at `path`, saying so when it must be compiled first.
+/// Loads the app at `path`, saying so when it must be compiled first. Whether it is an HTTP
+/// app is the server's to judge (`Server::new`, `Reloader::replace`).
 pub(super) fn load(cx: &Context, runtime: &Runtime, path: &Path, name: &str) -> Result<App> {
     let r = &cx.reporter;
     let app = runtime.load_notify(path, name, &|size| {
@@ -195,12 +196,6 @@ pub(super) fn load(cx: &Context, runtime: &Runtime, path: &Path, name: &str) -> 
     })?;
     if let Compiled::Fresh { compile } = app.compiled {
         r.verbose(&format!("compiled in {}", format_elapsed(compile)));
-    }
-    if !app.is_http() {
-        return Err(weld::run::RunError::NotHttp {
-            name: name.to_string(),
-        }
-        .into());
     }
     Ok(app)
 }

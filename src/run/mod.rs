@@ -489,12 +489,19 @@ impl Pool {
 impl App {
     /// Whether it handles HTTP requests (exports `wasi:http/incoming-handler` 0.2).
     pub fn is_http(&self) -> bool {
-        wasmtime_wasi_http::p2::bindings::ProxyPre::new(self.pre.clone()).is_ok()
+        self.proxy().is_ok()
     }
 
-    /// Its proxy-world bindings, for serving; `None` if it does not handle HTTP requests.
-    pub(crate) fn proxy(&self) -> Option<wasmtime_wasi_http::p2::bindings::ProxyPre<Host>> {
-        wasmtime_wasi_http::p2::bindings::ProxyPre::new(self.pre.clone()).ok()
+    /// Its proxy-world bindings, for serving; [`RunError::NotHttp`] if it does not handle HTTP
+    /// requests.
+    pub(crate) fn proxy(
+        &self,
+    ) -> Result<wasmtime_wasi_http::p2::bindings::ProxyPre<Host>, RunError> {
+        wasmtime_wasi_http::p2::bindings::ProxyPre::new(self.pre.clone()).map_err(|_| {
+            RunError::NotHttp {
+                name: self.name.clone(),
+            }
+        })
     }
 
     /// The component's bytes, for decoding its WIT (signatures in diagnostics); read now if

@@ -107,21 +107,15 @@ impl Server {
         settings: &ServeSettings,
         log: RequestLog,
     ) -> Result<Server, RunError> {
-        let pre = app.proxy().ok_or_else(|| RunError::NotHttp {
-            name: app.name.clone(),
-        })?;
-        let shared = Shared {
-            name: app.name.clone(),
-            pre,
-            engine: runtime.engine().clone(),
-            grants: Grants::prepare(&settings.run)?,
-            run: settings.run.clone(),
-            max_body: settings.max_body,
-            requests: Arc::new(Semaphore::new(settings.max_concurrency.max(1))),
+        let shared = Shared::new(
+            runtime,
+            app,
+            &settings.run,
+            settings.max_body,
+            settings.max_concurrency,
             log,
-            served: Default::default(),
-            capture: false,
-        };
+            false,
+        )?;
         Ok(Server {
             slot: Arc::new(RwLock::new(Arc::new(shared))),
             settings: settings.clone(),
@@ -220,9 +214,7 @@ impl Reloader {
     /// Serves `app` from now on, with the same grants and limits. An error (it is not an HTTP
     /// app) leaves the current version serving.
     pub fn replace(&self, app: &App) -> Result<(), RunError> {
-        let pre = app.proxy().ok_or_else(|| RunError::NotHttp {
-            name: app.name.clone(),
-        })?;
+        let pre = app.proxy()?;
         let next = Shared {
             name: app.name.clone(),
             pre,
@@ -350,10 +342,39 @@ async fn handle(
 }
 
 impl Shared {
+    /// One version of `app`, serving with `run`'s grants and limits, bodies up to `max_body`
+    /// and `concurrency` requests at once.
+    fn new(
+        runtime: &Runtime,
+        app: &App,
+        run: &RunSettings,
+        max_body: u64,
+        concurrency: usize,
+        log: RequestLog,
+        capture: bool,
+    ) -> Result<Shared, RunError> {
+        Ok(Shared {
+            name: app.name.clone(),
+            pre: app.proxy()?,
+            engine: runtime.engine().clone(),
+            grants: Grants::prepare(run)?,
+            run: run.clone(),
+            max_body,
+            requests: Arc::new(Semaphore::new(concurrency.max(1))),
+            log,
+            served: Default::default(),
+            capture,
+        })
+    }
+
     /// What a guest's error means, as a diagnostic that names the app.
     fn failure(&self, e: &wasmtime::Error, hit: Option<LimitHit>) -> RunError {
-        let status = crate::run::classify(e, hit, &self.run);
-        RunError::stopped(&self.name, &status)
+        self.stopped(&crate::run::classify(e, hit, &self.run), e)
+    }
+
+    /// [`RunError::stopped`] for `status`, which `e` ended the guest with.
+    fn stopped(&self, status: &Status, e: &wasmtime::Error) -> RunError {
+        RunError::stopped(&self.name, status)
             .unwrap_or_else(|| RunError::Environment(format!("`{}` failed: {e:#}", self.name)))
     }
 }
@@ -466,7 +487,7 @@ where
                 None,
             ),
             Ok((Err(e), hit)) => {
-                let status = crate::run::classify(&e, hit.clone(), &shared.run);
+                let status = crate::run::classify(&e, hit, &shared.run);
                 let code = match &status {
                     Status::Limit(Limit::Deadline(_)) => http::StatusCode::GATEWAY_TIMEOUT,
                     Status::Limit(Limit::Memory { .. } | Limit::Table { .. }) => {
@@ -476,7 +497,7 @@ where
                 };
                 (
                     plain(code, reason(code)),
-                    Some(shared.failure(&e, hit)),
+                    Some(shared.stopped(&status, &e)),
                     None,
                 )
             }
@@ -559,21 +580,15 @@ pub fn exchange(
     settings: &crate::project::RunSettings,
     request: http::Request<Bytes>,
 ) -> Result<Exchange, RunError> {
-    let pre = app.proxy().ok_or_else(|| RunError::NotHttp {
-        name: app.name.clone(),
-    })?;
-    let shared = Arc::new(Shared {
-        name: app.name.clone(),
-        pre,
-        engine: runtime.engine().clone(),
-        grants: Grants::prepare(settings)?,
-        run: settings.clone(),
-        max_body: u64::MAX,
-        requests: Arc::new(Semaphore::new(1)),
-        log: None,
-        served: Default::default(),
-        capture: true,
-    });
+    let shared = Arc::new(Shared::new(
+        runtime,
+        app,
+        settings,
+        u64::MAX,
+        1,
+        None,
+        true,
+    )?);
     let start = Instant::now();
     let timeout = settings.timeout;
     runtime.tokio().block_on(async move {
@@ -654,9 +669,7 @@ pub fn instantiation_times(
     settings: &RunSettings,
     n: usize,
 ) -> Result<Vec<Duration>, RunError> {
-    let pre = app.proxy().ok_or_else(|| RunError::NotHttp {
-        name: app.name.clone(),
-    })?;
+    let pre = app.proxy()?;
     let grants = Grants::prepare(settings)?;
     let engine = runtime.engine().clone();
     runtime.tokio().block_on(async move {
