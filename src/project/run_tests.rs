@@ -260,33 +260,12 @@ impl Validator {
         raw: &RawTest,
         ok: &mut bool,
     ) -> TestAction {
-        let run_keys = [
-            ("stdin", raw.stdin.as_ref().map(|s| s.span())),
-            (
-                "expect-stdout",
-                raw.expect_stdout.as_ref().map(|s| s.span()),
-            ),
-            (
-                "expect-stdout-contains",
-                raw.expect_stdout_contains.as_ref().map(|s| s.span()),
-            ),
-            ("expect-exit", raw.expect_exit.as_ref().map(|s| s.span())),
-            ("args", raw.args.first().map(|s| s.span())),
-        ];
-        for (key, key_span) in run_keys {
-            if let Some(key_span) = key_span {
-                self.report(
-                    "weld::manifest::conflicting-keys",
-                    Some(key_span),
-                    format!(
-                        "test `{name}`: `{key}` applies to run tests, but this one has `invoke`"
-                    ),
-                    "not used with `invoke`",
-                    Some("split it into two tests: one that invokes, one that runs".into()),
-                );
-                *ok = false;
-            }
-        }
+        *ok &= self.refuse_keys(
+            &run_only_keys(raw),
+            |key| format!("test `{name}`: `{key}` applies to run tests, but this one has `invoke`"),
+            "not used with `invoke`",
+            "split it into two tests: one that invokes, one that runs",
+        );
         let expect = match (&raw.expect, &raw.expect_error) {
             (Some(_), Some(e)) => {
                 self.report(
@@ -328,33 +307,15 @@ impl Validator {
         raw: &RawTest,
         ok: &mut bool,
     ) -> TestAction {
-        let others = [
-            ("stdin", raw.stdin.as_ref().map(|s| s.span())),
-            (
-                "expect-stdout",
-                raw.expect_stdout.as_ref().map(|s| s.span()),
-            ),
-            (
-                "expect-stdout-contains",
-                raw.expect_stdout_contains.as_ref().map(|s| s.span()),
-            ),
-            ("expect-exit", raw.expect_exit.as_ref().map(|s| s.span())),
-            ("expect", raw.expect.as_ref().map(|s| s.span())),
-            ("expect-error", raw.expect_error.as_ref().map(|s| s.span())),
-            ("args", raw.args.first().map(|s| s.span())),
-        ];
-        for (key, key_span) in others {
-            if let Some(key_span) = key_span {
-                self.report(
-                    "weld::manifest::conflicting-keys",
-                    Some(key_span),
-                    format!("test `{name}`: `{key}` does not apply to an HTTP test (`request`)"),
-                    "not used with `request`",
-                    Some("check the response with expect-status, expect-body, expect-body-contains or expect-header".into()),
-                );
-                *ok = false;
-            }
-        }
+        // (Reported in the manifest's order: issues are sorted by position.)
+        let mut others = run_only_keys(raw).to_vec();
+        others.extend(invoke_only_keys(raw));
+        *ok &= self.refuse_keys(
+            &others,
+            |key| format!("test `{name}`: `{key}` does not apply to an HTTP test (`request`)"),
+            "not used with `request`",
+            "check the response with expect-status, expect-body, expect-body-contains or expect-header",
+        );
         let text = request.get_ref().trim();
         let (method, path) = text.split_once(' ').unwrap_or(("", text));
         let path = path.trim();
@@ -468,51 +429,51 @@ impl Validator {
 
     /// The HTTP keys of a test that sends no request.
     fn http_keys_unused(&mut self, name: &str, raw: &RawTest, ok: &mut bool) {
-        let keys = [
-            ("headers", raw.headers.keys().next().map(|k| k.span())),
-            ("body", raw.body.as_ref().map(|s| s.span())),
-            (
-                "expect-status",
-                raw.expect_status.as_ref().map(|s| s.span()),
-            ),
-            ("expect-body", raw.expect_body.as_ref().map(|s| s.span())),
-            (
-                "expect-body-contains",
-                raw.expect_body_contains.as_ref().map(|s| s.span()),
-            ),
-            (
-                "expect-header",
-                raw.expect_header.keys().next().map(|k| k.span()),
-            ),
-        ];
-        for (key, key_span) in keys {
-            if let Some(key_span) = key_span {
+        *ok &= self.refuse_keys(
+            &http_only_keys(raw),
+            |key| {
+                format!(
+                    "test `{name}`: `{key}` applies to HTTP tests, but this one has no `request`"
+                )
+            },
+            "needs `request`",
+            "add request = \"GET /path\"",
+        );
+    }
+
+    /// Reports each key of `keys` that is set (its span is `Some`) as one this kind of test
+    /// does not use: `message(key)`, under `label`, with `help`. False if any was set.
+    fn refuse_keys(
+        &mut self,
+        keys: &[(&str, Option<Range<usize>>)],
+        message: impl Fn(&str) -> String,
+        label: &str,
+        help: &str,
+    ) -> bool {
+        let mut none = true;
+        for (key, span) in keys {
+            if let Some(span) = span {
                 self.report(
                     "weld::manifest::conflicting-keys",
-                    Some(key_span),
-                    format!("test `{name}`: `{key}` applies to HTTP tests, but this one has no `request`"),
-                    "needs `request`",
-                    Some("add request = \"GET /path\"".into()),
+                    Some(span.clone()),
+                    message(key),
+                    label,
+                    Some(help.to_string()),
                 );
-                *ok = false;
+                none = false;
             }
         }
+        none
     }
 
     /// A run test: `expect` and `expect-error` need `invoke`; one stdout expectation at most.
     fn run_action(&mut self, name: &str, raw: &RawTest, ok: &mut bool) -> TestAction {
-        for (key, value) in [("expect", &raw.expect), ("expect-error", &raw.expect_error)] {
-            if let Some(value) = value {
-                self.report(
-                    "weld::manifest::conflicting-keys",
-                    Some(value.span()),
-                    format!("test `{name}`: `{key}` compares an invocation's result, but this test has no `invoke`"),
-                    "needs `invoke`",
-                    Some("add invoke = 'iface.func(args)', or use `expect-stdout` for a run test".into()),
-                );
-                *ok = false;
-            }
-        }
+        *ok &= self.refuse_keys(
+            &invoke_only_keys(raw),
+            |key| format!("test `{name}`: `{key}` compares an invocation's result, but this test has no `invoke`"),
+            "needs `invoke`",
+            "add invoke = 'iface.func(args)', or use `expect-stdout` for a run test",
+        );
         let stdout = match (&raw.expect_stdout, &raw.expect_stdout_contains) {
             (Some(_), Some(c)) => {
                 self.report(
@@ -535,4 +496,50 @@ impl Validator {
             exit: raw.expect_exit.as_ref().map(|e| *e.get_ref()).unwrap_or(0),
         }
     }
+}
+
+/// Where a test sets the keys only a run test uses (`None` where it does not).
+fn run_only_keys(raw: &RawTest) -> [(&'static str, Option<Range<usize>>); 5] {
+    [
+        ("stdin", raw.stdin.as_ref().map(|s| s.span())),
+        (
+            "expect-stdout",
+            raw.expect_stdout.as_ref().map(|s| s.span()),
+        ),
+        (
+            "expect-stdout-contains",
+            raw.expect_stdout_contains.as_ref().map(|s| s.span()),
+        ),
+        ("expect-exit", raw.expect_exit.as_ref().map(|s| s.span())),
+        ("args", raw.args.first().map(|s| s.span())),
+    ]
+}
+
+/// Where a test sets the keys only an invoke test uses.
+fn invoke_only_keys(raw: &RawTest) -> [(&'static str, Option<Range<usize>>); 2] {
+    [
+        ("expect", raw.expect.as_ref().map(|s| s.span())),
+        ("expect-error", raw.expect_error.as_ref().map(|s| s.span())),
+    ]
+}
+
+/// Where a test sets the keys only an HTTP test uses.
+fn http_only_keys(raw: &RawTest) -> [(&'static str, Option<Range<usize>>); 6] {
+    [
+        ("headers", raw.headers.keys().next().map(|k| k.span())),
+        ("body", raw.body.as_ref().map(|s| s.span())),
+        (
+            "expect-status",
+            raw.expect_status.as_ref().map(|s| s.span()),
+        ),
+        ("expect-body", raw.expect_body.as_ref().map(|s| s.span())),
+        (
+            "expect-body-contains",
+            raw.expect_body_contains.as_ref().map(|s| s.span()),
+        ),
+        (
+            "expect-header",
+            raw.expect_header.keys().next().map(|k| k.span()),
+        ),
+    ]
 }
