@@ -70,6 +70,13 @@ stop() {
     server=
 }
 
+# The body of GET $route, over a plain socket.
+curl_body() {
+    exec 3<>"/dev/tcp/127.0.0.1/$port"
+    printf 'GET %s HTTP/1.0\r\nhost: x\r\n\r\n' "$route" >&3
+    sed '1,/^\r$/d' <&3
+}
+
 peak_rss() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status"; }
 
 load() { # load CONCURRENCY KEEPALIVE(on|off): "rps p50_ms p99_ms non200"
@@ -92,33 +99,24 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo "weld serve vs wasmtime serve -Scli 48.0.8: hey for $duration per row, server on core 0, client on core 1"
 for case in "hello fixtures/hello-http/target/weld/app.wasm /" "shop fixtures/shop/target/weld/app.wasm /items"; do
     read -r name app route <<<"$case"
-    # Same answers first, or the numbers mean nothing.
-    start weld "$app"
-    curl_body() { exec 3<>"/dev/tcp/127.0.0.1/$port"; printf 'GET %s HTTP/1.0\r\nhost: x\r\n\r\n' "$route" >&3; sed '1,/^\r$/d' <&3; }
-    weld_body=$(curl_body)
-    declare -A weld_rows=()
-    for c in 1 32; do
-        for ka in on off; do
-            weld_rows[$c-$ka]=$(load "$c" "$ka")
+    declare -A rows=() rss=() body=()
+    for tool in weld wasmtime; do
+        start "$tool" "$app"
+        body[$tool]=$(curl_body)
+        # Same answers first, or the numbers mean nothing.
+        if [ "${body[$tool]}" != "${body[weld]}" ]; then
+            echo "$name: weld and $tool answer differently:" >&2
+            diff <(echo "${body[weld]}") <(echo "${body[$tool]}") >&2 || true
+            exit 1
+        fi
+        for c in 1 32; do
+            for ka in on off; do
+                rows[$tool-$c-$ka]=$(load "$c" "$ka")
+            done
         done
+        rss[$tool]=$(peak_rss)
+        stop
     done
-    weld_rss=$(peak_rss)
-    stop
-    start wasmtime "$app"
-    wasmtime_body=$(curl_body)
-    if [ "$weld_body" != "$wasmtime_body" ]; then
-        echo "$name: weld and wasmtime answer differently:" >&2
-        diff <(echo "$weld_body") <(echo "$wasmtime_body") >&2 || true
-        exit 1
-    fi
-    declare -A wasmtime_rows=()
-    for c in 1 32; do
-        for ka in on off; do
-            wasmtime_rows[$c-$ka]=$(load "$c" "$ka")
-        done
-    done
-    wasmtime_rss=$(peak_rss)
-    stop
 
     echo
     echo "$name ($(du -h "$app" | cut -f1), GET $route)"
@@ -126,13 +124,13 @@ for case in "hello fixtures/hello-http/target/weld/app.wasm /" "shop fixtures/sh
         "weld p50" "wt p50" "weld p99" "wt p99" "!200"
     for c in 1 32; do
         for ka in on off; do
-            read -r wr w50 w99 wbad <<<"${weld_rows[$c-$ka]}"
-            read -r tr t50 t99 tbad <<<"${wasmtime_rows[$c-$ka]}"
+            read -r wr w50 w99 wbad <<<"${rows[weld-$c-$ka]}"
+            read -r tr t50 t99 tbad <<<"${rows[wasmtime-$c-$ka]}"
             printf '%-16s %9s %9s %6s %7sms %7sms %7sms %7sms %6s\n' "c=$c keep-alive $ka" \
                 "$wr" "$tr" "$(ratio "$wr" "$tr")" "$w50" "$t50" "$w99" "$t99" "$((wbad + tbad))"
         done
     done
-    echo "peak RSS under load: weld ${weld_rss} MiB, wasmtime ${wasmtime_rss} MiB"
+    echo "peak RSS under load: weld ${rss[weld]} MiB, wasmtime ${rss[wasmtime]} MiB"
     read -r n p50 p99 <<<"$("$repo/target/release/examples/instantiate" "$app" \
         "$([ "$name" = hello ] && echo 20000 || echo 1000)")"
     echo "fresh instance (weld, $n instantiations): p50 ${p50} µs, p99 ${p99} µs"
