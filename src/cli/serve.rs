@@ -38,7 +38,7 @@ pub struct ServeArgs {
     app: Option<PathBuf>,
 
     /// Address to listen on (port 0 picks a free one) [default: 127.0.0.1:8080]
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "IP:PORT")]
     addr: Option<SocketAddr>,
 
     #[command(flatten)]
@@ -160,7 +160,9 @@ pub(super) fn start(
     let server = Server::new(&runtime, &app, settings, log)?;
     // Bound before the banner, so that the address printed is one that answers.
     let listener = std::net::TcpListener::bind(addr).map_err(|e| Error::Usage {
-        message: format!("cannot listen on {addr}: {e}"),
+        message: format!(
+            "cannot listen on {addr}: {e}; choose another address with --addr or [serve] addr (port 0 picks a free one)"
+        ),
     })?;
     let local = listener.local_addr().unwrap_or(addr);
     // Scripts and tests read the address from this line, even with -q or JSON.
