@@ -17,6 +17,10 @@ use crate::project::Lang;
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 /// The componentize-js version install.sh installs and weld is tested with.
 pub const COMPONENTIZE_JS_VERSION: &str = "0.23.0";
+/// The wasi:http release the JavaScript engine of that componentize-js exports its fetch-event
+/// handler as (StarlingMonkey's own WIT); a world must export `incoming-handler` at this one.
+/// An integration test reads it from the installed engine.
+pub const COMPONENTIZE_JS_WASI_HTTP: &str = "0.2.10";
 /// The Rust target weld builds Rust components for.
 pub const RUST_TARGET: &str = "wasm32-wasip2";
 /// The oldest Node.js componentize-js and its locked dependencies run on (major, minor).

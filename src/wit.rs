@@ -1,11 +1,15 @@
 //! WIT directories: loading one (with its deps/) with wit-parser, and turning its errors into
 //! diagnostics that point at the file, line and column, with a caret under the spot.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode, SourceSpan};
-use wit_parser::{PackageId, ParseError, ParseErrorKind, Resolve, ResolveError, ResolveErrorKind};
+use wit_parser::{
+    PackageId, PackageName, ParseError, ParseErrorKind, Resolve, ResolveError, ResolveErrorKind,
+    UnresolvedPackageGroup,
+};
 
 /// Why a WIT directory does not load.
 #[derive(Debug, Clone)]
@@ -80,6 +84,14 @@ impl Diagnostic for WitError {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        if self.unknown_name && self.message.contains("package 'wasi:") {
+            let v = runtime_wasi_version();
+            return Some(Box::new(format!(
+                "weld supplies WASI {}.{}.0 to {v} itself, the releases its runtime implements; \
+                 use one of those, or put the package's WIT in deps/",
+                v.major, v.minor
+            )));
+        }
         let help = if self.missing {
             "name the directory that holds the package's .wit files (with deps/ for its dependencies)"
         } else if self.unknown_name {
@@ -111,7 +123,11 @@ pub fn load_dir(dir: &Path, shown: &Path) -> Result<(Resolve, PackageId), WitErr
     // block comment); that is the input's fault, reported against the package.
     match crate::contained(|| resolve.push_dir(dir)) {
         Ok(Ok((pkg, _))) => Ok((resolve, pkg)),
-        Ok(Err(e)) => Err(locate(&resolve, &e, dir, shown)),
+        Ok(Err(e)) => match with_runtime_wasi(dir) {
+            // WASI packages that deps/ lacks come from the runtime weld links.
+            Some((resolve, pkg, _)) => Ok((resolve, pkg)),
+            None => Err(locate(&resolve, &e, dir, shown)),
+        },
         Err(panic) => Err(WitError {
             dir: shown.to_path_buf(),
             message: format!("wit-parser cannot read this package (it failed: {panic})"),
@@ -120,6 +136,250 @@ pub fn load_dir(dir: &Path, shown: &Path) -> Result<(Resolve, PackageId), WitErr
             location: None,
         }),
     }
+}
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/runtime_wit.rs"));
+}
+
+/// The WASI WIT of the wasmtime-wasi crates weld links, as (file name, contents): the packages
+/// weld's runtime implements.
+pub(crate) const RUNTIME_WASI: &[(&str, &str)] = embedded::WASI;
+
+/// Where [`RUNTIME_WASI`] came from: `wasmtime-wasi and wasmtime-wasi-http 48.0.8`.
+pub const RUNTIME_WASI_SOURCE: &str = embedded::SOURCE;
+
+/// A WIT file's name and text.
+type WitFile = (String, String);
+
+/// `dir` resolved with the runtime's WASI packages standing in for those its deps/ does not
+/// declare, so a world can `include wasi:http/proxy@0.2.0` with no deps/ at all. `None` when
+/// that does not resolve either (the caller reports the error of `dir` alone), or when deps/
+/// holds something only wit-parser's own loader reads (an encoded package).
+///
+/// Returns the resolve, the main package and the WASI packages that were added, as (file
+/// name, WIT text), every package once for each WASI release the WIT names.
+fn with_runtime_wasi(dir: &Path) -> Option<(Resolve, PackageId, Vec<WitFile>)> {
+    let main = UnresolvedPackageGroup::parse_dir(dir).ok()?;
+    let mut deps = Vec::new();
+    let deps_dir = dir.join("deps");
+    if deps_dir.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&deps_dir)
+            .ok()?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .ok()?;
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                deps.push(UnresolvedPackageGroup::parse_dir(&path).ok()?);
+            } else {
+                match path.extension().and_then(|e| e.to_str()) {
+                    Some("wit") => {
+                        let text = std::fs::read_to_string(&path).ok()?;
+                        deps.push(UnresolvedPackageGroup::parse(&path, &text).ok()?);
+                    }
+                    Some("wasm" | "wat") => return None,
+                    // wit-parser ignores other files in deps/ too.
+                    _ => {}
+                }
+            }
+        }
+    }
+    let packages = || {
+        std::iter::once(&main)
+            .chain(&deps)
+            .flat_map(|g| std::iter::once(&g.main).chain(&g.nested))
+    };
+    let declared: HashSet<&PackageName> = packages().map(|p| &p.name).collect();
+    let wanted: HashSet<&PackageName> = packages()
+        .flat_map(|p| p.foreign_deps.keys())
+        .filter(|n| n.namespace == "wasi" && !declared.contains(n))
+        .collect();
+    let mut added = Vec::new();
+    let mut groups = Vec::new();
+    for version in runtime_wasi_as(&wanted)? {
+        for (name, text) in RUNTIME_WASI {
+            let text = reversion(text, &version);
+            // Built into weld, and a unit test parses every release: these always parse.
+            let group = UnresolvedPackageGroup::parse(name, &text).ok()?;
+            if !declared.contains(&group.main.name) {
+                let file = Path::new(name).file_name()?.to_str()?;
+                groups.push(group);
+                added.push((format!("{version}-{file}"), text));
+            }
+        }
+    }
+    deps.extend(groups);
+    let mut resolve = Resolve::default();
+    let pkg = crate::contained(|| resolve.push_groups(main, deps))
+        .ok()?
+        .ok()?;
+    Some((resolve, pkg, added))
+}
+
+/// The WASI releases the runtime's packages should stand in for: those `wanted` (the WASI
+/// packages a WIT uses and does not declare) names, each a 0.2.x release at most the runtime's
+/// own, since a world written against `wasi:http@0.2.0` also runs on a 0.2.12 host. `None`
+/// when nothing is wanted, or a release is newer than the runtime's or of another line.
+fn runtime_wasi_as(wanted: &HashSet<&PackageName>) -> Option<Vec<semver::Version>> {
+    let runtime = runtime_wasi_version();
+    let mut versions = Vec::new();
+    for name in wanted {
+        let v = name.version.as_ref()?;
+        let compatible = v.major == runtime.major
+            && v.minor == runtime.minor
+            && v.patch <= runtime.patch
+            && v.pre.is_empty();
+        if !compatible {
+            return None;
+        }
+        if !versions.contains(v) {
+            versions.push(v.clone());
+        }
+    }
+    versions.sort();
+    (!versions.is_empty()).then_some(versions)
+}
+
+/// The WASI 0.2 release the runtime implements (`0.2.12` for wasmtime 48).
+pub fn runtime_wasi_version() -> &'static semver::Version {
+    static VERSION: std::sync::OnceLock<semver::Version> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        let http = RUNTIME_WASI
+            .iter()
+            .find(|(name, _)| name.ends_with("/http.wit"))
+            .expect("build.rs embeds wasi:http");
+        let group = UnresolvedPackageGroup::parse(http.0, http.1).expect("the embedded WIT parses");
+        group
+            .main
+            .name
+            .version
+            .expect("WASI packages are versioned")
+    })
+}
+
+/// Whether a line of WIT declares a function on one line (`name: func(…) -> …;`), as every
+/// function in WASI's WIT does.
+fn is_function(line: &str) -> bool {
+    let line = line.trim();
+    line.ends_with(';') && (line.contains(": func(") || line.contains(": async func("))
+}
+
+/// The runtime's WASI text as release `version` of the same 0.2 line: references renamed, and
+/// the functions added after `version` (`@since(version = …)` newer than it) left out, so the
+/// package declares the functions that release declared.
+fn reversion(text: &str, version: &semver::Version) -> String {
+    let runtime = runtime_wasi_version();
+    if version == runtime {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    // An item's doc comment precedes its annotation: held until the item is kept or left out.
+    let mut docs: Vec<&str> = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.trim_start().starts_with("///") {
+            docs.push(line);
+            continue;
+        }
+        let newer = line
+            .trim()
+            .strip_prefix("@since(version = ")
+            .and_then(|rest| rest.strip_suffix(')'))
+            .and_then(|v| semver::Version::parse(v.trim()).ok())
+            .is_some_and(|since| since > *version);
+        if newer {
+            // A function added later is left out, so a component built against the older
+            // release does not declare it. A type added later stays: later items refer to it,
+            // and an alias changes no signature.
+            let mut rest = lines.clone();
+            if rest.next().is_some_and(is_function) {
+                lines = rest;
+                docs.clear();
+                continue;
+            }
+        }
+        for doc in docs.drain(..) {
+            out.push_str(doc);
+            out.push('\n');
+        }
+        if newer {
+            // A kept item cannot claim a release newer than its package (wit-parser refuses it).
+            let indent = &line[..line.len() - line.trim_start().len()];
+            out.push_str(&format!("{indent}@since(version = {version})"));
+        } else {
+            out.push_str(&line.replace(&format!("@{runtime}"), &format!("@{version}")));
+        }
+        out.push('\n');
+    }
+    for doc in docs {
+        out.push_str(doc);
+        out.push('\n');
+    }
+    out
+}
+
+/// A WIT directory a language toolchain can read on its own: `dir` itself when it resolves as
+/// it is, otherwise a copy in `dest` with the runtime's WASI packages written into its deps/
+/// (the same fallback [`load_dir`] applies), so componentize-py and componentize-js see the
+/// exact WASI that `weld serve` implements. `dest` is replaced wholesale.
+pub fn for_toolchain(dir: &Path, dest: &Path) -> Result<PathBuf, WitError> {
+    let mut resolve = Resolve::default();
+    if let Ok(Ok(_)) = crate::contained(|| resolve.push_dir(dir)) {
+        return Ok(dir.to_path_buf());
+    }
+    let Some((_, _, added)) = with_runtime_wasi(dir) else {
+        // Not resolvable either way: load_dir says why, with the location.
+        return load_dir(dir, dir).map(|_| dir.to_path_buf());
+    };
+    let io = |e: std::io::Error, what: &Path| WitError {
+        dir: dir.to_path_buf(),
+        message: format!(
+            "cannot stage its WIT for the toolchain in {}: {e}",
+            what.display()
+        ),
+        unknown_name: false,
+        missing: false,
+        location: None,
+    };
+    if dest.exists() {
+        std::fs::remove_dir_all(dest).map_err(|e| io(e, dest))?;
+    }
+    copy_wit_tree(dir, dest, 0).map_err(|e| io(e, dest))?;
+    let deps = dest.join("deps");
+    std::fs::create_dir_all(&deps).map_err(|e| io(e, &deps))?;
+    for (name, text) in added {
+        // deps/weld-runtime-0.2.0-cli.wit: a name no user dependency collides with by accident.
+        let path = deps.join(format!("weld-runtime-{name}"));
+        std::fs::write(&path, text).map_err(|e| io(e, &path))?;
+    }
+    Ok(dest.to_path_buf())
+}
+
+/// Copies the .wit files of `from` and, at the top level only, its deps/ (one level of package
+/// directories), which is all wit-parser reads.
+fn copy_wit_tree(from: &Path, to: &Path, depth: u8) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let path = entry?.path();
+        let Some(name) = path.file_name() else {
+            continue;
+        };
+        if path.is_dir() {
+            let descend = match depth {
+                0 => name == "deps",
+                1 => true,
+                _ => false,
+            };
+            if descend {
+                copy_wit_tree(&path, &to.join(name), depth + 1)?;
+            }
+        } else if path.extension().is_some_and(|e| e == "wit") {
+            std::fs::copy(&path, to.join(name))?;
+        }
+    }
+    Ok(())
 }
 
 /// Finds wit-parser's typed error in the chain and the span it carries; the spans of a failed
@@ -164,5 +424,111 @@ fn locate(resolve: &Resolve, e: &anyhow::Error, dir: &Path, shown: &Path) -> Wit
         unknown_name,
         missing: false,
         location,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every 0.2 release up to the runtime's can be stood in for, and resolves.
+    #[test]
+    fn runtime_wasi_reversions_resolve() {
+        let runtime = runtime_wasi_version();
+        assert_eq!((runtime.major, runtime.minor), (0, 2));
+        for patch in 0..=runtime.patch {
+            let version = semver::Version::new(0, 2, patch);
+            let groups: Vec<_> = RUNTIME_WASI
+                .iter()
+                .map(|(name, text)| {
+                    UnresolvedPackageGroup::parse(name, &reversion(text, &version))
+                        .unwrap_or_else(|(_, e)| panic!("{name} as {version}: {e}"))
+                })
+                .collect();
+            let mut resolve = Resolve::default();
+            for group in sort(groups) {
+                resolve
+                    .push_group(group)
+                    .unwrap_or_else(|e| panic!("as {version}: {e}"));
+            }
+            let http = PackageName {
+                namespace: "wasi".into(),
+                name: "http".into(),
+                version: Some(version.clone()),
+            };
+            assert!(resolve.package_names.contains_key(&http), "{version}");
+            // exit-with-code came with 0.2.12: older releases do not have it.
+            let exit = resolve
+                .interfaces
+                .iter()
+                .find(|(_, i)| i.name.as_deref() == Some("exit"))
+                .map(|(_, i)| i.functions.contains_key("exit-with-code"));
+            assert_eq!(exit, Some(patch >= 12), "{version}");
+        }
+    }
+
+    /// Dependencies first (io before clocks before the rest), as `push_group` needs.
+    fn sort(mut groups: Vec<UnresolvedPackageGroup>) -> Vec<UnresolvedPackageGroup> {
+        let mut sorted: Vec<UnresolvedPackageGroup> = Vec::new();
+        while !groups.is_empty() {
+            let known: HashSet<PackageName> = sorted.iter().map(|g| g.main.name.clone()).collect();
+            let i = groups
+                .iter()
+                .position(|g| g.main.foreign_deps.keys().all(|d| known.contains(d)))
+                .expect("no cycles");
+            sorted.push(groups.remove(i));
+        }
+        sorted
+    }
+
+    #[test]
+    fn a_world_with_no_deps_gets_the_runtime_wasi() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("world.wit"),
+            "package demo:h;\nworld handler {\n  include wasi:http/proxy@0.2.0;\n}\n",
+        )
+        .unwrap();
+        let (resolve, pkg) = load_dir(dir.path(), Path::new("wit")).unwrap();
+        let world = resolve.select_world(&[pkg], Some("handler")).unwrap();
+        let names: Vec<String> = resolve.worlds[world]
+            .exports
+            .keys()
+            .map(|k| resolve.name_world_key(k))
+            .collect();
+        assert_eq!(names, ["wasi:http/incoming-handler@0.2.0"]);
+
+        // A toolchain gets a copy with the packages in deps/, which resolves on its own.
+        let staged = dir.path().join("staged");
+        let out = for_toolchain(dir.path(), &staged).unwrap();
+        assert_eq!(out, staged);
+        let mut resolve = Resolve::default();
+        resolve.push_dir(&staged).unwrap();
+
+        // Two releases at once, one per world: each gets its own copy of the packages.
+        std::fs::write(
+            dir.path().join("world.wit"),
+            "package demo:h;\nworld a {\n  include wasi:http/proxy@0.2.0;\n}\n\
+             world b {\n  include wasi:http/proxy@0.2.10;\n}\n",
+        )
+        .unwrap();
+        let (resolve, _) = load_dir(dir.path(), Path::new("wit")).unwrap();
+        let http: Vec<String> = resolve
+            .package_names
+            .keys()
+            .filter(|n| n.name == "http")
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(http, ["wasi:http@0.2.0", "wasi:http@0.2.10"]);
+
+        // A release newer than the runtime's is not made up: the error names the package.
+        std::fs::write(
+            dir.path().join("world.wit"),
+            "package demo:h;\nworld handler {\n  include wasi:http/proxy@0.2.99;\n}\n",
+        )
+        .unwrap();
+        let e = load_dir(dir.path(), Path::new("wit")).unwrap_err();
+        assert!(e.unknown_name, "{e}");
+        assert!(e.message.contains("wasi:http@0.2.99"), "{e}");
     }
 }

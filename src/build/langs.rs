@@ -108,12 +108,13 @@ fn cargo_stderr(stderr: &[u8]) -> String {
 /// Python: `componentize-py -d WIT -w WORLD componentize MODULE -p DIR -o OUT`.
 pub(super) fn python(job: &Job) -> Result<Vec<u8>, Failure> {
     let c = job.component;
-    let (wit, world) = job.wit_and_world()?;
+    let (_, world) = job.wit_and_world()?;
+    let wit = job.toolchain_wit()?;
     let module = c.module.as_deref().unwrap_or("app");
     let out = job.scratch_file()?;
     let mut cmd = Command::new(&job.tools.componentize_py);
     cmd.arg("-d")
-        .arg(wit)
+        .arg(&wit)
         .arg("-w")
         .arg(world)
         .arg("componentize")
@@ -147,7 +148,8 @@ fn python_detail(detail: &str, source: &Path) -> String {
 /// switched off (no `wasi:http` import unless the world has one).
 pub(super) fn js(job: &Job) -> Result<Vec<u8>, Failure> {
     let c = job.component;
-    let (wit, world) = job.wit_and_world()?;
+    let (_, world) = job.wit_and_world()?;
+    let wit = job.toolchain_wit()?;
     let out = job.scratch_file()?;
     let disabled = if job.world_uses_http()? {
         ""
@@ -163,7 +165,7 @@ pub(super) fn js(job: &Job) -> Result<Vec<u8>, Failure> {
     ])
     .arg(&job.tools.componentize_js)
     .arg(&c.source)
-    .arg(wit)
+    .arg(&wit)
     .arg(world)
     .arg(&out)
     .arg(disabled);
@@ -171,7 +173,22 @@ pub(super) fn js(job: &Job) -> Result<Vec<u8>, Failure> {
     job.tool_cache(&mut cmd, "componentize-js");
     job.stage("componentize-js");
     let result = run(job, &mut cmd);
-    read_scratch(job, result, &out, Tool::ComponentizeJs)
+    read_scratch(job, result, &out, Tool::ComponentizeJs).map_err(|mut f| {
+        // The engine's handler carries its own wasi:http release; another one in the world
+        // fails deep in the splicer with words that do not say so.
+        if f.detail
+            .contains("failed to find export of interface `wasi:http/incoming-handler@")
+        {
+            let v = crate::toolchain::COMPONENTIZE_JS_WASI_HTTP;
+            f.help = Some(format!(
+                "componentize-js {} serves `addEventListener(\"fetch\", …)` as \
+                 wasi:http/incoming-handler@{v}: have the world export that release \
+                 (`include wasi:http/proxy@{v};`)",
+                crate::toolchain::COMPONENTIZE_JS_VERSION
+            ));
+        }
+        f
+    })
 }
 
 /// Prebuilt: the file as it is (validated by the caller like every other output).

@@ -442,6 +442,8 @@ impl Job<'_> {
             ("toolchain", self.tools.version(c.lang)),
             ("world", c.world.clone().unwrap_or_default()),
             ("module", c.module.clone().unwrap_or_default()),
+            // WASI packages the WIT lacks come from the runtime's (crate::wit::for_toolchain).
+            ("runtime-wit", crate::wit::RUNTIME_WASI_SOURCE.to_string()),
         ];
         if c.lang == Lang::Rust {
             settings.push(("profile", format!("{:?}", self.profile)));
@@ -563,6 +565,15 @@ impl Job<'_> {
             // The manifest validation guarantees both for python and js.
             _ => Err(self.env_failure(format!("component `{}` has no WIT world", c.name))),
         }
+    }
+
+    /// The WIT directory to hand a language toolchain: the component's own, or a staged copy
+    /// with the runtime's WASI packages in deps/ when its world uses WASI it does not carry.
+    fn toolchain_wit(&self) -> Result<PathBuf, Failure> {
+        let (wit, _) = self.wit_and_world()?;
+        let staged = self.target_dir.join(".wit").join(&self.component.name);
+        crate::wit::for_toolchain(wit, &staged)
+            .map_err(|e| self.source_failure("its WIT does not resolve", e.to_string()))
     }
 
     /// Whether the component's world imports or exports anything of `wasi:http`.

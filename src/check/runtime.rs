@@ -9,10 +9,6 @@ use wit_parser::{InterfaceId, Resolve, UnresolvedPackageGroup, WorldId, WorldIte
 
 use super::plug::{InterfaceName, versions_compatible};
 
-mod embedded {
-    include!(concat!(env!("OUT_DIR"), "/runtime_wit.rs"));
-}
-
 /// weld's own contract for `weld run`.
 const RUN_WIT: &str = include_str!("../../wit/runtime.wit");
 
@@ -43,7 +39,7 @@ fn parse() -> anyhow::Result<Runtime> {
         map.parse().map_err(|(_, e)| anyhow::anyhow!("{path}: {e}"))
     };
     let main = group("wit/runtime.wit", RUN_WIT)?;
-    let deps = embedded::WASI
+    let deps = crate::wit::RUNTIME_WASI
         .iter()
         .map(|(path, text)| group(path, text))
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -96,7 +92,7 @@ impl Runtime {
 
     /// Where the WASI WIT came from: `wasmtime-wasi and wasmtime-wasi-http 48.0.8`.
     pub fn source(&self) -> &'static str {
-        embedded::SOURCE
+        crate::wit::RUNTIME_WASI_SOURCE
     }
 }
 

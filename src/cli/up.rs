@@ -41,6 +41,11 @@ pub struct UpArgs {
     #[arg(long)]
     watch: bool,
 
+    /// Where an HTTP app listens (port 0 picks a free one) [default: [serve] addr, or
+    /// 127.0.0.1:8080]
+    #[arg(long, value_name = "IP:PORT")]
+    addr: Option<std::net::SocketAddr>,
+
     /// Arguments for the app (replacing [run] args)
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
@@ -50,14 +55,17 @@ impl UpArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("up")?;
         if self.watch {
-            return watch(cx, self.project.as_deref());
+            return watch(cx, self.project.as_deref(), self.addr);
         }
         // `weld up DIR` is `weld -C DIR up`.
         let manifest_path = match (&self.project, &cx.manifest_path) {
             (Some(p), _) => Some(cx.cwd.join(p)),
             (None, given) => given.clone(),
         };
-        let plan = Plan::discover(manifest_path.as_deref(), &cx.cwd)?;
+        let mut plan = Plan::discover(manifest_path.as_deref(), &cx.cwd)?;
+        if let Some(addr) = self.addr {
+            plan.serve.addr = addr;
+        }
         let output = prepare(cx, &plan, self.jobs)?;
         // An HTTP app is served with [serve]'s settings; anything else runs.
         if weld::serve::is_http_app(&output).unwrap_or(false) {
@@ -154,9 +162,12 @@ fn stage(cx: &Context, name: &str, f: impl FnOnce() -> Result<&'static str>) -> 
 /// `weld up --watch`: runs `weld up` (the same command line without `--watch`) as a child, and
 /// on every change of a file in the project (outside build outputs) stops it and starts again.
 /// A child process makes cancelling a run in progress a plain kill.
-fn watch(cx: &Context, project: Option<&Path>) -> Result<u8> {
+fn watch(cx: &Context, project: Option<&Path>, addr: Option<std::net::SocketAddr>) -> Result<u8> {
     let manifest_path = project.map(|p| cx.cwd.join(p)).or(cx.manifest_path.clone());
     let mut plan = Plan::discover(manifest_path.as_deref(), &cx.cwd)?;
+    if let Some(addr) = addr {
+        plan.serve.addr = addr;
+    }
     // An HTTP app is served from this process and reloaded in place, so that no request is
     // dropped; anything else runs as a child that a change restarts. A first pipeline that
     // fails has shown why: wait for a change before trying again.

@@ -31,6 +31,14 @@ pub fn trials() -> Vec<Trial> {
         ("serve::json_request_log", json_log),
         ("serve::refuses_what_is_not_an_http_app", not_http),
         ("serve::shop_example_answers_every_route", shop),
+        (
+            "serve::python_and_js_handlers_from_wit_without_deps",
+            handlers,
+        ),
+        (
+            "build::js_handler_of_another_wasi_release_says_which",
+            js_release,
+        ),
         ("test::http_tests_pass_and_fail", http_tests),
         ("up::watch_reloads_an_http_app_under_load", reload),
     ];
@@ -532,6 +540,105 @@ fn shop() -> Result<(), Failed> {
     assert!(
         log.contains(" build done") && log.contains("compose done"),
         "{log}"
+    );
+    Ok(())
+}
+
+/// fixtures/handlers: a Python handler on componentize-py's proxy-world bindings and a
+/// JavaScript one on componentize-js's fetch event, from a wit/ that names
+/// `wasi:http/proxy@0.2.0` (and the engine's 0.2.10) and has no deps/.
+fn handlers() -> Result<(), Failed> {
+    // The JavaScript world names the release the pinned componentize-js's engine exports.
+    let wit = std::fs::read_to_string("fixtures/handlers/wit/handlers.wit")?;
+    let engine = weld::toolchain::COMPONENTIZE_JS_WASI_HTTP;
+    assert!(wit.contains(&format!("wasi:http/proxy@{engine};")), "{wit}");
+
+    // With no app given, weld serve builds both, composes the Python root and serves it.
+    let server = Server::spawn(&["-C".into(), "fixtures/handlers".into()])?;
+    let stats = agent()
+        .post(server.url("/stats"))
+        .header("content-type", "text/plain")
+        .send("to be or not to be\nthat is the question\n")?;
+    assert_eq!(stats.status().as_u16(), 200);
+    let json: serde_json::Value = serde_json::from_str(&stats.into_body().read_to_string()?)?;
+    assert_eq!(json["lines"], 2);
+    assert_eq!(json["words"], 10);
+    assert_eq!(
+        json["top"][0],
+        serde_json::json!({"word": "to", "count": 2})
+    );
+    assert_eq!(
+        server.get("/hello?name=Ada")?,
+        (200, "Hello, Ada!\n".into())
+    );
+    assert_eq!(server.get("/nope")?.0, 404);
+    assert_eq!(
+        agent()
+            .post(server.url("/hello"))
+            .send("")?
+            .status()
+            .as_u16(),
+        405
+    );
+    drop(server);
+
+    // The JavaScript handler, built by that same run.
+    let server = Server::spawn(&["fixtures/handlers/target/weld/headers.wasm".into()])?;
+    let inspect = agent()
+        .get(server.url("/inspect?item=pear&n=2"))
+        .header("x-trace", "abc")
+        .call()?;
+    assert_eq!(inspect.status().as_u16(), 200);
+    let json: serde_json::Value = serde_json::from_str(&inspect.into_body().read_to_string()?)?;
+    assert_eq!(json["method"], "GET");
+    assert_eq!(json["path"], "/inspect");
+    assert_eq!(json["query"], serde_json::json!({"item": "pear", "n": "2"}));
+    assert_eq!(json["headers"]["x-trace"], "abc");
+    let reversed = agent().post(server.url("/reverse")).send("weld ✓")?;
+    assert_eq!(reversed.into_body().read_to_string()?, "✓ dlew\n");
+    assert_eq!(server.get("/missing")?.0, 404);
+    drop(server);
+
+    // Its [[test]]s pass against the composed app.
+    let out = weld()
+        .env("WELD_CACHE_DIR", shared_cache())
+        .args(["test", "-C", "fixtures/handlers"])
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("3 passed, 0 failed"), "{stdout}");
+    Ok(())
+}
+
+/// A fetch-event handler whose world exports another wasi:http release than the one
+/// componentize-js's engine was built with fails the build, and the help names the release.
+fn js_release() -> Result<(), Failed> {
+    let dir = crate::scratch("js-release")?;
+    std::fs::create_dir_all(dir.join("wit"))?;
+    std::fs::write(
+        dir.join("wit/world.wit"),
+        "package demo:js;\nworld handler {\n  include wasi:http/proxy@0.2.0;\n}\n",
+    )?;
+    std::fs::write(
+        dir.join("handler.js"),
+        "addEventListener(\"fetch\", (e) => e.respondWith(new Response(\"hi\")));\n",
+    )?;
+    std::fs::write(
+        dir.join("weld.toml"),
+        "[project]\nname = \"js\"\nwit = \"wit\"\n\n[components.handler]\nlang = \"js\"\npath = \"handler.js\"\nworld = \"handler\"\n",
+    )?;
+    let out = weld().arg("-C").arg(&dir).arg("build").output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let engine = weld::toolchain::COMPONENTIZE_JS_WASI_HTTP;
+    assert!(
+        stderr.contains(&format!("include wasi:http/proxy@{engine};")),
+        "{stderr}"
     );
     Ok(())
 }
