@@ -6,7 +6,7 @@
 #
 #   ./install.sh            everything
 #   ./install.sh --no-weld  only the toolchains (CI builds weld itself through cargo test)
-#   ./install.sh --dev      also what the test suite uses (Graphviz, via apt-get)
+#   ./install.sh --dev      also what the test suite uses (Graphviz and docker-registry, via apt-get)
 #
 # Where things go (override with WELD_HOME):
 #   $WELD_HOME/toolchains/python   virtualenv with componentize-py
@@ -97,6 +97,21 @@ if [ "$install_dev" = 1 ]; then
         ok "installed $(dot -V 2>&1)"
     else
         die "install Graphviz (it provides \`dot\`) with your package manager"
+    fi
+
+    step "docker-registry (tests push to and pull from a real OCI registry on loopback)"
+    if command -v docker-registry >/dev/null 2>&1; then
+        ok "already installed"
+    elif command -v apt-get >/dev/null 2>&1; then
+        sudo=""
+        [ "$(id -u)" = 0 ] || sudo=sudo
+        # The package's service is not wanted: the tests start their own registry.
+        $sudo apt-get install -y -qq docker-registry >/dev/null ||
+            { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq docker-registry >/dev/null; } ||
+            die "apt-get could not install docker-registry (CNCF distribution); install it by hand"
+        ok "installed $(docker-registry --version 2>&1 | head -1)"
+    else
+        die "install CNCF distribution's registry as \`docker-registry\` with your package manager"
     fi
 fi
 

@@ -37,6 +37,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Run(#[from] crate::run::RunError),
 
+    /// A registry push or pull failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Oci(#[from] crate::oci::OciError),
+
     /// A WIT directory that does not load.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -79,6 +84,7 @@ impl Error {
             Error::Compose(e) => e.exit_code(),
             Error::Run(e) => e.exit_code(),
             Error::Wit(e) => e.exit_code(),
+            Error::Oci(e) => e.exit_code(),
             Error::Checked(_) => EXIT_FAILURE,
             Error::Manifest(_) | Error::Toolchain(_) => EXIT_USAGE,
             Error::Usage { .. } | Error::Output(_) => EXIT_USAGE,

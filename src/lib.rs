@@ -4,7 +4,7 @@
 //! The library holds every stage of the pipeline; the `weld` binary only parses flags and calls
 //! it. Stages are modules named after the pipeline (see docs/architecture.md):
 //! [`project`] (weld.toml → [`project::Plan`]), [`build`], [`check`], [`compose`], [`run`] and
-//! [`test`]; [`pipeline`] runs the project-level stages on a plan for `weld up` and `weld test`.
+//! [`test`], then [`serve`] and [`oci`] (registries); [`pipeline`] runs the project-level stages on a plan for `weld up` and `weld test`.
 //! [`report`] prints results and diagnostics; [`toolchain`] finds the language toolchains.
 
 #![deny(missing_docs)]
@@ -17,6 +17,7 @@ pub mod exit;
 pub mod fsutil;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod oci;
 pub mod pipeline;
 pub mod project;
 pub mod report;

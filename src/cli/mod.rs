@@ -9,6 +9,8 @@ mod compose;
 mod doctor;
 mod graph;
 mod plan;
+mod pull;
+mod push;
 mod run;
 mod serve;
 mod test;
@@ -103,6 +105,8 @@ enum Command {
     Graph(graph::GraphArgs),
     Run(run::RunArgs),
     Serve(serve::ServeArgs),
+    Push(push::PushArgs),
+    Pull(pull::PullArgs),
     Test(test::TestArgs),
     Up(up::UpArgs),
     Doctor(doctor::DoctorArgs),
@@ -169,6 +173,8 @@ impl Cli {
             Command::Graph(args) => args.exec(&cx),
             Command::Run(args) => args.exec(&cx),
             Command::Serve(args) => args.exec(&cx),
+            Command::Push(args) => args.exec(&cx),
+            Command::Pull(args) => args.exec(&cx),
             Command::Test(args) => args.exec(&cx),
             Command::Up(args) => args.exec(&cx),
             Command::Doctor(args) => args.exec(&cx),

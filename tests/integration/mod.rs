@@ -11,6 +11,7 @@ mod build;
 mod check;
 mod corpus;
 mod fuzz;
+mod oci;
 mod run;
 mod serve;
 
@@ -59,6 +60,7 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(check::trials());
     trials.extend(run::trials());
     trials.extend(serve::trials());
+    trials.extend(oci::trials());
     trials.extend(fuzz::trials());
     trials
 }

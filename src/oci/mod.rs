@@ -1,0 +1,539 @@
+//! Registries: pushing a composed app as a Wasm OCI artifact, and pulling one back, every
+//! digest verified. The transport is oci-client (rustls on ring); the artifact's manifest and
+//! config are weld's own (artifact.rs), so digests are reproducible.
+
+pub mod artifact;
+
+use std::net::IpAddr;
+
+use miette::Diagnostic;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference, RegistryOperation};
+
+pub use artifact::{Artifact, ComponentInfo, Manifest, Metadata, WasmConfig};
+
+/// Why a push or pull failed.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum OciError {
+    /// The reference does not parse.
+    #[error("`{reference}` is not an image reference: {reason}")]
+    #[diagnostic(
+        code(weld::oci::reference),
+        help(
+            "write REGISTRY/REPOSITORY:TAG, e.g. localhost:5000/shop:0.1.0 or ghcr.io/you/shop:latest"
+        )
+    )]
+    Reference {
+        /// As given.
+        reference: String,
+        /// The parser's words.
+        reason: String,
+    },
+
+    /// The file to push is not a component.
+    #[error("not a component: {0}")]
+    #[diagnostic(
+        code(weld::oci::not_component),
+        help(
+            "push a component (`weld compose` writes the app as one); a core module cannot run under the component model"
+        )
+    )]
+    NotComponent(String),
+
+    /// What the registry holds under the reference is not a Wasm component artifact.
+    #[error("{kind}")]
+    #[diagnostic(
+        code(weld::oci::not_wasm),
+        help("weld pulls Wasm OCI artifacts (config application/vnd.wasm.config.v0+json, one application/wasm layer); this has config {config} and layers [{}]", layers.join(", ")),
+    )]
+    NotWasm {
+        /// What it is instead.
+        kind: String,
+        /// Its config media type.
+        config: String,
+        /// Its layers' media types.
+        layers: Vec<String>,
+    },
+
+    /// A blob or manifest whose bytes do not match its digest.
+    #[error("{0}")]
+    #[diagnostic(
+        code(weld::oci::corrupt),
+        help("the registry returned content that does not match its digest; nothing was written")
+    )]
+    Corrupt(String),
+
+    /// Nothing under that reference.
+    #[error("{reference}: no such tag or digest in the registry")]
+    #[diagnostic(
+        code(weld::oci::not_found),
+        help("check the tag (`weld push` prints what it pushed), or push the app first")
+    )]
+    NotFound {
+        /// As given.
+        reference: String,
+    },
+
+    /// The registry refused our credentials, or wants some.
+    #[error("{registry}: {message}")]
+    #[diagnostic(
+        code(weld::oci::auth),
+        help(
+            "log in with `docker login {registry}` (weld reads Docker's credentials and helpers), or pass --username and --password-stdin"
+        )
+    )]
+    Auth {
+        /// The registry host.
+        registry: String,
+        /// What it said.
+        message: String,
+    },
+
+    /// The registry could not be reached or answered with an error.
+    #[error("{registry}: {message}")]
+    #[diagnostic(
+        code(weld::oci::registry),
+        help(
+            "check the registry's address and that it is up; a registry without TLS needs --insecure HOST:PORT (loopback ones are plain HTTP already)"
+        )
+    )]
+    Registry {
+        /// The registry host.
+        registry: String,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// Docker's credential store failed (other than having no entry).
+    #[error("cannot read credentials for {registry}: {message}")]
+    #[diagnostic(code(weld::oci::credentials))]
+    Credentials {
+        /// The registry host.
+        registry: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl OciError {
+    /// 1 when the artifact or component is wrong, 2 for usage and environment.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            OciError::NotComponent(_) | OciError::NotWasm { .. } | OciError::Corrupt(_) => {
+                crate::exit::EXIT_FAILURE
+            }
+            _ => crate::exit::EXIT_USAGE,
+        }
+    }
+}
+
+/// A parsed reference, as the user wrote it.
+pub fn parse_reference(text: &str) -> Result<Reference, OciError> {
+    text.parse::<Reference>().map_err(|e| OciError::Reference {
+        reference: text.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// `org.opencontainers.image.created`: `SOURCE_DATE_EPOCH` when set (reproducible builds'
+/// convention), else now; RFC 3339 in UTC, to the second.
+pub fn created() -> Result<String, String> {
+    let time = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(epoch) => {
+            let seconds: i64 = epoch.trim().parse().map_err(|_| {
+                format!(
+                    "SOURCE_DATE_EPOCH is `{epoch}`: it must be seconds since 1970, e.g. 1767225600"
+                )
+            })?;
+            chrono::DateTime::from_timestamp(seconds, 0)
+                .ok_or_else(|| format!("SOURCE_DATE_EPOCH {seconds} is out of range"))?
+        }
+        Err(_) => chrono::Utc::now(),
+    };
+    Ok(time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// What the project says about itself for the artifact's annotations: its name, and from git
+/// (when the project is in a repository) the commit and the `origin` remote.
+pub fn project_metadata(plan: &crate::project::Plan) -> Metadata {
+    let git = |args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&plan.root)
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        let text = String::from_utf8(out.stdout).ok()?.trim().to_string();
+        (out.status.success() && !text.is_empty()).then_some(text)
+    };
+    // Only a web address: an ssh remote (`git@host:path`) means nothing to a registry's reader,
+    // and one with credentials in it must not be published.
+    let source = git(&["remote", "get-url", "origin"])
+        .filter(|u| u.starts_with("https://") && !u["https://".len()..].contains('@'));
+    Metadata {
+        name: plan.name.clone(),
+        revision: git(&["rev-parse", "HEAD"]),
+        source,
+        ..Metadata::default()
+    }
+}
+
+/// How to reach registries.
+#[derive(Debug, Clone, Default)]
+pub struct Transport {
+    /// Registries (`HOST:PORT`) spoken to in plain HTTP besides loopback ones.
+    pub insecure: Vec<String>,
+    /// Credentials given on the command line, for every registry.
+    pub credentials: Option<(String, String)>,
+}
+
+impl Transport {
+    /// An oci-client for `reference`'s registry: plain HTTP for loopback and `insecure` ones,
+    /// TLS (rustls, ring, the system's roots) for the rest.
+    fn client(&self, reference: &Reference) -> Client {
+        // reqwest is built without a default crypto provider; ring is the one weld ships.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let registry = reference.resolve_registry().to_string();
+        let mut plain = self.insecure.clone();
+        if is_loopback(&registry) {
+            plain.push(registry);
+        }
+        Client::new(ClientConfig {
+            protocol: ClientProtocol::HttpsExcept(plain),
+            ..ClientConfig::default()
+        })
+    }
+
+    /// The credentials for `reference`'s registry: the command line's, Docker's, or none.
+    fn auth(&self, reference: &Reference) -> Result<RegistryAuth, OciError> {
+        if let Some((user, password)) = &self.credentials {
+            return Ok(RegistryAuth::Basic(user.clone(), password.clone()));
+        }
+        let registry = reference.resolve_registry();
+        // Docker keys Docker Hub by its old index URL.
+        let server = if registry == "index.docker.io" || registry == "registry-1.docker.io" {
+            "https://index.docker.io/v1/"
+        } else {
+            registry
+        };
+        match docker_credential::get_credential(server) {
+            Ok(docker_credential::DockerCredential::UsernamePassword(u, p)) => {
+                Ok(RegistryAuth::Basic(u, p))
+            }
+            Ok(docker_credential::DockerCredential::IdentityToken(t)) => {
+                Ok(RegistryAuth::Bearer(t))
+            }
+            Err(
+                docker_credential::CredentialRetrievalError::ConfigNotFound
+                | docker_credential::CredentialRetrievalError::ConfigReadError
+                | docker_credential::CredentialRetrievalError::NoCredentialConfigured,
+            ) => Ok(RegistryAuth::Anonymous),
+            Err(e) => Err(OciError::Credentials {
+                registry: registry.to_string(),
+                message: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// `localhost[:PORT]` or an address in 127.0.0.0/8 or ::1.
+fn is_loopback(registry: &str) -> bool {
+    let host = match registry.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => registry,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// What a push did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Pushed {
+    /// The reference pushed to.
+    pub reference: String,
+    /// The manifest's digest.
+    pub digest: String,
+    /// `REGISTRY/REPOSITORY@DIGEST`: the immutable name of what was pushed.
+    pub pinned: String,
+    /// Blobs sent, by digest.
+    pub uploaded: Vec<String>,
+    /// Blobs the registry had already, not sent again.
+    pub skipped: Vec<String>,
+    /// Bytes sent.
+    pub bytes: u64,
+}
+
+/// Progress of an upload or download, for a progress bar.
+pub trait Progress: Send + Sync {
+    /// A blob of `size` bytes starts (`what` is "app.wasm" or "config").
+    fn start(&self, what: &str, size: u64);
+    /// `bytes` more of it went through.
+    fn advance(&self, bytes: u64);
+    /// It is done.
+    fn done(&self);
+}
+
+/// No progress shown.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn start(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn done(&self) {}
+}
+
+/// Uploads are sent in pieces of this size, so progress moves and a registry's request size
+/// limit is not hit.
+const CHUNK: usize = 4 << 20;
+
+/// Pushes `artifact` to `reference`; blobs the registry already has are not sent again.
+pub async fn push(
+    reference: &Reference,
+    artifact: &Artifact,
+    transport: &Transport,
+    progress: std::sync::Arc<dyn Progress>,
+) -> Result<Pushed, OciError> {
+    let client = transport.client(reference);
+    let auth = transport.auth(reference)?;
+    let registry = reference.resolve_registry().to_string();
+    let fail = |e: OciDistributionError| classify(&registry, &reference.whole(), e);
+    client
+        .auth(reference, &auth, RegistryOperation::Push)
+        .await
+        .map_err(fail)?;
+    let mut pushed = Pushed {
+        reference: reference.whole(),
+        digest: artifact.digest(),
+        pinned: format!(
+            "{}/{}@{}",
+            reference.registry(),
+            reference.repository(),
+            artifact.digest()
+        ),
+        uploaded: Vec::new(),
+        skipped: Vec::new(),
+        bytes: 0,
+    };
+    let title = artifact.parsed.layers[0]
+        .annotations
+        .get(artifact::TITLE)
+        .cloned()
+        .unwrap_or_else(|| "app.wasm".into());
+    let blobs = [
+        (
+            &artifact.layer,
+            &artifact.parsed.layers[0].digest,
+            title.as_str(),
+        ),
+        (&artifact.config, &artifact.parsed.config.digest, "config"),
+    ];
+    for (bytes, digest, what) in blobs {
+        if client.blob_exists(reference, digest).await.map_err(fail)? {
+            pushed.skipped.push(digest.clone());
+            continue;
+        }
+        progress.start(what, bytes.len() as u64);
+        let data = bytes::Bytes::from(bytes.clone());
+        let pieces: Vec<bytes::Bytes> = (0..data.len())
+            .step_by(CHUNK)
+            .map(|start| data.slice(start..(start + CHUNK).min(data.len())))
+            .collect();
+        let seen = progress.clone();
+        let stream = futures_util::stream::iter(pieces.into_iter().map(move |piece| {
+            seen.advance(piece.len() as u64);
+            Ok(piece)
+        }));
+        client
+            .push_blob_stream(reference, stream, digest, Some(data.len() as u64))
+            .await
+            .map_err(fail)?;
+        progress.done();
+        pushed.uploaded.push(digest.clone());
+        pushed.bytes += bytes.len() as u64;
+    }
+    client
+        .push_manifest_raw(
+            reference,
+            artifact.manifest.clone(),
+            artifact::MANIFEST_MEDIA_TYPE
+                .parse()
+                .expect("a valid header value"),
+        )
+        .await
+        .map_err(fail)?;
+    Ok(pushed)
+}
+
+/// A component pulled from a registry, every digest checked.
+#[derive(Debug, Clone)]
+pub struct Pulled {
+    /// The manifest's digest.
+    pub digest: String,
+    /// The component.
+    pub component: Vec<u8>,
+    /// The layer's file name, when the manifest gives one.
+    pub title: Option<String>,
+    /// The config, when it is the Wasm artifact's.
+    pub config: Option<WasmConfig>,
+}
+
+/// Pulls the component `reference` names. Refuses what is not a Wasm artifact, naming what it
+/// is (a Spin application, a container image).
+pub async fn pull(
+    reference: &Reference,
+    transport: &Transport,
+    progress: &dyn Progress,
+) -> Result<Pulled, OciError> {
+    let client = transport.client(reference);
+    let auth = transport.auth(reference)?;
+    let registry = reference.resolve_registry().to_string();
+    let fail = |e: OciDistributionError| classify(&registry, &reference.whole(), e);
+    let accepted = [
+        artifact::MANIFEST_MEDIA_TYPE,
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    ];
+    let (bytes, header_digest) = client
+        .pull_manifest_raw(reference, &auth, &accepted)
+        .await
+        .map_err(fail)?;
+    let digest = artifact::digest(&bytes);
+    // The digest asked for, else the one the registry claims, must be the bytes'.
+    let expected = reference
+        .digest()
+        .map(str::to_string)
+        .or((!header_digest.is_empty()).then_some(header_digest));
+    if let Some(expected) = expected
+        && expected != digest
+    {
+        return Err(OciError::Corrupt(format!(
+            "the manifest of {} is {digest}, not {expected} as named",
+            reference.whole()
+        )));
+    }
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| OciError::NotWasm {
+        kind: format!("not an image manifest ({e}): an index or another kind of manifest"),
+        config: "none".into(),
+        layers: Vec::new(),
+    })?;
+    let config_bytes = blob(&client, reference, &manifest.config, &fail).await?;
+    let layer = artifact::wasm_layer(&manifest, Some(&config_bytes))?;
+    let title = layer.annotations.get(artifact::TITLE).cloned();
+    progress.start(title.as_deref().unwrap_or("app.wasm"), layer.size);
+    let component = blob(&client, reference, &layer, &fail).await?;
+    progress.advance(layer.size);
+    progress.done();
+    Ok(Pulled {
+        digest,
+        component,
+        title,
+        config: serde_json::from_slice(&config_bytes).ok(),
+    })
+}
+
+/// A blob, checked against its descriptor's size and digest.
+async fn blob(
+    client: &Client,
+    reference: &Reference,
+    descriptor: &artifact::Descriptor,
+    fail: &dyn Fn(OciDistributionError) -> OciError,
+) -> Result<Vec<u8>, OciError> {
+    let layer = oci_client::manifest::OciDescriptor {
+        media_type: descriptor.media_type.clone(),
+        digest: descriptor.digest.clone(),
+        size: descriptor.size as i64,
+        ..Default::default()
+    };
+    let mut out = Vec::with_capacity(usize::try_from(descriptor.size).unwrap_or(0).min(1 << 30));
+    client
+        .pull_blob(reference, &layer, &mut out)
+        .await
+        .map_err(fail)?;
+    let actual = artifact::digest(&out);
+    if actual != descriptor.digest || out.len() as u64 != descriptor.size {
+        return Err(OciError::Corrupt(format!(
+            "blob {} came back as {actual} ({} bytes, {} expected)",
+            descriptor.digest,
+            out.len(),
+            descriptor.size
+        )));
+    }
+    Ok(out)
+}
+
+/// oci-client's error as one of ours.
+fn classify(registry: &str, reference: &str, e: OciDistributionError) -> OciError {
+    let message = match &e {
+        OciDistributionError::RequestError(r) => {
+            // reqwest's Display hides the cause ("error sending request"): give the chain.
+            let mut text = r.to_string();
+            let mut source = std::error::Error::source(r);
+            while let Some(s) = source {
+                text = format!("{text}: {s}");
+                source = s.source();
+            }
+            text
+        }
+        other => other.to_string(),
+    };
+    match e {
+        OciDistributionError::ImageManifestNotFoundError(_) => OciError::NotFound {
+            reference: reference.to_string(),
+        },
+        OciDistributionError::RegistryError { ref envelope, .. }
+            if envelope
+                .errors
+                .iter()
+                .any(|e| format!("{:?}", e.code).contains("ManifestUnknown")) =>
+        {
+            OciError::NotFound {
+                reference: reference.to_string(),
+            }
+        }
+        OciDistributionError::ServerError { code: 404, .. } => OciError::NotFound {
+            reference: reference.to_string(),
+        },
+        OciDistributionError::AuthenticationFailure(_)
+        | OciDistributionError::UnauthorizedError { .. }
+        | OciDistributionError::ServerError {
+            code: 401 | 403, ..
+        } => OciError::Auth {
+            registry: registry.to_string(),
+            message,
+        },
+        _ => OciError::Registry {
+            registry: registry.to_string(),
+            message,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_registries() {
+        for r in [
+            "localhost",
+            "localhost:5000",
+            "127.0.0.1:5000",
+            "127.8.0.1",
+            "[::1]:5000",
+        ] {
+            assert!(is_loopback(r), "{r}");
+        }
+        for r in [
+            "ghcr.io",
+            "registry.local:5000",
+            "10.0.0.1:5000",
+            "localhost.evil.com",
+        ] {
+            assert!(!is_loopback(r), "{r}");
+        }
+    }
+}

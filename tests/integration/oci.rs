@@ -1,0 +1,310 @@
+//! `weld push` and `weld pull` against a real registry: CNCF distribution (Debian's
+//! `docker-registry`, installed by `install.sh --dev`) on a free loopback port, with its own
+//! storage directory, started for each test and killed after it.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Failed, Trial};
+use serde_json::Value;
+
+use crate::{expect_code, shared_cache, weld};
+
+type Case = fn() -> Result<(), Failed>;
+
+pub fn trials() -> Vec<Trial> {
+    let cases: Vec<(&str, Case)> = vec![
+        ("oci::push_pull_round_trip_and_reproducible", round_trip),
+        ("oci::refuses_what_is_not_a_wasm_artifact", not_wasm),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, f)| crate::trial(name, f))
+        .collect()
+}
+
+/// A registry on 127.0.0.1, killed when dropped.
+struct Registry {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    host: String,
+}
+
+impl Registry {
+    fn start() -> Result<Registry, Failed> {
+        let dir = crate::scratch("registry")?;
+        // A free port: bound, read, released, then given to the registry.
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let host = format!("127.0.0.1:{port}");
+        let config = dir.join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\nlog:\n  level: warn\n",
+                dir.join("data").display()
+            ),
+        )?;
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start docker-registry (run ./install.sh --dev): {e}"))?;
+        let registry = Registry { child, host };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if let Ok(r) = ureq::get(&format!("http://{}/v2/", registry.host)).call()
+                && r.status().as_u16() == 200
+            {
+                return Ok(registry);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err("the registry did not answer /v2/ within 20 s".into())
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.host)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(args: &[&str]) -> Result<Output, Failed> {
+    Ok(weld()
+        .env("WELD_CACHE_DIR", shared_cache())
+        // Reproducible: the same app pushes to the same digest.
+        .env("SOURCE_DATE_EPOCH", "1767225600")
+        .args(args)
+        .output()?)
+}
+
+fn json(out: &Output) -> Result<Value, Failed> {
+    serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into()
+    })
+}
+
+/// The polyglot HTTP app pushed, pushed again (same digest, nothing sent), pulled back
+/// byte-identical, with the manifest and config in the CNCF Wasm artifact layout; a missing tag
+/// is named.
+fn round_trip() -> Result<(), Failed> {
+    let registry = Registry::start()?;
+    let reference = format!("{}/shop:0.1.0", registry.host);
+    let first = run(&[
+        "push",
+        &reference,
+        "-C",
+        "fixtures/shop",
+        "--format",
+        "json",
+    ])?;
+    expect_code(&first, 0);
+    let first = json(&first)?;
+    let digest = first["digest"].as_str().unwrap_or_default().to_string();
+    assert!(digest.starts_with("sha256:"), "{first}");
+    assert_eq!(
+        first["uploaded"].as_array().map(Vec::len),
+        Some(2),
+        "{first}"
+    );
+
+    // Again: the same digest, and the registry's blobs are not sent twice.
+    let again = json(&run(&[
+        "push",
+        &reference,
+        "-C",
+        "fixtures/shop",
+        "--format",
+        "json",
+    ])?)?;
+    assert_eq!(again["digest"], digest.as_str());
+    assert_eq!(again["uploaded"], serde_json::json!([]));
+    assert_eq!(again["bytes"], 0);
+    assert_eq!(again["skipped"].as_array().map(Vec::len), Some(2));
+
+    // The manifest, as the registry serves it, in the artifact layout.
+    let manifest = ureq::get(&registry.url("/v2/shop/manifests/0.1.0"))
+        .header("accept", "application/vnd.oci.image.manifest.v1+json")
+        .call()?
+        .into_body()
+        .read_to_string()?;
+    let manifest: Value = serde_json::from_str(&manifest)?;
+    assert_eq!(manifest["schemaVersion"], 2);
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.wasm.config.v0+json"
+    );
+    let layers = manifest["layers"].as_array().cloned().unwrap_or_default();
+    assert_eq!(layers.len(), 1, "{manifest}");
+    assert_eq!(layers[0]["mediaType"], "application/wasm");
+    assert_eq!(
+        layers[0]["annotations"]["org.opencontainers.image.title"],
+        "shop.wasm"
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.created"],
+        "2026-01-01T00:00:00Z"
+    );
+    let config_digest = manifest["config"]["digest"].as_str().unwrap_or_default();
+    let config = ureq::get(&registry.url(&format!("/v2/shop/blobs/{config_digest}")))
+        .call()?
+        .into_body()
+        .read_to_string()?;
+    let config: Value = serde_json::from_str(&config)?;
+    assert_eq!(config["architecture"], "wasm");
+    assert_eq!(config["os"], "wasip2");
+    assert_eq!(
+        config["layerDigests"],
+        serde_json::json!([layers[0]["digest"]])
+    );
+    let component = &config["component"];
+    assert!(
+        component["exports"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|x| x
+                .as_str()
+                .is_some_and(|x| x.starts_with("wasi:http/incoming-handler@")))),
+        "{config}"
+    );
+    assert!(
+        component["target"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("wasi:http/proxy@"))
+    );
+    // Composed: the app imports no weld:shop interface, only WASI.
+    assert!(
+        component["imports"]
+            .as_array()
+            .is_some_and(|i| !i.is_empty()
+                && i.iter()
+                    .all(|x| x.as_str().is_some_and(|x| x.starts_with("wasi:")))),
+        "{config}"
+    );
+
+    // Pulled back, by tag and by digest: byte for byte what was composed.
+    let dir = crate::scratch("pulled")?;
+    let out = dir.join("shop.wasm");
+    let pulled = run(&["pull", &reference, "-o", &out.to_string_lossy()])?;
+    expect_code(&pulled, 0);
+    assert_eq!(String::from_utf8_lossy(&pulled.stdout).trim(), digest);
+    let composed = std::fs::read("fixtures/shop/target/weld/app.wasm")?;
+    assert!(std::fs::read(&out)? == composed, "the pulled app differs");
+    let pinned = format!("{}/shop@{digest}", registry.host);
+    let by_digest = dir.join("by-digest.wasm");
+    expect_code(
+        &run(&["pull", &pinned, "-o", &by_digest.to_string_lossy()])?,
+        0,
+    );
+    assert!(std::fs::read(&by_digest)? == composed);
+
+    // Without -o, the layer's title names the file, in the current directory.
+    let here = weld()
+        .current_dir(&dir)
+        .args(["pull", &reference])
+        .output()?;
+    expect_code(&here, 0);
+    assert!(dir.join("shop.wasm").is_file());
+
+    // A tag nobody pushed.
+    let missing = run(&["pull", &format!("{}/shop:9.9.9", registry.host)])?;
+    expect_code(&missing, 2);
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("weld::oci::not_found"), "{stderr}");
+    assert!(stderr.contains("shop:9.9.9"), "{stderr}");
+    Ok(())
+}
+
+/// A container image's manifest (pushed by hand, as a container tool would) is refused and
+/// named; so is a file that is not a component, before anything is sent.
+fn not_wasm() -> Result<(), Failed> {
+    let registry = Registry::start()?;
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let layer = b"not really a tarball";
+    let upload = |bytes: &[u8]| -> Result<String, Failed> {
+        let digest = format!("sha256:{}", sha256_hex(bytes));
+        let start = ureq::post(&registry.url("/v2/image/blobs/uploads/")).send_empty()?;
+        let location = start
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .ok_or("no upload location")?
+            .to_string();
+        let location = if location.starts_with("http") {
+            location
+        } else {
+            registry.url(&location)
+        };
+        let sep = if location.contains('?') { '&' } else { '?' };
+        ureq::put(&format!("{location}{sep}digest={digest}"))
+            .header("content-type", "application/octet-stream")
+            .send(bytes)?;
+        Ok(digest)
+    };
+    let config_digest = upload(config)?;
+    let layer_digest = upload(layer)?;
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": layer.len()}],
+    });
+    ureq::put(&registry.url("/v2/image/manifests/latest"))
+        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .send(serde_json::to_vec(&manifest)?)?;
+
+    let dir = crate::scratch("out")?;
+    let out = run(&[
+        "pull",
+        &format!("{}/image:latest", registry.host),
+        "-o",
+        &dir.join("x.wasm").to_string_lossy(),
+    ])?;
+    expect_code(&out, 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("weld::oci::not_wasm"), "{stderr}");
+    assert!(stderr.contains("a container image"), "{stderr}");
+    assert!(!dir.join("x.wasm").exists(), "nothing is written");
+
+    // A file that is not a component is refused before the registry hears of it.
+    let not_component = run(&["push", &format!("{}/bad:1", registry.host), "Cargo.toml"])?;
+    expect_code(&not_component, 1);
+    let stderr = String::from_utf8_lossy(&not_component.stderr);
+    assert!(
+        stderr.contains("Cargo.toml: not a WebAssembly binary"),
+        "{stderr}"
+    );
+    let tags = ureq::get(&registry.url("/v2/bad/tags/list"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()?;
+    assert_eq!(
+        tags.status().as_u16(),
+        404,
+        "the repository was never created"
+    );
+    Ok(())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
