@@ -42,6 +42,8 @@ struct Summary {
     functions: usize,
     /// Of `bytes`, what toolchains keep (componentize-js's compiled code).
     toolchain_bytes: u64,
+    /// Components pulled for `weld run oci://…` and `weld serve oci://…`.
+    pulled: usize,
     bytes: u64,
     removed: bool,
 }
@@ -58,11 +60,13 @@ impl CacheArgs {
             weld::run::compiled_dir(&dir),
             weld::run::FunctionCache::new(&dir).dir().to_path_buf(),
             weld::run::toolchains_dir(&dir),
+            weld::oci::Store::new(&dir).dir().to_path_buf(),
         ];
         let (entries, compiled_bytes) = usage(&parts[0], "cwasm");
         let (functions, function_bytes) = usage(&parts[1], "pack");
         let (_, toolchain_bytes) = usage(&parts[2], "");
-        let bytes = compiled_bytes + function_bytes + toolchain_bytes;
+        let (pulled, pulled_bytes) = usage(&parts[3], "wasm");
+        let bytes = compiled_bytes + function_bytes + toolchain_bytes + pulled_bytes;
         let removed = matches!(self.action, Some(CacheAction::Clean));
         for part in parts.iter().filter(|p| removed && p.exists()) {
             std::fs::remove_dir_all(part).map_err(|e| Error::Usage {
@@ -76,31 +80,40 @@ impl CacheArgs {
                 entries,
                 functions,
                 toolchain_bytes,
+                pulled,
                 bytes,
                 removed,
             })?;
         } else if removed {
             r.print(&format!(
                 "removed {} from {}\n",
-                describe(entries, functions, toolchain_bytes, bytes),
+                describe(entries, functions, toolchain_bytes, pulled, bytes),
                 dir.display()
             ))?;
         } else {
             r.print(&format!(
                 "{}: {}\n",
                 dir.display(),
-                describe(entries, functions, toolchain_bytes, bytes)
+                describe(entries, functions, toolchain_bytes, pulled, bytes)
             ))?;
         }
         Ok(0)
     }
 }
 
-fn describe(entries: usize, functions: usize, toolchain_bytes: u64, bytes: u64) -> String {
+fn describe(
+    entries: usize,
+    functions: usize,
+    toolchain_bytes: u64,
+    pulled: usize,
+    bytes: u64,
+) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
     format!(
-        "{entries} compiled component{}, {functions} pack{} of compiled functions and {} of toolchain caches ({} in all)",
-        if entries == 1 { "" } else { "s" },
-        if functions == 1 { "" } else { "s" },
+        "{entries} compiled component{}, {functions} pack{} of compiled functions, {pulled} pulled component{} and {} of toolchain caches ({} in all)",
+        plural(entries),
+        plural(functions),
+        plural(pulled),
         format_size(toolchain_bytes),
         format_size(bytes)
     )

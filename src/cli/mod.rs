@@ -136,6 +136,15 @@ impl Context {
     }
 
     /// Refuses `--format dot|mermaid` for commands other than `weld graph`.
+    /// An app's file as messages show it; one pulled into weld's cache by its reference.
+    fn show_app(&self, path: &Path, name: &str) -> String {
+        if weld::run::default_cache_dir().is_some_and(|cache| path.starts_with(cache)) {
+            name.to_string()
+        } else {
+            self.show(path)
+        }
+    }
+
     fn human_or_json(&self, command: &str) -> Result<()> {
         match self.reporter.format() {
             Format::Human | Format::Json => Ok(()),

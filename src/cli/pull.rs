@@ -96,3 +96,37 @@ impl PullArgs {
         Ok(0)
     }
 }
+
+/// For `weld run` and `weld serve`: an `oci://REF` app fetched into weld's cache (from the
+/// registry the first time only), as a local file and the name messages use; `None` for a
+/// path.
+pub fn oci_app(
+    cx: &Context,
+    app: &std::path::Path,
+    insecure: &[String],
+) -> Result<Option<(PathBuf, String)>> {
+    let Some(text) = oci::oci_url(app) else {
+        return Ok(None);
+    };
+    let reference = oci::parse_reference(text)?;
+    let cache = weld::run::default_cache_dir().ok_or_else(|| Error::Usage {
+        message: "no cache directory for pulled apps: set WELD_CACHE_DIR, XDG_CACHE_HOME or HOME to an absolute path".into(),
+    })?;
+    let transport = oci::Transport {
+        insecure: insecure.to_vec(),
+        credentials: None,
+    };
+    let store = oci::Store::new(&cache);
+    let bar = Arc::new(Bar::new(&cx.reporter));
+    let stored = tokio_runtime()?.block_on(store.fetch(&reference, &transport, &*bar))?;
+    bar.finish();
+    if !stored.cached {
+        cx.reporter.status(&format!(
+            "{} {} ({})",
+            cx.reporter.paint("pulled", Style::Bold),
+            reference.whole(),
+            stored.digest
+        ));
+    }
+    Ok(Some((stored.path, reference.whole())))
+}

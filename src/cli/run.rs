@@ -32,9 +32,14 @@ Exit status:
   2  usage or environment error: missing file, bad --invoke syntax, a missing import
   124 a limit ended the run (deadline, memory)")]
 pub struct RunArgs {
-    /// The component to run [default: the project's composed app]
+    /// The component to run, a file or oci://REGISTRY/REPOSITORY:TAG [default: the project's
+    /// composed app]
     #[arg(value_name = "APP.wasm")]
     app: Option<PathBuf>,
+
+    /// Speak plain HTTP to this registry (HOST:PORT) for an oci:// app; loopback ones always are
+    #[arg(long, value_name = "HOST:PORT")]
+    insecure: Vec<String>,
 
     /// Call an export instead of wasi:cli/run, in WAVE syntax: 'iface.func("arg", 1)'
     #[arg(long, value_name = "CALL")]
@@ -68,7 +73,10 @@ impl RunArgs {
         // nothing granted but what the flags grant.
         let (path, name, base) = match &self.app {
             // Relative paths are the process's own: messages show the path as written.
-            Some(path) => (path.clone(), cx.show(path), grants::defaults()),
+            Some(path) => match super::pull::oci_app(cx, path, &self.insecure)? {
+                Some((file, name)) => (file, name, grants::defaults()),
+                None => (path.clone(), cx.show(path), grants::defaults()),
+            },
             None => {
                 let plan = cx.plan()?;
                 let compose = plan.compose.as_ref().ok_or_else(|| Error::Usage {
@@ -193,7 +201,7 @@ fn run_app(
     let app = runtime.load_notify(path, name, &|size| {
         r.status(&format!(
             "compiling {} ({}){}",
-            cx.show(path),
+            cx.show_app(path, name),
             format_size(size),
             if no_cache {
                 ""

@@ -33,9 +33,14 @@ Exit status:
   1  the project did not build, check or compose
   2  usage or environment error: the address is taken, not an HTTP app, a missing import")]
 pub struct ServeArgs {
-    /// The component to serve [default: the project's composed app, built first]
+    /// The component to serve, a file or oci://REGISTRY/REPOSITORY:TAG [default: the project's
+    /// composed app, built first]
     #[arg(value_name = "APP.wasm")]
     app: Option<PathBuf>,
+
+    /// Speak plain HTTP to this registry (HOST:PORT) for an oci:// app; loopback ones always are
+    #[arg(long, value_name = "HOST:PORT")]
+    insecure: Vec<String>,
 
     /// Address to listen on (port 0 picks a free one) [default: 127.0.0.1:8080]
     #[arg(long, value_name = "IP:PORT")]
@@ -81,7 +86,10 @@ impl ServeArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("serve")?;
         let (path, name, base) = match &self.app {
-            Some(path) => (path.clone(), cx.show(path), serve::defaults()),
+            Some(path) => match super::pull::oci_app(cx, path, &self.insecure)? {
+                Some((file, name)) => (file, name, serve::defaults()),
+                None => (path.clone(), cx.show(path), serve::defaults()),
+            },
             None => {
                 let plan = cx.plan()?;
                 let output = super::up::prepare(cx, &plan, self.jobs)?;
@@ -192,7 +200,7 @@ pub(super) fn load(cx: &Context, runtime: &Runtime, path: &Path, name: &str) -> 
     let app = runtime.load_notify(path, name, &|size| {
         r.status(&format!(
             "compiling {} ({}); the compiled code is cached, so later starts are instant",
-            cx.show(path),
+            cx.show_app(path, name),
             format_size(size)
         ))
     })?;

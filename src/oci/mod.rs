@@ -5,6 +5,9 @@
 pub mod artifact;
 
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
 
 use miette::Diagnostic;
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -435,6 +438,136 @@ pub async fn pull(
     })
 }
 
+/// Components pulled for `weld run oci://…` and `weld serve oci://…`, kept by digest in weld's
+/// cache: a reference fetched once runs again with no network. A tag is looked up in the
+/// registry only the first time (as `docker run` does); pin a digest, or `weld cache clean`,
+/// to take a new push of the same tag.
+pub struct Store {
+    dir: PathBuf,
+}
+
+/// A component in the [`Store`].
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// Its file.
+    pub path: PathBuf,
+    /// The manifest's digest.
+    pub digest: String,
+    /// Whether it came from the store, without asking the registry.
+    pub cached: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredRef {
+    manifest: String,
+    layer: String,
+}
+
+impl Store {
+    /// The store under weld's cache directory.
+    pub fn new(cache_dir: &Path) -> Store {
+        Store {
+            dir: cache_dir.join("oci"),
+        }
+    }
+
+    /// Where it keeps its files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn blob(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        self.dir.join("blobs").join(format!("{hex}.wasm"))
+    }
+
+    /// `refs/REGISTRY/REPOSITORY/TAG` (or `@sha256-HEX`): only characters a reference allows,
+    /// with `:` (a port) spelled `+`, so no reference can name a path outside the store.
+    fn reference(&self, reference: &Reference) -> PathBuf {
+        let key = match reference.digest() {
+            Some(d) => format!("@{}", d.replace(':', "-")),
+            None => reference.tag().unwrap_or("latest").to_string(),
+        };
+        let mut path = self.dir.join("refs");
+        let registry = reference.resolve_registry().replace(':', "+");
+        for part in std::iter::once(registry.as_str())
+            .chain(reference.repository().split('/'))
+            .chain(std::iter::once(key.as_str()))
+        {
+            // The reference grammar already excludes these; a store is not the place to trust it.
+            let safe: String = part
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-_.+@".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            path.push(if safe.is_empty() || safe.starts_with('.') {
+                format!("_{safe}")
+            } else {
+                safe
+            });
+        }
+        path
+    }
+
+    /// The component `reference` names: from the store when it has it, else pulled (every
+    /// digest verified) and stored.
+    pub async fn fetch(
+        &self,
+        reference: &Reference,
+        transport: &Transport,
+        progress: &dyn Progress,
+    ) -> Result<Stored, OciError> {
+        let index = self.reference(reference);
+        if let Some(stored) = std::fs::read(&index)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<StoredRef>(&b).ok())
+        {
+            let path = self.blob(&stored.layer);
+            if path.is_file() {
+                return Ok(Stored {
+                    path,
+                    digest: stored.manifest,
+                    cached: true,
+                });
+            }
+        }
+        let pulled = pull(reference, transport, progress).await?;
+        let layer = artifact::digest(&pulled.component);
+        let path = self.blob(&layer);
+        let io = |e: std::io::Error, p: &Path| OciError::Registry {
+            registry: reference.resolve_registry().to_string(),
+            message: format!("cannot store the pulled component in {}: {e}", p.display()),
+        };
+        for p in [&path, &index] {
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io(e, parent))?;
+            }
+        }
+        crate::fsutil::write_atomic(&path, &pulled.component).map_err(|e| io(e, &path))?;
+        let entry = StoredRef {
+            manifest: pulled.digest.clone(),
+            layer,
+        };
+        let entry = serde_json::to_vec(&entry).expect("serialises");
+        crate::fsutil::write_atomic(&index, &entry).map_err(|e| io(e, &index))?;
+        Ok(Stored {
+            path,
+            digest: pulled.digest,
+            cached: false,
+        })
+    }
+}
+
+/// `oci://REF` as a reference, or `None` for a path.
+pub fn oci_url(app: &Path) -> Option<&str> {
+    app.to_str()?.strip_prefix("oci://")
+}
+
 /// A blob, checked against its descriptor's size and digest.
 async fn blob(
     client: &Client,
@@ -497,6 +630,22 @@ fn classify(registry: &str, reference: &str, e: OciDistributionError) -> OciErro
         OciDistributionError::ServerError { code: 404, .. } => OciError::NotFound {
             reference: reference.to_string(),
         },
+        OciDistributionError::RequestError(ref r)
+            if r.status()
+                .is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403) =>
+        {
+            OciError::Auth {
+                registry: registry.to_string(),
+                message: "the registry wants a login (401 Unauthorized)".into(),
+            }
+        }
+        OciDistributionError::RequestError(ref r)
+            if r.status().is_some_and(|s| s.as_u16() == 404) =>
+        {
+            OciError::NotFound {
+                reference: reference.to_string(),
+            }
+        }
         OciDistributionError::AuthenticationFailure(_)
         | OciDistributionError::UnauthorizedError { .. }
         | OciDistributionError::ServerError {

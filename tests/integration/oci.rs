@@ -17,6 +17,7 @@ pub fn trials() -> Vec<Trial> {
     let cases: Vec<(&str, Case)> = vec![
         ("oci::push_pull_round_trip_and_reproducible", round_trip),
         ("oci::refuses_what_is_not_a_wasm_artifact", not_wasm),
+        ("oci::registry_that_requires_a_login", login),
     ];
     cases
         .into_iter()
@@ -33,6 +34,11 @@ struct Registry {
 
 impl Registry {
     fn start() -> Result<Registry, Failed> {
+        Registry::with_auth("")
+    }
+
+    /// With `auth` (a YAML `auth:` section, or nothing) in its config.
+    fn with_auth(auth: &str) -> Result<Registry, Failed> {
         let dir = crate::scratch("registry")?;
         // A free port: bound, read, released, then given to the registry.
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
@@ -41,7 +47,7 @@ impl Registry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\nlog:\n  level: warn\n",
+                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\nlog:\n  level: warn\n{auth}",
                 dir.join("data").display()
             ),
         )?;
@@ -55,8 +61,13 @@ impl Registry {
         let registry = Registry { child, host };
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {
-            if let Ok(r) = ureq::get(&format!("http://{}/v2/", registry.host)).call()
-                && r.status().as_u16() == 200
+            // 401 is an answer too: a registry that wants a login is up.
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            if let Ok(r) = agent.get(&format!("http://{}/v2/", registry.host)).call()
+                && matches!(r.status().as_u16(), 200 | 401)
             {
                 return Ok(registry);
             }
@@ -222,12 +233,34 @@ fn round_trip() -> Result<(), Failed> {
     expect_code(&here, 0);
     assert!(dir.join("shop.wasm").is_file());
 
+    // `weld serve oci://…` pulls it into weld's cache and answers; with the registry gone it
+    // starts again from the cache.
+    let items = "apple   0.50\nbread   3.20\ncheese  12.75\ncoffee  8.99\npear    0.65\n";
+    let server = super::serve::Server::spawn(&[format!("oci://{reference}")])?;
+    assert_eq!(server.get("/items")?, (200, items.to_string()));
+    drop(server);
+
     // A tag nobody pushed.
     let missing = run(&["pull", &format!("{}/shop:9.9.9", registry.host)])?;
     expect_code(&missing, 2);
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(stderr.contains("weld::oci::not_found"), "{stderr}");
     assert!(stderr.contains("shop:9.9.9"), "{stderr}");
+
+    // A command app: `weld run oci://…` runs it with the arguments given.
+    let calc = format!("{}/calc:1", registry.host);
+    expect_code(&run(&["push", &calc, "-C", "fixtures/calc"])?, 0);
+    let ran = run(&["run", &format!("oci://{calc}"), "--", "3", "4"])?;
+    expect_code(&ran, 0);
+    let stdout = String::from_utf8_lossy(&ran.stdout);
+    assert!(stdout.contains("sum: 7\n"), "{stdout}");
+
+    drop(registry);
+    let offline = super::serve::Server::spawn(&[format!("oci://{reference}")])?;
+    assert_eq!(offline.get("/items")?, (200, items.to_string()));
+    let ran = run(&["run", &format!("oci://{calc}"), "--", "1", "2"])?;
+    expect_code(&ran, 0);
+    assert!(String::from_utf8_lossy(&ran.stdout).contains("sum: 3\n"));
     Ok(())
 }
 
@@ -302,6 +335,86 @@ fn not_wasm() -> Result<(), Failed> {
         "the repository was never created"
     );
     Ok(())
+}
+
+/// A registry with htpasswd logins: anonymous pushes and pulls are refused with a diagnostic
+/// that says how to log in; --username with --password-stdin, or Docker's config.json, work.
+fn login() -> Result<(), Failed> {
+    let dir = crate::scratch("auth")?;
+    let hash = bcrypt::hash("s3cret-pw", 4)?;
+    let htpasswd = dir.join("htpasswd");
+    std::fs::write(&htpasswd, format!("weld:{hash}\n"))?;
+    let registry = Registry::with_auth(&format!(
+        "auth:\n  htpasswd:\n    realm: weld-test\n    path: {}\n",
+        htpasswd.display()
+    ))?;
+    let reference = format!("{}/calc:auth", registry.host);
+    let app = "fixtures/calc/target/weld/cli.wasm";
+    expect_code(&run(&["build", "-C", "fixtures/calc", "cli"])?, 0);
+
+    let anonymous = run(&["push", &reference, app])?;
+    expect_code(&anonymous, 2);
+    let stderr = String::from_utf8_lossy(&anonymous.stderr);
+    assert!(stderr.contains("weld::oci::auth"), "{stderr}");
+    assert!(stderr.contains("docker login"), "{stderr}");
+
+    let wrong = login_push(&reference, app, "wrong")?;
+    expect_code(&wrong, 2);
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("weld::oci::auth"));
+
+    let right = login_push(&reference, app, "s3cret-pw")?;
+    expect_code(&right, 0);
+    let digest = String::from_utf8_lossy(&right.stdout).trim().to_string();
+
+    // Docker's config, as `docker login` leaves it (found through DOCKER_CONFIG, as Docker
+    // finds it; the trial's $HOME stays untouched).
+    let docker = dir.join("docker");
+    std::fs::create_dir_all(&docker)?;
+    use base64::Engine as _;
+    let token = base64::engine::general_purpose::STANDARD.encode("weld:s3cret-pw");
+    std::fs::write(
+        docker.join("config.json"),
+        format!(
+            r#"{{"auths": {{"{}": {{"auth": "{token}"}}}}}}"#,
+            registry.host
+        ),
+    )?;
+    let out = dir.join("pulled.wasm");
+    let pulled = weld()
+        .env("DOCKER_CONFIG", &docker)
+        .args(["pull", &reference, "-o", &out.to_string_lossy()])
+        .output()?;
+    expect_code(&pulled, 0);
+    assert!(String::from_utf8_lossy(&pulled.stdout).ends_with(&format!(
+        "{}\n",
+        digest.rsplit('@').next().unwrap_or_default()
+    )));
+    assert!(std::fs::read(&out)? == std::fs::read(app)?);
+    Ok(())
+}
+
+fn login_push(reference: &str, app: &str, password: &str) -> Result<Output, Failed> {
+    let mut child = weld()
+        .env("WELD_CACHE_DIR", shared_cache())
+        .args([
+            "push",
+            reference,
+            app,
+            "--username",
+            "weld",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .ok_or("stdin")?
+        .write_all(format!("{password}\n").as_bytes())?;
+    Ok(child.wait_with_output()?)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -49,7 +49,7 @@ pub fn trials() -> Vec<Trial> {
 }
 
 /// A running `weld serve`, stopped (SIGKILL) when dropped if a test did not stop it.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
@@ -65,7 +65,7 @@ impl Server {
     }
 
     /// `weld serve ARGS --addr 127.0.0.1:0`, once it listens.
-    fn spawn(args: &[String]) -> Result<Server, Failed> {
+    pub(crate) fn spawn(args: &[String]) -> Result<Server, Failed> {
         let mut command = vec!["serve".to_string()];
         command.extend(args.iter().cloned());
         command.extend(["--addr".to_string(), "127.0.0.1:0".to_string()]);
@@ -117,7 +117,7 @@ impl Server {
     }
 
     /// GET `path`: status and body.
-    fn get(&self, path: &str) -> Result<(u16, String), Failed> {
+    pub(crate) fn get(&self, path: &str) -> Result<(u16, String), Failed> {
         get(&agent(), &self.url(path))
     }
 
