@@ -158,8 +158,9 @@ pub fn created() -> Result<String, String> {
     Ok(time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
-/// What the project says about itself for the artifact's annotations: its name, and from git
-/// (when the project is in a repository) the commit and the `origin` remote.
+/// What the project says about itself for the artifact's annotations: its name and `[project]`'s
+/// version, description, license and source, and from git (when the project is in a
+/// repository) the commit, and the `origin` remote when `source` is not given.
 pub fn project_metadata(plan: &crate::project::Plan) -> Metadata {
     let git = |args: &[&str]| -> Option<String> {
         let out = std::process::Command::new("git")
@@ -176,11 +177,16 @@ pub fn project_metadata(plan: &crate::project::Plan) -> Metadata {
     // and one with credentials in it must not be published.
     let source = git(&["remote", "get-url", "origin"])
         .filter(|u| u.starts_with("https://") && !u["https://".len()..].contains('@'));
+    let about = &plan.about;
     Metadata {
         name: plan.name.clone(),
+        version: about.version.clone(),
+        description: about.description.clone(),
+        licenses: about.license.clone(),
+        // What weld.toml says wins over what git guesses.
+        source: about.source.clone().or(source),
         revision: git(&["rev-parse", "HEAD"]),
-        source,
-        ..Metadata::default()
+        created: None,
     }
 }
 

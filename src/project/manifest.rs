@@ -25,6 +25,10 @@ pub(crate) struct RawProject {
     pub name: Spanned<String>,
     pub wit: Option<Spanned<String>>,
     pub target: Option<Spanned<String>>,
+    pub version: Option<String>,
+    pub description: Option<String>,
+    pub license: Option<String>,
+    pub source: Option<String>,
 }
 
 /// The languages weld builds from, as spelled in `lang = "…"`.

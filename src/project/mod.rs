@@ -35,6 +35,8 @@ pub const DEFAULT_MAX_MEMORY: u64 = 1 << 30;
 pub struct Plan {
     /// `[project] name`.
     pub name: String,
+    /// What `[project]` says about the app beyond its name (published with `weld push`).
+    pub about: About,
     /// The weld.toml this plan came from.
     pub manifest: PathBuf,
     /// The directory holding weld.toml; relative paths in it are relative to this.
@@ -51,6 +53,23 @@ pub struct Plan {
     pub serve: ServeConfig,
     /// `[[test]]` entries in manifest order.
     pub tests: Vec<TestCase>,
+}
+
+/// `[project]`'s description of the app, for the annotations of a pushed artifact.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct About {
+    /// `version`: the app's version (`org.opencontainers.image.version`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `description`: one line about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `license`: an SPDX expression.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// `source`: where its source lives (a URL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl Plan {

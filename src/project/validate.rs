@@ -184,8 +184,15 @@ impl Validator {
             }
         }
 
+        let about = super::About {
+            version: project.version,
+            description: project.description,
+            license: project.license,
+            source: project.source,
+        };
         Plan {
             name,
+            about,
             manifest: manifest.to_path_buf(),
             root: self.root.clone(),
             target_dir,

@@ -169,10 +169,32 @@ fn round_trip() -> Result<(), Failed> {
         layers[0]["annotations"]["org.opencontainers.image.title"],
         "shop.wasm"
     );
+    let annotations = &manifest["annotations"];
     assert_eq!(
-        manifest["annotations"]["org.opencontainers.image.created"],
+        annotations["org.opencontainers.image.created"],
         "2026-01-01T00:00:00Z"
     );
+    assert_eq!(annotations["org.opencontainers.image.version"], "0.1.0");
+    assert_eq!(
+        annotations["org.opencontainers.image.licenses"],
+        "Apache-2.0"
+    );
+    assert!(
+        annotations["org.opencontainers.image.description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("A shop API")),
+        "{manifest}"
+    );
+    // The checkout's commit.
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()?;
+    if head.status.success() {
+        assert_eq!(
+            annotations["org.opencontainers.image.revision"],
+            String::from_utf8_lossy(&head.stdout).trim()
+        );
+    }
     let config_digest = manifest["config"]["digest"].as_str().unwrap_or_default();
     let config = ureq::get(&registry.url(&format!("/v2/shop/blobs/{config_digest}")))
         .call()?
