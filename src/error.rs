@@ -42,6 +42,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Oci(#[from] crate::oci::OciError),
 
+    /// Manifests for a target the app cannot run on.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Deploy(#[from] crate::deploy::DeployError),
+
     /// A WIT directory that does not load.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -85,6 +90,7 @@ impl Error {
             Error::Run(e) => e.exit_code(),
             Error::Wit(e) => e.exit_code(),
             Error::Oci(e) => e.exit_code(),
+            Error::Deploy(e) => e.exit_code(),
             Error::Checked(_) => EXIT_FAILURE,
             Error::Manifest(_) | Error::Toolchain(_) => EXIT_USAGE,
             Error::Usage { .. } | Error::Output(_) => EXIT_USAGE,

@@ -4,7 +4,7 @@
 //! The library holds every stage of the pipeline; the `weld` binary only parses flags and calls
 //! it. Stages are modules named after the pipeline (see docs/architecture.md):
 //! [`project`] (weld.toml → [`project::Plan`]), [`build`], [`check`], [`compose`], [`run`] and
-//! [`test`], then [`serve`] and [`oci`] (registries); [`pipeline`] runs the project-level stages on a plan for `weld up` and `weld test`.
+//! [`test`], then [`serve`], [`oci`] (registries) and [`deploy`] (Kubernetes); [`pipeline`] runs the project-level stages on a plan for `weld up` and `weld test`.
 //! [`report`] prints results and diagnostics; [`toolchain`] finds the language toolchains.
 
 #![deny(missing_docs)]
@@ -12,6 +12,7 @@
 pub mod build;
 pub mod check;
 pub mod compose;
+pub mod deploy;
 pub mod error;
 pub mod exit;
 pub mod fsutil;

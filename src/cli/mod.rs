@@ -6,6 +6,7 @@ mod build;
 mod cache;
 mod check;
 mod compose;
+mod deploy;
 mod doctor;
 mod graph;
 mod plan;
@@ -107,6 +108,7 @@ enum Command {
     Serve(serve::ServeArgs),
     Push(push::PushArgs),
     Pull(pull::PullArgs),
+    Deploy(deploy::DeployArgs),
     Test(test::TestArgs),
     Up(up::UpArgs),
     Doctor(doctor::DoctorArgs),
@@ -184,6 +186,7 @@ impl Cli {
             Command::Serve(args) => args.exec(&cx),
             Command::Push(args) => args.exec(&cx),
             Command::Pull(args) => args.exec(&cx),
+            Command::Deploy(args) => args.exec(&cx),
             Command::Test(args) => args.exec(&cx),
             Command::Up(args) => args.exec(&cx),
             Command::Doctor(args) => args.exec(&cx),

@@ -400,35 +400,7 @@ pub async fn pull(
     let auth = transport.auth(reference)?;
     let registry = reference.resolve_registry().to_string();
     let fail = |e: OciDistributionError| classify(&registry, &reference.whole(), e);
-    let accepted = [
-        artifact::MANIFEST_MEDIA_TYPE,
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.docker.distribution.manifest.v2+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-    ];
-    let (bytes, header_digest) = client
-        .pull_manifest_raw(reference, &auth, &accepted)
-        .await
-        .map_err(fail)?;
-    let digest = artifact::digest(&bytes);
-    // The digest asked for, else the one the registry claims, must be the bytes'.
-    let expected = reference
-        .digest()
-        .map(str::to_string)
-        .or((!header_digest.is_empty()).then_some(header_digest));
-    if let Some(expected) = expected
-        && expected != digest
-    {
-        return Err(OciError::Corrupt(format!(
-            "the manifest of {} is {digest}, not {expected} as named",
-            reference.whole()
-        )));
-    }
-    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| OciError::NotWasm {
-        kind: format!("not an image manifest ({e}): an index or another kind of manifest"),
-        config: "none".into(),
-        layers: Vec::new(),
-    })?;
+    let (manifest, digest) = manifest(&client, reference, &auth, &fail).await?;
     let config_bytes = blob(&client, reference, &manifest.config, &fail).await?;
     let layer = artifact::wasm_layer(&manifest, Some(&config_bytes))?;
     let title = layer.annotations.get(artifact::TITLE).cloned();
@@ -572,6 +544,86 @@ impl Store {
 /// `oci://REF` as a reference, or `None` for a path.
 pub fn oci_url(app: &Path) -> Option<&str> {
     app.to_str()?.strip_prefix("oci://")
+}
+
+/// What a pushed app is, for `weld deploy`: its pinned name and its world.
+#[derive(Debug, Clone)]
+pub struct Inspected {
+    /// `REGISTRY/REPOSITORY@sha256:…`.
+    pub pinned: String,
+    /// The manifest's digest.
+    pub digest: String,
+    /// Its imports and exports: from the artifact's config, or decoded from the component when
+    /// the config does not list them (another tool pushed it).
+    pub component: ComponentInfo,
+}
+
+/// Reads what `reference` names without downloading the component when its config says what
+/// it needs to know.
+pub async fn inspect(reference: &Reference, transport: &Transport) -> Result<Inspected, OciError> {
+    let client = transport.client(reference);
+    let auth = transport.auth(reference)?;
+    let registry = reference.resolve_registry().to_string();
+    let fail = |e: OciDistributionError| classify(&registry, &reference.whole(), e);
+    let (manifest, digest) = manifest(&client, reference, &auth, &fail).await?;
+    let config_bytes = blob(&client, reference, &manifest.config, &fail).await?;
+    let layer = artifact::wasm_layer(&manifest, Some(&config_bytes))?;
+    let listed = serde_json::from_slice::<WasmConfig>(&config_bytes)
+        .ok()
+        .and_then(|c| c.component);
+    let component = match listed {
+        Some(c) => c,
+        None => ComponentInfo::of(&blob(&client, reference, &layer, &fail).await?)?,
+    };
+    Ok(Inspected {
+        pinned: format!(
+            "{}/{}@{digest}",
+            reference.registry(),
+            reference.repository()
+        ),
+        digest,
+        component,
+    })
+}
+
+/// The manifest `reference` names, its bytes checked against the digest asked for (or the one
+/// the registry reports), parsed.
+async fn manifest(
+    client: &Client,
+    reference: &Reference,
+    auth: &RegistryAuth,
+    fail: &dyn Fn(OciDistributionError) -> OciError,
+) -> Result<(Manifest, String), OciError> {
+    let accepted = [
+        artifact::MANIFEST_MEDIA_TYPE,
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    ];
+    let (bytes, header_digest) = client
+        .pull_manifest_raw(reference, auth, &accepted)
+        .await
+        .map_err(fail)?;
+    let digest = artifact::digest(&bytes);
+    // The digest asked for, else the one the registry claims, must be the bytes'.
+    let expected = reference
+        .digest()
+        .map(str::to_string)
+        .or((!header_digest.is_empty()).then_some(header_digest));
+    if let Some(expected) = expected
+        && expected != digest
+    {
+        return Err(OciError::Corrupt(format!(
+            "the manifest of {} is {digest}, not {expected} as named",
+            reference.whole()
+        )));
+    }
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| OciError::NotWasm {
+        kind: format!("not an image manifest ({e}): an index or another kind of manifest"),
+        config: "none".into(),
+        layers: Vec::new(),
+    })?;
+    Ok((manifest, digest))
 }
 
 /// A blob, checked against its descriptor's size and digest.

@@ -18,6 +18,10 @@ pub fn trials() -> Vec<Trial> {
         ("oci::push_pull_round_trip_and_reproducible", round_trip),
         ("oci::refuses_what_is_not_a_wasm_artifact", not_wasm),
         ("oci::registry_that_requires_a_login", login),
+        (
+            "deploy::manifests_validate_against_published_schemas",
+            deploy,
+        ),
     ];
     cases
         .into_iter()
@@ -442,4 +446,261 @@ fn login_push(reference: &str, app: &str, password: &str) -> Result<Output, Fail
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
     format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// The published schemas (SOURCE says where each comes from), outside the repository.
+fn schemas() -> Option<std::path::PathBuf> {
+    let dir = crate::root().join("../shared/k8s-schemas");
+    dir.join("SOURCE").is_file().then_some(dir)
+}
+
+/// A schema as `kubectl apply --validate=strict` applies it: no field the schema does not
+/// list, unless it says unknown fields are kept.
+fn strict(mut schema: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                let keeps = map
+                    .get("x-kubernetes-preserve-unknown-fields")
+                    .is_some_and(|b| b == true);
+                if map.contains_key("properties")
+                    && !map.contains_key("additionalProperties")
+                    && !keeps
+                {
+                    map.insert("additionalProperties".into(), Value::Bool(false));
+                }
+                map.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut schema);
+    schema
+}
+
+/// Validates `object` against `schema`, listing every error.
+fn validate(schema: &Value, object: &Value, what: &str) -> Result<(), Failed> {
+    let validator = jsonschema::validator_for(schema)
+        .map_err(|e| format!("{what}: the schema does not compile: {e}"))?;
+    let errors: Vec<String> = validator
+        .iter_errors(object)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} does not validate:\n  {}\n{object:#}",
+            errors.join("\n  ")
+        )
+        .into())
+    }
+}
+
+/// A Kubernetes built-in kind's schema (JSON with its $ref closure).
+fn kube_schema(dir: &std::path::Path, file: &str) -> Result<Value, Failed> {
+    Ok(strict(serde_json::from_str(&std::fs::read_to_string(
+        dir.join(file),
+    )?)?))
+}
+
+/// A CRD's schema for its only version, with ObjectMeta's schema standing in for its
+/// `metadata: {type: object}`.
+fn crd_schema(dir: &std::path::Path, file: &str) -> Result<Value, Failed> {
+    let crd: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(dir.join(file))?)?;
+    let mut schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone();
+    let meta: Value = serde_json::from_str(&std::fs::read_to_string(
+        dir.join("meta-v1-ObjectMeta.json"),
+    )?)?;
+    // Its `$ref`s point into its own `definitions`: those move to the root with it.
+    schema["definitions"] = meta["definitions"].clone();
+    schema["properties"]["metadata"] = serde_json::json!({ "$ref": meta["$ref"] });
+    Ok(strict(schema))
+}
+
+fn deploy_run(args: &[&str]) -> Result<Output, Failed> {
+    run(&[&["deploy"], args].concat())
+}
+
+/// `weld deploy` for the HTTP example and the command example, on every target: the objects
+/// validate against the published CRDs and Kubernetes schemas, strictly; the fields those
+/// schemas leave open (enums, wasmCloud's CEL rules) are checked here; a command on SpinKube
+/// is refused with the reason.
+fn deploy() -> Result<(), Failed> {
+    let Some(dir) = schemas() else {
+        eprintln!(
+            "skipped: ../shared/k8s-schemas is absent, so there is nothing to validate against"
+        );
+        return Ok(());
+    };
+    let registry = Registry::start()?;
+    let shop = format!("{}/shop:0.1.0", registry.host);
+    let calc = format!("{}/calc:0.1.0", registry.host);
+    expect_code(&run(&["push", &shop, "-C", "fixtures/shop"])?, 0);
+    expect_code(&run(&["push", &calc, "-C", "fixtures/calc"])?, 0);
+
+    // SpinKube: a SpinApp, pinned by digest, from a YAML stream on stdout.
+    let out = deploy_run(&["--target", "spinkube", &shop, "--replicas", "2"])?;
+    expect_code(&out, 0);
+    let docs: Vec<Value> = serde_yaml_ng::Deserializer::from_slice(&out.stdout)
+        .map(|d| serde::Deserialize::deserialize(d).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(docs.len(), 1, "{}", String::from_utf8_lossy(&out.stdout));
+    let spinapp = &docs[0];
+    let spinapp_schema = crd_schema(&dir, "core.spinkube.dev_spinapps.yaml")?;
+    validate(&spinapp_schema, spinapp, "SpinApp")?;
+    // The check has teeth: an unknown field, a wrong type, a bad name in metadata all fail.
+    for (pointer, value) in [
+        ("/spec/bogus", serde_json::json!(1)),
+        ("/spec/replicas", serde_json::json!("two")),
+        ("/metadata/labels", serde_json::json!("not a map")),
+    ] {
+        let mut bad = spinapp.clone();
+        let (parent, key) = pointer.rsplit_once('/').unwrap_or_default();
+        bad.pointer_mut(parent).ok_or(pointer)?[key] = value;
+        assert!(
+            validate(&spinapp_schema, &bad, "bad SpinApp").is_err(),
+            "{pointer} passed"
+        );
+    }
+    assert_eq!(spinapp["kind"], "SpinApp");
+    assert_eq!(spinapp["spec"]["executor"], "containerd-shim-spin");
+    assert_eq!(spinapp["spec"]["replicas"], 2);
+    let image = spinapp["spec"]["image"].as_str().unwrap_or_default();
+    assert!(
+        image.starts_with(&format!("{}/shop@sha256:", registry.host)),
+        "{image}"
+    );
+
+    // A command app is not a SpinApp, and the reason says where it can go.
+    let refused = deploy_run(&["--target", "spinkube", &calc])?;
+    expect_code(&refused, 1);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("weld::deploy::unsupported") && stderr.contains("runwasi"),
+        "{stderr}"
+    );
+
+    // runwasi: files in a directory, a Service only for the HTTP app.
+    let out_dir = crate::scratch("k8s")?;
+    for (reference, sub, kinds) in [
+        (
+            &shop,
+            "shop",
+            vec![
+                "runtimeclass-wasm.yaml",
+                "deployment-shop.yaml",
+                "service-shop.yaml",
+            ],
+        ),
+        (
+            &calc,
+            "calc",
+            vec!["runtimeclass-wasm.yaml", "deployment-calc.yaml"],
+        ),
+    ] {
+        let target = out_dir.join(sub);
+        let out = deploy_run(&[
+            "--target",
+            "runwasi",
+            reference,
+            "-o",
+            &target.to_string_lossy(),
+        ])?;
+        expect_code(&out, 0);
+        let mut files: Vec<String> = std::fs::read_dir(&target)?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<Result<_, _>>()?;
+        files.sort();
+        let mut expected: Vec<String> = kinds.iter().map(|s| s.to_string()).collect();
+        expected.sort();
+        assert_eq!(files, expected);
+        for file in &files {
+            let object: Value =
+                serde_yaml_ng::from_str(&std::fs::read_to_string(target.join(file))?)?;
+            let schema = match object["kind"].as_str() {
+                Some("RuntimeClass") => "node.k8s.io-v1-RuntimeClass.json",
+                Some("Deployment") => "apps-v1-Deployment.json",
+                Some("Service") => "v1-Service.json",
+                other => return Err(format!("unexpected kind {other:?} in {file}").into()),
+            };
+            validate(&kube_schema(&dir, schema)?, &object, file)?;
+            // The 1.35 schemas carry no enums: check the enumerated fields written.
+            if object["kind"] == "Deployment" {
+                let pod = &object["spec"]["template"]["spec"];
+                assert_eq!(pod["runtimeClassName"], "wasm");
+                let container = &pod["containers"][0];
+                assert!(
+                    container["command"]
+                        .as_array()
+                        .is_some_and(|c| !c.is_empty())
+                );
+                for port in container["ports"].as_array().into_iter().flatten() {
+                    assert_eq!(port["protocol"], "TCP");
+                }
+                assert_eq!(
+                    object["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"],
+                    pod.get("metadata")
+                        .unwrap_or(&object["spec"]["template"]["metadata"])["labels"]["app.kubernetes.io/name"]
+                );
+            }
+            if object["kind"] == "Service" {
+                assert_eq!(object["spec"]["ports"][0]["protocol"], "TCP");
+                assert_eq!(object["spec"]["ports"][0]["targetPort"], 8080);
+            }
+        }
+    }
+
+    // wasmCloud: the host interfaces its plugins provide, as JSON for a script.
+    let out = deploy_run(&[
+        "--target",
+        "wasmcloud",
+        &shop,
+        "--host",
+        "shop.example.com",
+        "--format",
+        "json",
+    ])?;
+    expect_code(&out, 0);
+    let report = json(&out)?;
+    let object = &report[0]["object"];
+    validate(
+        &crd_schema(&dir, "runtime.wasmcloud.dev_workloaddeployments.yaml")?,
+        object,
+        "WorkloadDeployment",
+    )?;
+    let interfaces = object["spec"]["template"]["spec"]["hostInterfaces"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    // The CRD's CEL rules, which a JSON-schema validator does not evaluate: no two entries
+    // with the same namespace/package/name/version, at most one unnamed per package.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut unnamed = std::collections::BTreeSet::new();
+    for i in &interfaces {
+        let key = (i["namespace"].to_string(), i["package"].to_string());
+        assert!(
+            seen.insert((key.clone(), i["name"].to_string(), i["version"].to_string())),
+            "{i}"
+        );
+        if i.get("name").is_none() {
+            assert!(
+                unnamed.insert(key),
+                "two unnamed entries for one package: {interfaces:?}"
+            );
+        }
+    }
+    let http = interfaces
+        .iter()
+        .find(|i| i["package"] == "http")
+        .ok_or("no wasi:http host interface")?;
+    assert_eq!(http["interfaces"], serde_json::json!(["incoming-handler"]));
+    assert_eq!(http["config"]["host"], "shop.example.com");
+    assert!(
+        interfaces
+            .iter()
+            .all(|i| i["package"] != "io" && i["package"] != "cli")
+    );
+    Ok(())
 }
