@@ -61,6 +61,12 @@ pub struct ComponentInfo {
 impl ComponentInfo {
     /// Decodes a component's world. Fails on bytes that are not a component.
     pub fn of(bytes: &[u8]) -> Result<ComponentInfo, OciError> {
+        // wit-component also decodes a core module (as an empty world): tell them apart first.
+        if wasmparser::Parser::is_core_wasm(bytes) {
+            return Err(OciError::NotComponent(
+                "a core WebAssembly module, not a component".into(),
+            ));
+        }
         let decoded = crate::contained(|| wit_component::decode(bytes))
             .map_err(|panic| OciError::NotComponent(format!("decoding failed: {panic}")))?
             .map_err(|e| {
@@ -368,26 +374,59 @@ mod tests {
         assert!(matches!(e, OciError::NotComponent(_)), "{e}");
     }
 
-    #[test]
-    fn a_container_image_is_named_as_one() {
-        let manifest = Manifest {
-            schema_version: 2,
-            media_type: Some(MANIFEST_MEDIA_TYPE.into()),
-            config: Descriptor {
-                media_type: "application/vnd.oci.image.config.v1+json".into(),
-                digest: digest(b"{}"),
-                size: 2,
-                annotations: BTreeMap::new(),
-            },
-            layers: vec![Descriptor {
-                media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
-                digest: digest(b"x"),
-                size: 1,
-                annotations: BTreeMap::new(),
-            }],
+    fn manifest(config: &str, layers: &[&str]) -> Manifest {
+        let descriptor = |media_type: &str, bytes: &[u8]| Descriptor {
+            media_type: media_type.into(),
+            digest: digest(bytes),
+            size: bytes.len() as u64,
             annotations: BTreeMap::new(),
         };
-        let e = wasm_layer(&manifest, None).unwrap_err();
-        assert!(e.to_string().contains("a container image"), "{e}");
+        Manifest {
+            schema_version: 2,
+            media_type: Some(MANIFEST_MEDIA_TYPE.into()),
+            config: descriptor(config, b"{}"),
+            layers: layers
+                .iter()
+                .enumerate()
+                .map(|(i, t)| descriptor(t, format!("layer {i}").as_bytes()))
+                .collect(),
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn what_pull_takes_and_what_it_names() {
+        // The CNCF layout, and the Bytecode Alliance's older layer type.
+        for layer in [LAYER_MEDIA_TYPE, BCA_LAYER_MEDIA_TYPE] {
+            let m = manifest(CONFIG_MEDIA_TYPE, &[layer]);
+            assert_eq!(wasm_layer(&m, None).unwrap().media_type, layer);
+        }
+        let cases = [
+            (
+                "application/vnd.oci.image.config.v1+json",
+                vec!["application/vnd.oci.image.layer.v1.tar+gzip"],
+                "a container image",
+            ),
+            (
+                "application/vnd.fermyon.spin.application.v1+config",
+                vec!["application/vnd.wasm.content.layer.v1+wasm"],
+                "a Spin application",
+            ),
+            (
+                CONFIG_MEDIA_TYPE,
+                vec![LAYER_MEDIA_TYPE, LAYER_MEDIA_TYPE],
+                "2 Wasm layers",
+            ),
+            (CONFIG_MEDIA_TYPE, vec![], "no application/wasm layer"),
+        ];
+        for (config, layers, says) in cases {
+            let e = wasm_layer(&manifest(config, &layers), None).unwrap_err();
+            assert!(e.to_string().contains(says), "{config}: {e}");
+        }
+        // A config whose layerDigests do not name the layer is inconsistent.
+        let m = manifest(CONFIG_MEDIA_TYPE, &[LAYER_MEDIA_TYPE]);
+        let config = br#"{"architecture":"wasm","os":"wasip2","layerDigests":["sha256:00"]}"#;
+        let e = wasm_layer(&m, Some(config)).unwrap_err();
+        assert!(matches!(e, OciError::Corrupt(_)), "{e}");
     }
 }

@@ -401,12 +401,11 @@ pub async fn pull(
     let registry = reference.resolve_registry().to_string();
     let fail = |e: OciDistributionError| classify(&registry, &reference.whole(), e);
     let (manifest, digest) = manifest(&client, reference, &auth, &fail).await?;
-    let config_bytes = blob(&client, reference, &manifest.config, &fail).await?;
+    let config_bytes = blob(&client, reference, &manifest.config, &fail, &Quiet).await?;
     let layer = artifact::wasm_layer(&manifest, Some(&config_bytes))?;
     let title = layer.annotations.get(artifact::TITLE).cloned();
     progress.start(title.as_deref().unwrap_or("app.wasm"), layer.size);
-    let component = blob(&client, reference, &layer, &fail).await?;
-    progress.advance(layer.size);
+    let component = blob(&client, reference, &layer, &fail, progress).await?;
     progress.done();
     Ok(Pulled {
         digest,
@@ -566,14 +565,14 @@ pub async fn inspect(reference: &Reference, transport: &Transport) -> Result<Ins
     let registry = reference.resolve_registry().to_string();
     let fail = |e: OciDistributionError| classify(&registry, &reference.whole(), e);
     let (manifest, digest) = manifest(&client, reference, &auth, &fail).await?;
-    let config_bytes = blob(&client, reference, &manifest.config, &fail).await?;
+    let config_bytes = blob(&client, reference, &manifest.config, &fail, &Quiet).await?;
     let layer = artifact::wasm_layer(&manifest, Some(&config_bytes))?;
     let listed = serde_json::from_slice::<WasmConfig>(&config_bytes)
         .ok()
         .and_then(|c| c.component);
     let component = match listed {
         Some(c) => c,
-        None => ComponentInfo::of(&blob(&client, reference, &layer, &fail).await?)?,
+        None => ComponentInfo::of(&blob(&client, reference, &layer, &fail, &Quiet).await?)?,
     };
     Ok(Inspected {
         pinned: format!(
@@ -632,6 +631,7 @@ async fn blob(
     reference: &Reference,
     descriptor: &artifact::Descriptor,
     fail: &dyn Fn(OciDistributionError) -> OciError,
+    progress: &dyn Progress,
 ) -> Result<Vec<u8>, OciError> {
     let layer = oci_client::manifest::OciDescriptor {
         media_type: descriptor.media_type.clone(),
@@ -639,11 +639,27 @@ async fn blob(
         size: descriptor.size as i64,
         ..Default::default()
     };
-    let mut out = Vec::with_capacity(usize::try_from(descriptor.size).unwrap_or(0).min(1 << 30));
-    client
-        .pull_blob(reference, &layer, &mut out)
+    let mut stream = client
+        .pull_blob_stream(reference, &layer)
         .await
         .map_err(fail)?;
+    // A registry that sends more than the descriptor says is cut off there, so a hostile one
+    // cannot make weld hold an unbounded body.
+    let mut out = Vec::with_capacity(usize::try_from(descriptor.size).unwrap_or(0).min(1 << 30));
+    while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+        let chunk = chunk.map_err(|e| OciError::Registry {
+            registry: reference.resolve_registry().to_string(),
+            message: format!("reading blob {}: {e}", descriptor.digest),
+        })?;
+        if (out.len() + chunk.len()) as u64 > descriptor.size {
+            return Err(OciError::Corrupt(format!(
+                "blob {} is longer than the {} bytes its descriptor gives",
+                descriptor.digest, descriptor.size
+            )));
+        }
+        out.extend_from_slice(&chunk);
+        progress.advance(chunk.len() as u64);
+    }
     let actual = artifact::digest(&out);
     if actual != descriptor.digest || out.len() as u64 != descriptor.size {
         return Err(OciError::Corrupt(format!(
