@@ -92,7 +92,8 @@ impl Error {
             Error::Oci(e) => e.exit_code(),
             Error::Deploy(e) => e.exit_code(),
             Error::Checked(_) => EXIT_FAILURE,
-            Error::Manifest(_) | Error::Toolchain(_) => EXIT_USAGE,
+            Error::Manifest(e) => e.exit_code(),
+            Error::Toolchain(_) => EXIT_USAGE,
             Error::Usage { .. } | Error::Output(_) => EXIT_USAGE,
             Error::BrokenPipe => EXIT_OK,
         }

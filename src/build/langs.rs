@@ -52,7 +52,7 @@ pub(super) fn rust(job: &Job) -> Result<Vec<u8>, Failure> {
             }
             Message::CompilerMessage(m) if m.message.level == DiagnosticLevel::Error => {
                 if let Some(rendered) = m.message.rendered {
-                    errors.push(rendered.trim_end().to_string());
+                    errors.push(from_here(rendered.trim_end(), &manifest));
                 }
             }
             _ => {}
@@ -85,6 +85,29 @@ pub(super) fn rust(job: &Job) -> Result<Vec<u8>, Failure> {
             ),
         )),
     }
+}
+
+/// rustc names files relative to the package (`--> src/main.rs:3:5`); the user runs weld from
+/// elsewhere, so name them as the user would reach them (`--> cli-rs/src/main.rs:3:5`).
+fn from_here(rendered: &str, manifest: &Path) -> String {
+    let Some(package) = manifest.parent() else {
+        return rendered.to_string();
+    };
+    rendered
+        .lines()
+        .map(|line| {
+            let trimmed = line.trim_start();
+            match trimmed.strip_prefix("--> ") {
+                Some(file) if !file.starts_with('/') && !file.starts_with('<') => format!(
+                    "{}--> {}",
+                    &line[..line.len() - trimmed.len()],
+                    crate::fsutil::shown(&package.join(file))
+                ),
+                _ => line.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn cargo_stderr(stderr: &[u8]) -> String {

@@ -403,6 +403,18 @@ impl Job<'_> {
             });
         }
 
+        // cargo writes Cargo.lock on a package's first build: that is the build's own output,
+        // not a change, so the record takes the fingerprint with it (else the next build,
+        // with nothing changed, would not be a no-op).
+        let lock = (c.lang == Lang::Rust).then(|| {
+            let dir = if c.source.is_dir() {
+                c.source.clone()
+            } else {
+                c.source.parent().map(Path::to_path_buf).unwrap_or_default()
+            };
+            dir.join("Cargo.lock")
+        });
+        let lock_was_there = lock.as_ref().is_some_and(|l| l.exists());
         let bytes = match c.lang {
             Lang::Rust => langs::rust(self),
             Lang::Python => langs::python(self),
@@ -413,6 +425,11 @@ impl Job<'_> {
         let largest_module = self.validate(&bytes)?;
         let written = crate::fsutil::write_atomic(&c.output, &bytes)
             .map_err(|e| self.env_failure(format!("cannot write {}: {e}", c.output.display())))?;
+        let fingerprint = if lock.is_some_and(|l| !lock_was_there && l.exists()) {
+            self.fingerprint()?
+        } else {
+            fingerprint
+        };
         let mut record = cache::Record::of(fingerprint, &written);
         record.largest_module = largest_module;
         // A record that cannot be stored only costs a rebuild next time.

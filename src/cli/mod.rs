@@ -37,6 +37,7 @@ Exit status:
   0  success
   1  the thing checked is wrong: incompatible components, a failing test, a build error in user code
   2  usage or environment error: bad flag, missing file, invalid weld.toml, missing toolchain
+  124 a limit stopped the app: its deadline (--timeout) or its memory (--max-memory)
   A guest's own exit code is passed through by `weld run`. Any other code (101: a panic) is a bug.";
 
 /// weld builds, checks, composes and runs WebAssembly components written in Rust, Python and

@@ -107,7 +107,12 @@ fn render(plan: &Plan) -> String {
         if run.args.is_empty() {
             "(none)".to_string()
         } else {
-            run.args.join(" ")
+            // Quoted, so an empty or spaced argument shows as what it is.
+            run.args
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect::<Vec<_>>()
+                .join(" ")
         }
     );
     let grants = describe_grants(run, &rel);

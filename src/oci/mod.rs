@@ -132,9 +132,11 @@ impl OciError {
     }
 }
 
-/// A parsed reference, as the user wrote it.
+/// A parsed reference, as the user wrote it (an `oci://` in front, as `weld run` takes it, is
+/// allowed).
 pub fn parse_reference(text: &str) -> Result<Reference, OciError> {
-    text.parse::<Reference>().map_err(|e| OciError::Reference {
+    let bare = text.strip_prefix("oci://").unwrap_or(text);
+    bare.parse::<Reference>().map_err(|e| OciError::Reference {
         reference: text.to_string(),
         reason: e.to_string(),
     })

@@ -93,7 +93,7 @@ impl Diagnostic for ManifestIssue {
     }
 }
 
-/// Why a project could not be loaded. Always a usage or environment problem (exit 2).
+/// Why a project could not be loaded: a usage or environment problem (exit 2), or its WIT (exit 1).
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum ManifestError {
     /// No weld.toml where one was looked for.
@@ -135,6 +135,11 @@ pub enum ManifestError {
     #[diagnostic(transparent)]
     Invalid(Box<ManifestIssue>),
 
+    /// The manifest is fine but the WIT it names does not load: the WIT's own error.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Wit(crate::wit::WitError),
+
     /// Several problems in the manifest, all reported at once.
     #[error("{} has {} problems", path.display(), issues.len())]
     #[diagnostic(
@@ -151,9 +156,24 @@ pub enum ManifestError {
 }
 
 impl ManifestError {
+    /// 1 for a WIT error (the checked thing is wrong), 2 for the rest (usage).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ManifestError::Wit(e) => e.exit_code(),
+            _ => crate::exit::EXIT_USAGE,
+        }
+    }
+
     pub(crate) fn from_issues(path: PathBuf, mut issues: Vec<ManifestIssue>) -> Self {
         // In the order they appear in the file, as a reader goes through it.
         issues.sort_by_key(|i| i.span.map(|s| s.offset()));
+        // A broken WIT directory is the only problem: say so as a WIT error, not as a
+        // problem of weld.toml.
+        if let [one] = issues.as_mut_slice()
+            && let Some(wit) = one.wit.take()
+        {
+            return ManifestError::Wit(wit);
+        }
         if issues.len() == 1 {
             ManifestError::Invalid(Box::new(issues.remove(0)))
         } else {

@@ -9,7 +9,7 @@ mod manifest;
 mod run_tests;
 mod validate;
 
-pub(crate) use validate::parse_host_port;
+pub(crate) use validate::{closest, parse_host_port};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -26,6 +26,7 @@ pub(super) fn plan_from_str(
         shown_base: shown_base(manifest, shown),
         issues: Vec::new(),
         wit: HashMap::new(),
+        wit_reported: Vec::new(),
     };
     let raw: RawManifest = match toml::from_str(text) {
         Ok(raw) => raw,
@@ -50,6 +51,8 @@ pub(super) struct Validator {
     issues: Vec<ManifestIssue>,
     /// Parsed WIT directories, so that components sharing one parse it once.
     wit: HashMap<PathBuf, Result<(Resolve, PackageId), crate::wit::WitError>>,
+    /// WIT directories whose error was reported: once each, however many components use them.
+    wit_reported: Vec<PathBuf>,
 }
 
 impl Validator {
@@ -406,6 +409,10 @@ impl Validator {
         let (resolve, pkg) = match loaded {
             Ok((resolve, pkg)) => (resolve, *pkg),
             Err(e) => {
+                if self.wit_reported.iter().any(|d| d == wit) {
+                    return None;
+                }
+                self.wit_reported.push(wit.to_path_buf());
                 let e = e.clone();
                 let span = wit_key.map(|w| w.span()).unwrap_or(world.span());
                 let issue = ManifestIssue::new(
@@ -413,7 +420,7 @@ impl Validator {
                     "weld::manifest::invalid-wit",
                     Some(span),
                     format!(
-                        "component `{component}`: its WIT in {} does not load",
+                        "the WIT in {} does not load (component `{component}` uses it)",
                         shown.display()
                     ),
                     "WIT used here",

@@ -131,7 +131,7 @@ pub enum RunError {
 
     /// `--invoke` names no export.
     #[error("`{name}` exports no function `{call}`")]
-    #[diagnostic(code(weld::run::no_such_export), help("{}", exports_help(available)))]
+    #[diagnostic(code(weld::run::no_such_export), help("{}", exports_help(available, suggestion.as_deref())))]
     NoSuchExport {
         /// The component.
         name: String,
@@ -139,6 +139,8 @@ pub enum RunError {
         call: String,
         /// What it does export.
         available: Vec<String>,
+        /// The export nearest to what was written, when it looks like a typo of one.
+        suggestion: Option<String>,
     },
 
     /// `--invoke` names several exports.
@@ -235,11 +237,14 @@ pub struct InvokeArguments {
     signature: Option<String>,
 }
 
-fn exports_help(available: &[String]) -> String {
-    if available.is_empty() {
-        "it exports no functions".to_string()
-    } else {
-        format!("it exports: {}", available.join(", "))
+fn exports_help(available: &[String], suggestion: Option<&str>) -> String {
+    match (available.is_empty(), suggestion) {
+        (true, _) => "it exports no functions".to_string(),
+        (false, Some(best)) => format!(
+            "did you mean `{best}`? it exports: {}",
+            available.join(", ")
+        ),
+        (false, None) => format!("it exports: {}", available.join(", ")),
     }
 }
 

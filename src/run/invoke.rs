@@ -136,6 +136,9 @@ pub(super) fn exported_functions(
     for (name, item) in ty.exports(engine) {
         match item.ty {
             ComponentItem::ComponentFunc(_) => out.push((None, name.to_string())),
+            // componentize-py's own pre-initialisation hook (`exports.init`), not the user's.
+            ComponentItem::ComponentInstance(ref instance)
+                if name == "exports" && instance.exports(engine).any(|(f, _)| f == "init") => {}
             ComponentItem::ComponentInstance(instance) => {
                 for (func, item) in instance.exports(engine) {
                     // Resource methods (`[method]res.get`) need a resource to call them on,
@@ -206,10 +209,25 @@ fn resolve(
         },
     };
     let Some((iface, func)) = chosen else {
+        let available: Vec<String> = functions.iter().map(short).collect();
+        let written = call.target();
+        // Against the short names (`arith.divide`) and the bare function names alike.
+        let suggestion = crate::project::closest(&written, available.iter().map(String::as_str))
+            .or_else(|| {
+                crate::project::closest(&call.function, functions.iter().map(|(_, f)| f.as_str()))
+                    .and_then(|f| {
+                        available
+                            .iter()
+                            .find(|a| a.ends_with(&format!(".{f}")) || *a == f)
+                    })
+                    .map(String::as_str)
+            })
+            .map(str::to_string);
         return Err(RunError::NoSuchExport {
             name: name.to_string(),
-            call: call.target(),
-            available: functions.iter().map(short).collect(),
+            call: written,
+            available,
+            suggestion,
         });
     };
     let parent = match iface {
@@ -321,11 +339,22 @@ fn target_and_arguments(
     let func_ty = func_type(component, engine, &target)
         .ok_or_else(|| RunError::internal(format!("`{}` is not a function", target.qualified())))?;
     let param_types: Vec<_> = func_ty.params().map(|(_, t)| t).collect();
-    let params = call
-        .untyped()?
+    let param_names: Vec<String> = func_ty.params().map(|(n, _)| n.to_string()).collect();
+    let untyped = call.untyped()?;
+    let params = untyped
         .to_wasm_params::<Val>(param_types.iter())
         .map_err(|e| {
             let (span, message) = call.place(&e);
+            // Name the argument the error is in: "invalid value type" alone does not say which.
+            let at = e.span().start;
+            let index = untyped
+                .params_node()
+                .and_then(|p| p.as_tuple().ok())
+                .and_then(|mut args| args.position(|a| a.span().contains(&at)));
+            let message = match index.and_then(|i| Some((i, param_names.get(i)?))) {
+                Some((i, name)) => format!("argument {} (`{name}`): {message}", i + 1),
+                None => message,
+            };
             RunError::invoke_arguments(
                 call.target(),
                 &call.text,

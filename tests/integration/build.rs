@@ -22,6 +22,10 @@ pub fn trials() -> Vec<Trial> {
             failed_build_keeps_last_good_output,
         ),
         crate::trial("build::link_loop_is_named", link_loop_is_named),
+        crate::trial(
+            "build::first_cargo_lock_is_not_a_change",
+            first_cargo_lock_is_not_a_change,
+        ),
     ]
 }
 
@@ -138,6 +142,26 @@ fn calc_example() -> Result<(), Failed> {
         .filter(|f| f["code"] == "satisfied")
         .collect();
     assert_eq!(satisfied.len(), 2, "{report:#}");
+
+    // A Python component's exports, as `--invoke` lists them, are the user's: componentize-py's
+    // own `exports.init` hook is not among them, and a typo gets a suggestion.
+    let typo = weld()
+        .env("WELD_CACHE_DIR", crate::shared_cache())
+        .args([
+            "run",
+            "fixtures/calc/target/weld/arith.wasm",
+            "--invoke",
+            "sumarize([1.0])",
+        ])
+        .output()?;
+    crate::expect_code(&typo, 2);
+    let stderr = String::from_utf8_lossy(&typo.stderr);
+    assert!(
+        stderr.contains("did you mean `arith.summarize`?"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("exports.init"), "{stderr}");
+
     compose_is_deterministic_and_atomic()?;
     graph_is_the_composition()?;
     calc_app_runs()?;
@@ -634,5 +658,39 @@ fn failed_build_keeps_last_good_output() -> Result<(), Failed> {
         "temporary files left behind: {leftovers:?}"
     );
     std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// A Rust package without Cargo.lock: cargo writes one on the first build, and the second build
+/// is still a no-op (the lock file the build wrote is not a change to the sources).
+fn first_cargo_lock_is_not_a_change() -> Result<(), Failed> {
+    let dir = crate::scratch("no-lock")?;
+    let package = dir.join("hello-rs");
+    std::fs::create_dir_all(package.join("src"))?;
+    let fixture = crate::root().join("fixtures/hello-http/hello-rs");
+    for file in ["Cargo.toml", "src/lib.rs"] {
+        std::fs::copy(fixture.join(file), package.join(file))?;
+    }
+    std::fs::write(
+        dir.join("weld.toml"),
+        "[project]\nname = \"nolock\"\n\n[components.hello]\nlang = \"rust\"\npath = \"hello-rs\"\n",
+    )?;
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let (code, lines, stderr) = build_json(&["-C", &dir_arg])?;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(lines[0]["status"], "built", "{lines:?}");
+    assert!(
+        package.join("Cargo.lock").is_file(),
+        "cargo wrote no Cargo.lock"
+    );
+    let (code, lines, stderr) = build_json(&["-C", &dir_arg])?;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(lines[0]["status"], "cached", "{lines:?}");
+
+    // A real change to the lock file is still a change.
+    let lock = std::fs::read_to_string(package.join("Cargo.lock"))?;
+    std::fs::write(package.join("Cargo.lock"), format!("{lock}\n"))?;
+    let (_, lines, _) = build_json(&["-C", &dir_arg])?;
+    assert_eq!(lines[0]["status"], "built", "{lines:?}");
     Ok(())
 }

@@ -53,6 +53,8 @@ pub(crate) struct Server {
     child: Child,
     addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
+    /// The thread copying stderr into `log`: done once weld has exited and its stderr closed.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -84,7 +86,7 @@ impl Server {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
         let lines = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(addr) = line
                     .split("on http://")
@@ -109,7 +111,12 @@ impl Server {
                 .into());
             }
         };
-        Ok(Server { child, addr, log })
+        Ok(Server {
+            child,
+            addr,
+            log,
+            reader: Some(reader),
+        })
     }
 
     fn url(&self, path: &str) -> String {
@@ -133,6 +140,10 @@ impl Server {
         let start = Instant::now();
         while start.elapsed() < within {
             if let Some(status) = self.child.try_wait()? {
+                // Every line weld wrote before exiting is in the log once the reader is done.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return Ok(status.code());
             }
             std::thread::sleep(Duration::from_millis(20));
