@@ -15,6 +15,7 @@ set -euo pipefail
 
 COMPONENTIZE_PY_VERSION=0.25.1
 COMPONENTIZE_JS_VERSION=0.23.0
+WORKFLOW_PARSER_VERSION=0.3.61
 RUST_TARGET=wasm32-wasip2
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -97,6 +98,19 @@ if [ "$install_dev" = 1 ]; then
         ok "installed $(dot -V 2>&1)"
     else
         die "install Graphviz (it provides \`dot\`) with your package manager"
+    fi
+
+    step "@actions/workflow-parser $WORKFLOW_PARSER_VERSION (a test checks docs/guide.md's CI workflow with GitHub's parser)"
+    dev=$tools/dev
+    if [ -f "$dev/node_modules/@actions/workflow-parser/package.json" ] &&
+        node -e "process.exit(require(process.argv[1]).version === process.argv[2] ? 0 : 1)" \
+            "$dev/node_modules/@actions/workflow-parser/package.json" "$WORKFLOW_PARSER_VERSION"; then
+        ok "already installed in $dev"
+    else
+        mkdir -p "$dev"
+        (cd "$dev" && npm install --no-audit --no-fund --loglevel=error --no-save \
+            "@actions/workflow-parser@$WORKFLOW_PARSER_VERSION")
+        ok "installed in $dev"
     fi
 
     step "docker-registry (tests push to and pull from a real OCI registry on loopback)"

@@ -56,6 +56,10 @@ pub fn trials() -> Vec<Trial> {
         colour_only_on_terminals,
     ));
     trials.push(crate::trial("corpus::bad_inputs", corpus::corpus));
+    trials.push(crate::trial(
+        "docs::guide_ci_workflow_is_valid",
+        guide_ci_workflow_is_valid,
+    ));
     trials.extend(build::trials());
     trials.extend(check::trials());
     trials.extend(run::trials());
@@ -451,4 +455,77 @@ pub fn component_from_wit(wit: &str) -> Vec<u8> {
         .validate(true)
         .encode()
         .expect("the component encodes")
+}
+
+/// The CI workflow docs/guide.md gives is one GitHub accepts: checked with GitHub's own parser
+/// (`@actions/workflow-parser`, from `install.sh --dev`), which knows every key, event and
+/// expression context. And it is complete: it runs on pushes and pull requests, and caches
+/// weld's binary so that a run does not rebuild it.
+fn guide_ci_workflow_is_valid() -> Result<(), Failed> {
+    let guide = std::fs::read_to_string(crate::root().join("docs/guide.md"))?;
+    let section = guide
+        .split("## 6. CI")
+        .nth(1)
+        .ok_or("docs/guide.md has no CI section")?;
+    let yaml = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .ok_or("the CI section has no ```yaml block")?;
+    let dir = crate::scratch("workflow")?;
+    let file = dir.join("weld.yml");
+    let check = |text: &str| -> Result<Value, Failed> {
+        std::fs::write(&file, text)?;
+        let parser = weld::toolchain::weld_home()
+            .join("toolchains/dev/node_modules/@actions/workflow-parser/dist/index.js");
+        if !parser.is_file() {
+            return Err(format!("{} is missing: run ./install.sh --dev", parser.display()).into());
+        }
+        let out = std::process::Command::new("node")
+            .arg(crate::root().join("tests/support/workflow.mjs"))
+            .arg(&parser)
+            .arg(&file)
+            .output()?;
+        if !out.status.success() {
+            return Err(format!(
+                "the parser failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .into());
+        }
+        Ok(serde_json::from_slice(&out.stdout)?)
+    };
+    let report = check(yaml)?;
+    assert_eq!(report["errors"], serde_json::json!([]), "{report}");
+    assert_eq!(report["jobs"], serde_json::json!(["weld"]), "{report}");
+    let events = report["events"].to_string();
+    assert!(
+        events.contains("push") && events.contains("pull_request"),
+        "{report}"
+    );
+    assert!(
+        yaml.contains("~/.cargo/bin/weld"),
+        "weld's binary is not cached"
+    );
+    assert!(yaml.contains("if: steps.weld-cache.outputs.cache-hit != 'true'"));
+
+    // The check has teeth: GitHub's parser refuses a workflow without a trigger or with a
+    // misspelt key.
+    let no_trigger: String = yaml
+        .lines()
+        .skip_while(|l| !l.starts_with("env:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        check(&no_trigger)?["errors"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty())
+    );
+    let misspelt = yaml.replacen("steps:", "stepz:", 1);
+    assert!(
+        check(&misspelt)?["errors"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty())
+    );
+    Ok(())
 }
