@@ -47,6 +47,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Deploy(#[from] crate::deploy::DeployError),
 
+    /// A starter that cannot be made.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Scaffold(#[from] crate::scaffold::ScaffoldError),
+
     /// A WIT directory that does not load.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -91,6 +96,7 @@ impl Error {
             Error::Wit(e) => e.exit_code(),
             Error::Oci(e) => e.exit_code(),
             Error::Deploy(e) => e.exit_code(),
+            Error::Scaffold(e) => e.exit_code(),
             Error::Checked(_) => EXIT_FAILURE,
             Error::Manifest(e) => e.exit_code(),
             Error::Toolchain(_) => EXIT_USAGE,

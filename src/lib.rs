@@ -23,6 +23,7 @@ pub mod pipeline;
 pub mod project;
 pub mod report;
 pub mod run;
+pub mod scaffold;
 pub mod serve;
 pub mod test;
 pub mod toolchain;

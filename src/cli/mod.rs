@@ -9,6 +9,7 @@ mod compose;
 mod deploy;
 mod doctor;
 mod graph;
+mod new;
 mod plan;
 mod pull;
 mod push;
@@ -112,6 +113,7 @@ enum Command {
     Deploy(deploy::DeployArgs),
     Test(test::TestArgs),
     Up(up::UpArgs),
+    New(new::NewArgs),
     Doctor(doctor::DoctorArgs),
     Cache(cache::CacheArgs),
     Plan(plan::PlanArgs),
@@ -190,6 +192,7 @@ impl Cli {
             Command::Deploy(args) => args.exec(&cx),
             Command::Test(args) => args.exec(&cx),
             Command::Up(args) => args.exec(&cx),
+            Command::New(args) => args.exec(&cx),
             Command::Doctor(args) => args.exec(&cx),
             Command::Cache(args) => args.exec(&cx),
             Command::Plan(args) => args.exec(&cx),

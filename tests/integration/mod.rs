@@ -11,6 +11,7 @@ mod build;
 mod check;
 mod corpus;
 mod fuzz;
+mod new;
 mod oci;
 mod run;
 mod serve;
@@ -65,6 +66,7 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(run::trials());
     trials.extend(serve::trials());
     trials.extend(oci::trials());
+    trials.extend(new::trials());
     trials.extend(fuzz::trials());
     trials
 }

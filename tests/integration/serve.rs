@@ -75,7 +75,7 @@ impl Server {
     }
 
     /// `weld ARGS`, once it says where it listens.
-    fn command(args: &[String]) -> Result<Server, Failed> {
+    pub(crate) fn command(args: &[String]) -> Result<Server, Failed> {
         let mut child = weld()
             .env("WELD_CACHE_DIR", shared_cache())
             .args(args)

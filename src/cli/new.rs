@@ -1,0 +1,126 @@
+//! `weld new`: a starter component, and the project around it when there is none.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::Context;
+use weld::error::Result;
+use weld::project::Lang;
+use weld::report::Style;
+use weld::scaffold::{self, Template};
+
+/// Start a component from a template: a command or an HTTP app, in Rust, Python or JavaScript
+///
+/// Writes the component's sources and the WIT world it implements, and adds it to weld.toml
+/// (edited in place: comments and order are kept). In a directory without weld.toml it makes
+/// the project too, with the component as the app's root, so `weld up` runs (or serves) it at
+/// once. Nothing is overwritten.
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Examples:
+  weld new hello --lang rust                     a command in Rust; then: weld up
+  weld new api --lang python --template http     an HTTP app in Python; then: weld up, curl localhost:8080
+  weld new web --lang js --template http -C myapp
+
+Exit status:
+  0  created
+  2  usage error: a bad name, a name or file that exists, an unreadable weld.toml")]
+pub struct NewArgs {
+    /// The component's name (lowercase letters, digits and `-`); also its directory
+    #[arg(value_name = "NAME")]
+    name: String,
+
+    /// Its language
+    #[arg(long, value_enum)]
+    lang: LangArg,
+
+    /// What it is: a command (wasi:cli/run) or an HTTP app (wasi:http/proxy)
+    #[arg(long, value_enum, default_value = "cli")]
+    template: TemplateArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LangArg {
+    Rust,
+    Python,
+    Js,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TemplateArg {
+    Cli,
+    Http,
+}
+
+impl NewArgs {
+    pub fn exec(self, cx: &Context) -> Result<u8> {
+        cx.human_or_json("new")?;
+        // -C names the project (its weld.toml or directory); without it, the current directory.
+        let dir: PathBuf = match &cx.manifest_path {
+            Some(p) if p.file_name().is_some_and(|n| n == "weld.toml") => {
+                p.parent().map(PathBuf::from).unwrap_or_default()
+            }
+            Some(p) => p.clone(),
+            None => cx.cwd.clone(),
+        };
+        let dir = cx.cwd.join(dir);
+        std::fs::create_dir_all(&dir).map_err(|e| weld::error::Error::Usage {
+            message: format!("cannot create {}: {e}", cx.show(&dir)),
+        })?;
+        let lang = match self.lang {
+            LangArg::Rust => Lang::Rust,
+            LangArg::Python => Lang::Python,
+            LangArg::Js => Lang::Js,
+        };
+        let template = match self.template {
+            TemplateArg::Cli => Template::Cli,
+            TemplateArg::Http => Template::Http,
+        };
+        let created = scaffold::new_component(&dir, &self.name, lang, template)?;
+        let r = &cx.reporter;
+        if r.json() {
+            r.print_json(&created)?;
+            return Ok(0);
+        }
+        for file in &created.files {
+            r.status(&format!(
+                "{} {}",
+                r.paint("created", Style::Bold),
+                cx.show(file)
+            ));
+        }
+        r.status(&format!(
+            "{} {}",
+            r.paint(
+                if created.new_project {
+                    "created"
+                } else {
+                    "updated"
+                },
+                Style::Bold
+            ),
+            cx.show(&created.manifest)
+        ));
+        let next = if created.root {
+            let up = if dir == cx.cwd {
+                "weld up".to_string()
+            } else {
+                format!("weld up {}", cx.show(&dir))
+            };
+            match template {
+                Template::Cli => format!("next: `{up}` builds and runs it"),
+                Template::Http => {
+                    format!("next: `{up}` builds and serves it on http://127.0.0.1:8080")
+                }
+            }
+        } else {
+            format!(
+                "next: `weld build {}`; add it to [compose] plugs for the app to use it",
+                self.name
+            )
+        };
+        r.print(&format!("{next}\n"))?;
+        Ok(0)
+    }
+}

@@ -1,0 +1,459 @@
+//! `weld new`: a starter component in a project (making the project when there is none): its
+//! sources, the WIT world it implements, and its entry in weld.toml, edited in place so the
+//! file keeps its comments and order. Every starter builds, checks and runs (or serves) as
+//! generated; a test runs `weld new` then `weld up` for each language and template.
+
+use std::path::{Path, PathBuf};
+
+use miette::Diagnostic;
+use toml_edit::{DocumentMut, Item, Table, value};
+
+use crate::project::Lang;
+
+/// What kind of app the starter is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    /// A command: exports `wasi:cli/run`, prints a greeting.
+    Cli,
+    /// An HTTP app: exports `wasi:http/incoming-handler`, answers every request.
+    Http,
+}
+
+/// Why a starter cannot be made.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum ScaffoldError {
+    /// A bad component name.
+    #[error("`{0}` cannot name a component")]
+    #[diagnostic(
+        code(weld::new::name),
+        help("names start with a lowercase letter and use lowercase letters, digits and `-`")
+    )]
+    Name(String),
+
+    /// Something is already where the starter would go.
+    #[error("{} already exists", .0.display())]
+    #[diagnostic(
+        code(weld::new::exists),
+        help("choose another name; weld new never overwrites a file")
+    )]
+    Exists(PathBuf),
+
+    /// weld.toml already has a component of that name.
+    #[error("weld.toml already has a component `{0}`")]
+    #[diagnostic(code(weld::new::duplicate), help("choose another name"))]
+    Duplicate(String),
+
+    /// weld.toml is not TOML; `weld plan` says where.
+    #[error("{}: {message}", path.display())]
+    #[diagnostic(
+        code(weld::new::manifest),
+        help("fix weld.toml first (`weld plan` shows what is wrong)")
+    )]
+    Manifest {
+        /// weld.toml.
+        path: PathBuf,
+        /// The parser's words.
+        message: String,
+    },
+
+    /// A language that needs a WIT world and a project whose WIT is elsewhere.
+    #[error("{0}")]
+    #[diagnostic(code(weld::new::unsupported))]
+    Unsupported(String),
+
+    /// Writing failed.
+    #[error("cannot write {}: {source}", path.display())]
+    #[diagnostic(code(weld::new::io))]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl ScaffoldError {
+    /// Every one is a usage or environment problem.
+    pub fn exit_code(&self) -> u8 {
+        crate::exit::EXIT_USAGE
+    }
+}
+
+/// What `weld new` made.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Created {
+    /// weld.toml (created or edited).
+    pub manifest: PathBuf,
+    /// Whether weld.toml was made now.
+    pub new_project: bool,
+    /// Files written, in the order written.
+    pub files: Vec<PathBuf>,
+    /// Whether the component became the app's root (`[compose] root`).
+    pub root: bool,
+}
+
+/// Adds starter component `name` in `lang` to the project whose directory is `dir` (its
+/// weld.toml is made if there is none).
+pub fn new_component(
+    dir: &Path,
+    name: &str,
+    lang: Lang,
+    template: Template,
+) -> Result<Created, ScaffoldError> {
+    let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.ends_with('-')
+        && !name.contains("--");
+    if !valid {
+        return Err(ScaffoldError::Name(name.to_string()));
+    }
+    if lang == Lang::Wasm {
+        return Err(ScaffoldError::Unsupported(
+            "a prebuilt component has no sources to start from: add it to weld.toml with `lang = \"wasm\"` and its path".into(),
+        ));
+    }
+    let manifest = dir.join("weld.toml");
+    let new_project = !manifest.exists();
+    let mut doc = if new_project {
+        let project = project_name(dir);
+        format!("[project]\nname = \"{project}\"\n")
+            .parse::<DocumentMut>()
+            .expect("a valid document")
+    } else {
+        let text = std::fs::read_to_string(&manifest).map_err(|source| ScaffoldError::Io {
+            path: manifest.clone(),
+            source,
+        })?;
+        text.parse::<DocumentMut>()
+            .map_err(|e| ScaffoldError::Manifest {
+                path: manifest.clone(),
+                message: e.to_string(),
+            })?
+    };
+    if doc
+        .get("components")
+        .and_then(Item::as_table_like)
+        .is_some_and(|t| t.contains_key(name))
+    {
+        return Err(ScaffoldError::Duplicate(name.to_string()));
+    }
+    let source_dir = dir.join(name);
+    if source_dir.exists() {
+        return Err(ScaffoldError::Exists(source_dir));
+    }
+
+    // Python and JavaScript build against a WIT world: the project's WIT directory (`wit`)
+    // gets one for this component. Rust's starters use the wasip2 crate's worlds.
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    let world = name.to_string();
+    if lang != Lang::Rust {
+        let wit_key = doc
+            .get("project")
+            .and_then(|p| p.get("wit"))
+            .and_then(Item::as_str)
+            .unwrap_or("wit")
+            .to_string();
+        let wit_dir = dir.join(&wit_key);
+        let file = wit_dir.join(format!("{name}.wit"));
+        if file.exists() {
+            return Err(ScaffoldError::Exists(file));
+        }
+        let header = if package_of(&wit_dir).is_some() {
+            // The directory is one package: this file joins it.
+            String::new()
+        } else {
+            format!("package local:{};\n\n", project_name(dir))
+        };
+        files.push((file, world_wit(&header, &world, lang, template)));
+    }
+    match lang {
+        Lang::Rust => files.extend(rust_files(&source_dir, name, template)),
+        Lang::Python => files.push((source_dir.join("app.py"), python_app(name, template))),
+        Lang::Js => files.push((
+            source_dir.join(format!("{name}.js")),
+            js_app(name, template),
+        )),
+        Lang::Wasm => unreachable!("refused above"),
+    }
+
+    // weld.toml: the component, and the app's root when there is no [compose] yet.
+    let components = doc
+        .entry("components")
+        .or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        })
+        .as_table_mut()
+        .ok_or_else(|| ScaffoldError::Manifest {
+            path: manifest.clone(),
+            message: "`components` is not a table".into(),
+        })?;
+    let mut entry = Table::new();
+    entry.insert("lang", value(lang.as_str()));
+    match lang {
+        Lang::Js => {
+            entry.insert("path", value(format!("{name}/{name}.js")));
+        }
+        _ => {
+            entry.insert("path", value(name));
+        }
+    }
+    if lang == Lang::Python {
+        entry.insert("module", value("app"));
+    }
+    if lang != Lang::Rust {
+        entry.insert("world", value(world.as_str()));
+    }
+    components.insert(name, Item::Table(entry));
+    let root = doc.get("compose").is_none();
+    if root {
+        let mut compose = Table::new();
+        compose.insert("root", value(name));
+        compose.insert("plugs", value(toml_edit::Array::new()));
+        doc.insert("compose", Item::Table(compose));
+    }
+
+    let mut written = Vec::new();
+    for (path, text) in &files {
+        write_new(path, text)?;
+        written.push(path.clone());
+    }
+    crate::fsutil::write_atomic(&manifest, doc.to_string().as_bytes()).map_err(|source| {
+        ScaffoldError::Io {
+            path: manifest.clone(),
+            source,
+        }
+    })?;
+    Ok(Created {
+        manifest,
+        new_project,
+        files: written,
+        root,
+    })
+}
+
+/// The directory's name as a project name (lower case, `-` for anything else).
+fn project_name(dir: &Path) -> String {
+    let raw = dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "app".into());
+    let mut name: String = raw
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    name = name.trim_matches('-').to_string();
+    while name.contains("--") {
+        name = name.replace("--", "-");
+    }
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        name = format!("app-{name}").trim_end_matches('-').to_string();
+    }
+    name
+}
+
+/// The package a WIT directory declares, if it has .wit files that declare one.
+fn package_of(dir: &Path) -> Option<String> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "wit")
+            && let Ok(text) = std::fs::read_to_string(&path)
+            && let Some(line) = text
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("package "))
+        {
+            return Some(
+                line.trim_start_matches("package ")
+                    .trim_end_matches(';')
+                    .to_string(),
+            );
+        }
+    }
+    None
+}
+
+/// Writes a file that must not exist yet, making its directory.
+fn write_new(path: &Path, text: &str) -> Result<(), ScaffoldError> {
+    let io = |source| ScaffoldError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                ScaffoldError::Exists(path.to_path_buf())
+            } else {
+                io(e)
+            }
+        })?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io)
+}
+
+/// The WIT world a Python or JavaScript starter implements. WASI comes from weld (no deps/):
+/// 0.2.0 for Python, and for JavaScript the release componentize-js's engine was built with.
+fn world_wit(header: &str, world: &str, lang: Lang, template: Template) -> String {
+    let release = match lang {
+        Lang::Js => crate::toolchain::COMPONENTIZE_JS_WASI_HTTP,
+        _ => "0.2.0",
+    };
+    let (what, item) = match template {
+        Template::Cli => ("A command", format!("export wasi:cli/run@{release};")),
+        Template::Http => ("An HTTP app", format!("include wasi:http/proxy@{release};")),
+    };
+    format!(
+        "{header}/// {what}: the world component `{world}` implements. Add imports and exports here;\n\
+         /// weld supplies the WASI packages (no deps/ needed).\n\
+         world {world} {{\n    {item}\n}}\n"
+    )
+}
+
+fn rust_files(dir: &Path, name: &str, template: Template) -> Vec<(PathBuf, String)> {
+    let (lib, deps) = match template {
+        Template::Cli => ("", ""),
+        Template::Http => ("\n[lib]\ncrate-type = [\"cdylib\"]\n", "wasip2 = \"1.0\"\n"),
+    };
+    let cargo = format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n{lib}\n\
+         [dependencies]\n{deps}\n\
+         # A crate of its own, not a member of a workspace that holds this directory.\n[workspace]\n"
+    );
+    let source = match template {
+        Template::Cli => (
+            "src/main.rs",
+            format!(
+                "//! `{name}`: a command component. `weld up` builds it for wasm32-wasip2 and runs it;\n\
+                 //! arguments after `--` and `[run] args` in weld.toml reach `std::env::args`.\n\n\
+                 fn main() {{\n    let who = std::env::args().nth(1).unwrap_or_else(|| \"world\".into());\n    \
+                 println!(\"Hello, {{who}}, from {name}!\");\n}}\n"
+            ),
+        ),
+        Template::Http => (
+            "src/lib.rs",
+            format!(
+                "//! `{name}`: an HTTP app (the wasi:http proxy world, from the `wasip2` crate). `weld up`\n\
+                 //! serves it: every request runs in a fresh instance.\n\n\
+                 use wasip2::http::types::{{\n    Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam,\n}};\n\n\
+                 wasip2::http::proxy::export!(App);\n\n\
+                 struct App;\n\n\
+                 impl wasip2::exports::http::incoming_handler::Guest for App {{\n    \
+                 fn handle(request: IncomingRequest, out: ResponseOutparam) {{\n        \
+                 let path = request.path_with_query().unwrap_or_default();\n        \
+                 let body = format!(\"Hello from {name}! You asked for {{path}}\\n\");\n        \
+                 let headers = Fields::from_list(&[(\n            \"content-type\".to_string(),\n            b\"text/plain; charset=utf-8\".to_vec(),\n        )])\n        \
+                 .expect(\"a valid header\");\n        \
+                 let response = OutgoingResponse::new(headers);\n        \
+                 let outgoing = response.body().expect(\"the body is taken once\");\n        \
+                 ResponseOutparam::set(out, Ok(response));\n        \
+                 let stream = outgoing.write().expect(\"the stream is taken once\");\n        \
+                 // One blocking write carries at most 4096 bytes.\n        \
+                 for chunk in body.as_bytes().chunks(4096) {{\n            \
+                 stream.blocking_write_and_flush(chunk).expect(\"the client is there\");\n        }}\n        \
+                 drop(stream);\n        \
+                 OutgoingBody::finish(outgoing, None).expect(\"the body ends\");\n    }}\n}}\n"
+            ),
+        ),
+    };
+    vec![
+        (dir.join("Cargo.toml"), cargo),
+        (dir.join(source.0), source.1),
+    ]
+}
+
+fn python_app(name: &str, template: Template) -> String {
+    match template {
+        Template::Cli => format!(
+            "\"\"\"`{name}`: a command component (its world is in wit/{name}.wit).\"\"\"\n\n\
+             import sys\n\n\
+             from wit_world import exports\n\n\n\
+             class Run(exports.Run):\n    \
+             def run(self) -> None:\n        \
+             who = sys.argv[1] if len(sys.argv) > 1 else \"world\"\n        \
+             print(f\"Hello, {{who}}, from {name}!\")\n"
+        ),
+        Template::Http => format!(
+            "\"\"\"`{name}`: an HTTP app on componentize-py's bindings of the wasi:http proxy world (its\n\
+             world is in wit/{name}.wit). Every request runs in a fresh instance.\"\"\"\n\n\
+             from componentize_py_types import Ok\n\
+             from wit_world import exports\n\
+             from wit_world.imports.types import (\n    Fields,\n    IncomingRequest,\n    OutgoingBody,\n    OutgoingResponse,\n    ResponseOutparam,\n)\n\n\
+             # One blocking write carries at most 4096 bytes.\n\
+             CHUNK = 4096\n\n\n\
+             class IncomingHandler(exports.IncomingHandler):\n    \
+             def handle(self, request: IncomingRequest, response_out: ResponseOutparam) -> None:\n        \
+             path = request.path_with_query() or \"/\"\n        \
+             text = f\"Hello from {name}! You asked for {{path}}\\n\".encode()\n        \
+             response = OutgoingResponse(Fields.from_list([(\"content-type\", b\"text/plain; charset=utf-8\")]))\n        \
+             body = response.body()\n        \
+             ResponseOutparam.set(response_out, Ok(response))\n        \
+             with body.write() as stream:\n            \
+             for start in range(0, len(text), CHUNK):\n                \
+             stream.blocking_write_and_flush(text[start : start + CHUNK])\n        \
+             OutgoingBody.finish(body, None)\n"
+        ),
+    }
+}
+
+fn js_app(name: &str, template: Template) -> String {
+    match template {
+        Template::Cli => format!(
+            "// `{name}`: a command component (its world is in wit/{name}.wit): `run` is its\n\
+             // wasi:cli/run export.\n\n\
+             export const run = {{\n  run() {{\n    console.log(\"Hello, world, from {name}!\");\n  }},\n}};\n"
+        ),
+        Template::Http => format!(
+            "// `{name}`: an HTTP app on componentize-js's fetch event (its world is in wit/{name}.wit).\n\
+             // Every request runs in a fresh instance.\n\n\
+             addEventListener(\"fetch\", (event) => {{\n  const url = new URL(event.request.url);\n  \
+             event.respondWith(\n    new Response(`Hello from {name}! You asked for ${{url.pathname}}${{url.search}}\\n`, {{\n      \
+             headers: {{ \"content-type\": \"text/plain; charset=utf-8\" }},\n    }}),\n  );\n}});\n"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds_to_an_existing_manifest_keeping_its_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let original = "# my app\n[project]\nname = \"demo\"   # the name\n\n[compose]\nroot = \"x\"\nplugs = []\n";
+        std::fs::write(dir.path().join("weld.toml"), original).unwrap();
+        let created = new_component(dir.path(), "greeter", Lang::Python, Template::Cli).unwrap();
+        assert!(!created.new_project && !created.root);
+        let text = std::fs::read_to_string(dir.path().join("weld.toml")).unwrap();
+        assert!(
+            text.starts_with("# my app\n[project]\nname = \"demo\"   # the name\n"),
+            "{text}"
+        );
+        assert!(text.contains("[components.greeter]\nlang = \"python\"\npath = \"greeter\"\nmodule = \"app\"\nworld = \"greeter\"\n"), "{text}");
+        let wit = std::fs::read_to_string(dir.path().join("wit/greeter.wit")).unwrap();
+        assert!(wit.starts_with("package local:"), "{wit}");
+
+        // A second component joins the same WIT package; the same name again is refused.
+        new_component(dir.path(), "other", Lang::Js, Template::Http).unwrap();
+        let wit = std::fs::read_to_string(dir.path().join("wit/other.wit")).unwrap();
+        assert!(!wit.lines().any(|l| l.starts_with("package ")), "{wit}");
+        assert!(matches!(
+            new_component(dir.path(), "other", Lang::Rust, Template::Cli),
+            Err(ScaffoldError::Duplicate(_))
+        ));
+        assert!(matches!(
+            new_component(dir.path(), "Bad_Name", Lang::Rust, Template::Cli),
+            Err(ScaffoldError::Name(_))
+        ));
+    }
+}
