@@ -9,7 +9,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 out=fuzz/seeds
 rm -rf "$out"
-mkdir -p "$out"/{manifest,wit,component,compose,wac,wave}
+mkdir -p "$out"/{manifest,wit,component,compose,wac,wave,oci}
 
 seed() { # seed TARGET < bytes
     local tmp
@@ -59,4 +59,37 @@ for call in 'kinds.scalars(true, 255, -3, 7, -9, 1.5, 2.25, '"'"'x'"'"', "hi")' 
     'kinds.nothing()' 'top([1.0, nan, inf])' 'weld:wave/kinds@0.1.0.compound({x: 1, y: 2}, empty, red, {})'; do
     printf '%s' "$call" | seed wave
 done
+# Registry manifests and configs: the CNCF Wasm artifact, the older BCA layer, and what pull
+# refuses (a container image, a Spin app, two Wasm layers, no layer, a config naming another
+# layer), each as a manifest/config pair.
+python3 - "$out/oci" <<'PY'
+import hashlib, json, struct, sys
+out = sys.argv[1]
+def digest(b): return "sha256:" + hashlib.sha256(b).hexdigest()
+layer = b"\0asm\x0d\0\x01\0"
+def case(config_type, layer_types, config=None, layer_digests=None):
+    config = config if config is not None else json.dumps({
+        "architecture": "wasm", "os": "wasip2",
+        "layerDigests": layer_digests if layer_digests is not None else [digest(layer)],
+        "component": {"exports": ["wasi:http/incoming-handler@0.2.6"], "imports": ["wasi:io/error@0.2.6"]},
+    }).encode()
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": config_type, "digest": digest(config), "size": len(config)},
+        "layers": [{"mediaType": t, "digest": digest(layer), "size": len(layer),
+                    "annotations": {"org.opencontainers.image.title": "app.wasm"}} for t in layer_types],
+        "annotations": {"org.opencontainers.image.created": "2026-01-01T00:00:00Z"},
+    }).encode()
+    data = struct.pack("<H", len(manifest)) + manifest + config
+    open(f"{out}/{hashlib.sha256(data).hexdigest()[:16]}", "wb").write(data)
+wasm = "application/vnd.wasm.config.v0+json"
+case(wasm, ["application/wasm"])
+case(wasm, ["application/vnd.bytecodealliance.wasm.component.layer.v0+wasm"])
+case("application/vnd.oci.image.config.v1+json", ["application/vnd.oci.image.layer.v1.tar+gzip"], config=b"{}")
+case("application/vnd.fermyon.spin.application.v1+config", ["application/vnd.wasm.content.layer.v1+wasm"], config=b"{}")
+case(wasm, ["application/wasm", "application/wasm"])
+case(wasm, [])
+case(wasm, ["application/wasm"], layer_digests=["sha256:" + "0" * 64])
+PY
 find "$out" -type f | wc -l

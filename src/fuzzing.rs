@@ -246,14 +246,32 @@ pub fn wave(data: &[u8]) {
 }
 
 /// A fuzz target: bytes in, a panic where weld breaks a promise.
+/// A registry's manifest and config (the two halves of `data`) → the layer `weld pull` would
+/// take, or why it refuses: what a hostile or broken registry can send.
+pub fn oci(data: &[u8]) {
+    let (manifest, config) = halves(data);
+    let Ok(parsed) = serde_json::from_slice::<crate::oci::Manifest>(manifest) else {
+        // Not a manifest at all: `pull` refuses it before this point, naming it.
+        return;
+    };
+    match crate::oci::artifact::wasm_layer(&parsed, Some(config)) {
+        Ok(layer) => assert!(
+            parsed.layers.contains(&layer),
+            "the layer taken is not one the manifest lists"
+        ),
+        Err(e) => refused("registry manifest", e.exit_code(), &e),
+    }
+}
+
 pub type Target = fn(&[u8]);
 
 /// Every fuzz target by name, as fuzz/fuzz_targets/ names them.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("manifest", manifest),
     ("wit", wit),
     ("component", component),
     ("compose", compose),
     ("wac", wac),
     ("wave", wave),
+    ("oci", oci),
 ];
