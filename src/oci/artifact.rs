@@ -268,6 +268,16 @@ pub fn wasm_layer(manifest: &Manifest, config: Option<&[u8]>) -> Result<Descript
         .filter(|l| l.media_type == LAYER_MEDIA_TYPE || l.media_type == BCA_LAYER_MEDIA_TYPE)
         .collect();
     let config_type = manifest.config.media_type.as_str();
+    // Every refusal names the config and layer types it saw.
+    let not_wasm = |kind: String| OciError::NotWasm {
+        kind,
+        config: config_type.to_string(),
+        layers: manifest
+            .layers
+            .iter()
+            .map(|l| l.media_type.clone())
+            .collect(),
+    };
     let kind =
         if config_type == CONFIG_MEDIA_TYPE || config_type.starts_with("application/vnd.wasm.") {
             None
@@ -283,15 +293,7 @@ pub fn wasm_layer(manifest: &Manifest, config: Option<&[u8]>) -> Result<Descript
     if let Some(kind) = kind
         && layers.is_empty()
     {
-        return Err(OciError::NotWasm {
-            kind: kind.to_string(),
-            config: config_type.to_string(),
-            layers: manifest
-                .layers
-                .iter()
-                .map(|l| l.media_type.clone())
-                .collect(),
-        });
+        return Err(not_wasm(kind.to_string()));
     }
     match layers.as_slice() {
         [one] => {
@@ -307,27 +309,13 @@ pub fn wasm_layer(manifest: &Manifest, config: Option<&[u8]>) -> Result<Descript
             }
             Ok((*one).clone())
         }
-        [] => Err(OciError::NotWasm {
-            kind: "not a Wasm artifact: it has no application/wasm layer".into(),
-            config: config_type.to_string(),
-            layers: manifest
-                .layers
-                .iter()
-                .map(|l| l.media_type.clone())
-                .collect(),
-        }),
-        many => Err(OciError::NotWasm {
-            kind: format!(
-                "an artifact with {} Wasm layers; weld runs one component",
-                many.len()
-            ),
-            config: config_type.to_string(),
-            layers: manifest
-                .layers
-                .iter()
-                .map(|l| l.media_type.clone())
-                .collect(),
-        }),
+        [] => Err(not_wasm(
+            "not a Wasm artifact: it has no application/wasm layer".into(),
+        )),
+        many => Err(not_wasm(format!(
+            "an artifact with {} Wasm layers; weld runs one component",
+            many.len()
+        ))),
     }
 }
 

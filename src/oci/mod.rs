@@ -307,23 +307,17 @@ pub async fn push(
     transport: &Transport,
     progress: std::sync::Arc<dyn Progress>,
 ) -> Result<Pushed, OciError> {
-    let client = transport.client(reference);
-    let auth = transport.auth(reference)?;
-    let registry = reference.resolve_registry().to_string();
-    let fail = |e: OciDistributionError| classify(&registry, &reference.whole(), e);
+    let session = Session::open(reference, transport)?;
+    let client = &session.client;
+    let fail = |e| session.fail(e);
     client
-        .auth(reference, &auth, RegistryOperation::Push)
+        .auth(reference, &session.auth, RegistryOperation::Push)
         .await
         .map_err(fail)?;
     let mut pushed = Pushed {
         reference: reference.whole(),
         digest: artifact.digest(),
-        pinned: format!(
-            "{}/{}@{}",
-            reference.registry(),
-            reference.repository(),
-            artifact.digest()
-        ),
+        pinned: pinned(reference, &artifact.digest()),
         uploaded: Vec::new(),
         skipped: Vec::new(),
         bytes: 0,
@@ -398,22 +392,17 @@ pub async fn pull(
     transport: &Transport,
     progress: &dyn Progress,
 ) -> Result<Pulled, OciError> {
-    let client = transport.client(reference);
-    let auth = transport.auth(reference)?;
-    let registry = reference.resolve_registry().to_string();
-    let fail = |e: OciDistributionError| classify(&registry, &reference.whole(), e);
-    let (manifest, digest) = manifest(&client, reference, &auth, &fail).await?;
-    let config_bytes = blob(&client, reference, &manifest.config, &fail, &Quiet).await?;
-    let layer = artifact::wasm_layer(&manifest, Some(&config_bytes))?;
-    let title = layer.annotations.get(artifact::TITLE).cloned();
-    progress.start(title.as_deref().unwrap_or("app.wasm"), layer.size);
-    let component = blob(&client, reference, &layer, &fail, progress).await?;
+    let session = Session::open(reference, transport)?;
+    let head = session.wasm_artifact().await?;
+    let title = head.layer.annotations.get(artifact::TITLE).cloned();
+    progress.start(title.as_deref().unwrap_or("app.wasm"), head.layer.size);
+    let component = session.blob(&head.layer, progress).await?;
     progress.done();
     Ok(Pulled {
-        digest,
+        digest: head.digest,
         component,
         title,
-        config: serde_json::from_slice(&config_bytes).ok(),
+        config: serde_json::from_slice(&head.config).ok(),
     })
 }
 
@@ -562,116 +551,160 @@ pub struct Inspected {
 /// Reads what `reference` names without downloading the component when its config says what
 /// it needs to know.
 pub async fn inspect(reference: &Reference, transport: &Transport) -> Result<Inspected, OciError> {
-    let client = transport.client(reference);
-    let auth = transport.auth(reference)?;
-    let registry = reference.resolve_registry().to_string();
-    let fail = |e: OciDistributionError| classify(&registry, &reference.whole(), e);
-    let (manifest, digest) = manifest(&client, reference, &auth, &fail).await?;
-    let config_bytes = blob(&client, reference, &manifest.config, &fail, &Quiet).await?;
-    let layer = artifact::wasm_layer(&manifest, Some(&config_bytes))?;
-    let listed = serde_json::from_slice::<WasmConfig>(&config_bytes)
+    let session = Session::open(reference, transport)?;
+    let head = session.wasm_artifact().await?;
+    let listed = serde_json::from_slice::<WasmConfig>(&head.config)
         .ok()
         .and_then(|c| c.component);
     let component = match listed {
         Some(c) => c,
-        None => ComponentInfo::of(&blob(&client, reference, &layer, &fail, &Quiet).await?)?,
+        None => ComponentInfo::of(&session.blob(&head.layer, &Quiet).await?)?,
     };
     Ok(Inspected {
-        pinned: format!(
-            "{}/{}@{digest}",
-            reference.registry(),
-            reference.repository()
-        ),
-        digest,
+        pinned: pinned(reference, &head.digest),
+        digest: head.digest,
         component,
     })
 }
 
-/// The manifest `reference` names, its bytes checked against the digest asked for (or the one
-/// the registry reports), parsed.
-async fn manifest(
-    client: &Client,
-    reference: &Reference,
-    auth: &RegistryAuth,
-    fail: &dyn Fn(OciDistributionError) -> OciError,
-) -> Result<(Manifest, String), OciError> {
-    let accepted = [
-        artifact::MANIFEST_MEDIA_TYPE,
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.docker.distribution.manifest.v2+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-    ];
-    let (bytes, header_digest) = client
-        .pull_manifest_raw(reference, auth, &accepted)
-        .await
-        .map_err(fail)?;
-    let digest = artifact::digest(&bytes);
-    // The digest asked for, else the one the registry claims, must be the bytes'.
-    let expected = reference
-        .digest()
-        .map(str::to_string)
-        .or((!header_digest.is_empty()).then_some(header_digest));
-    if let Some(expected) = expected
-        && expected != digest
-    {
-        return Err(OciError::Corrupt(format!(
-            "the manifest of {} is {digest}, not {expected} as named",
-            reference.whole()
-        )));
-    }
-    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| OciError::NotWasm {
-        kind: format!("not an image manifest ({e}): an index or another kind of manifest"),
-        config: "none".into(),
-        layers: Vec::new(),
-    })?;
-    Ok((manifest, digest))
+/// `REGISTRY/REPOSITORY@DIGEST`: the immutable name of what `reference` names.
+fn pinned(reference: &Reference, digest: &str) -> String {
+    format!(
+        "{}/{}@{digest}",
+        reference.registry(),
+        reference.repository()
+    )
 }
 
-/// A blob, checked against its descriptor's size and digest.
-async fn blob(
-    client: &Client,
-    reference: &Reference,
-    descriptor: &artifact::Descriptor,
-    fail: &dyn Fn(OciDistributionError) -> OciError,
-    progress: &dyn Progress,
-) -> Result<Vec<u8>, OciError> {
-    let layer = oci_client::manifest::OciDescriptor {
-        media_type: descriptor.media_type.clone(),
-        digest: descriptor.digest.clone(),
-        size: descriptor.size as i64,
-        ..Default::default()
-    };
-    let mut stream = client
-        .pull_blob_stream(reference, &layer)
-        .await
-        .map_err(fail)?;
-    // A registry that sends more than the descriptor says is cut off there, so a hostile one
-    // cannot make weld hold an unbounded body.
-    let mut out = Vec::with_capacity(usize::try_from(descriptor.size).unwrap_or(0).min(1 << 30));
-    while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
-        let chunk = chunk.map_err(|e| OciError::Registry {
-            registry: reference.resolve_registry().to_string(),
-            message: format!("reading blob {}: {e}", descriptor.digest),
-        })?;
-        if (out.len() + chunk.len()) as u64 > descriptor.size {
+/// One conversation with the registry a reference names: the client, the credentials, and
+/// oci-client's errors turned into ours.
+struct Session<'a> {
+    client: Client,
+    auth: RegistryAuth,
+    reference: &'a Reference,
+}
+
+/// What a Wasm artifact's manifest and config say: the manifest's digest, the config's bytes
+/// and the layer to take.
+struct Head {
+    digest: String,
+    config: Vec<u8>,
+    layer: artifact::Descriptor,
+}
+
+impl<'a> Session<'a> {
+    fn open(reference: &'a Reference, transport: &Transport) -> Result<Self, OciError> {
+        Ok(Session {
+            client: transport.client(reference),
+            auth: transport.auth(reference)?,
+            reference,
+        })
+    }
+
+    fn fail(&self, e: OciDistributionError) -> OciError {
+        classify(
+            self.reference.resolve_registry(),
+            &self.reference.whole(),
+            e,
+        )
+    }
+
+    /// The manifest, the config and the Wasm layer they name, or why this is no Wasm
+    /// artifact: what both `pull` and `inspect` read first.
+    async fn wasm_artifact(&self) -> Result<Head, OciError> {
+        let (manifest, digest) = self.manifest().await?;
+        let config = self.blob(&manifest.config, &Quiet).await?;
+        let layer = artifact::wasm_layer(&manifest, Some(&config))?;
+        Ok(Head {
+            digest,
+            config,
+            layer,
+        })
+    }
+
+    /// The manifest the reference names, its bytes checked against the digest asked for (or
+    /// the one the registry reports), parsed.
+    async fn manifest(&self) -> Result<(Manifest, String), OciError> {
+        let reference = self.reference;
+        let accepted = [
+            artifact::MANIFEST_MEDIA_TYPE,
+            "application/vnd.oci.image.index.v1+json",
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+        ];
+        let (bytes, header_digest) = self
+            .client
+            .pull_manifest_raw(reference, &self.auth, &accepted)
+            .await
+            .map_err(|e| self.fail(e))?;
+        let digest = artifact::digest(&bytes);
+        // The digest asked for, else the one the registry claims, must be the bytes'.
+        let expected = reference
+            .digest()
+            .map(str::to_string)
+            .or((!header_digest.is_empty()).then_some(header_digest));
+        if let Some(expected) = expected
+            && expected != digest
+        {
             return Err(OciError::Corrupt(format!(
-                "blob {} is longer than the {} bytes its descriptor gives",
-                descriptor.digest, descriptor.size
+                "the manifest of {} is {digest}, not {expected} as named",
+                reference.whole()
             )));
         }
-        out.extend_from_slice(&chunk);
-        progress.advance(chunk.len() as u64);
+        let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| OciError::NotWasm {
+            kind: format!("not an image manifest ({e}): an index or another kind of manifest"),
+            config: "none".into(),
+            layers: Vec::new(),
+        })?;
+        Ok((manifest, digest))
     }
-    let actual = artifact::digest(&out);
-    if actual != descriptor.digest || out.len() as u64 != descriptor.size {
-        return Err(OciError::Corrupt(format!(
-            "blob {} came back as {actual} ({} bytes, {} expected)",
-            descriptor.digest,
-            out.len(),
-            descriptor.size
-        )));
+
+    /// A blob, checked against its descriptor's size and digest.
+    async fn blob(
+        &self,
+        descriptor: &artifact::Descriptor,
+        progress: &dyn Progress,
+    ) -> Result<Vec<u8>, OciError> {
+        let layer = oci_client::manifest::OciDescriptor {
+            media_type: descriptor.media_type.clone(),
+            digest: descriptor.digest.clone(),
+            size: descriptor.size as i64,
+            ..Default::default()
+        };
+        let mut stream = self
+            .client
+            .pull_blob_stream(self.reference, &layer)
+            .await
+            .map_err(|e| self.fail(e))?;
+        // A registry that sends more than the descriptor says is cut off there, so a hostile
+        // one cannot make weld hold an unbounded body.
+        let mut out =
+            Vec::with_capacity(usize::try_from(descriptor.size).unwrap_or(0).min(1 << 30));
+        while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+            let chunk = chunk.map_err(|e| OciError::Registry {
+                registry: self.reference.resolve_registry().to_string(),
+                message: format!("reading blob {}: {e}", descriptor.digest),
+            })?;
+            if (out.len() + chunk.len()) as u64 > descriptor.size {
+                return Err(OciError::Corrupt(format!(
+                    "blob {} is longer than the {} bytes its descriptor gives",
+                    descriptor.digest, descriptor.size
+                )));
+            }
+            out.extend_from_slice(&chunk);
+            progress.advance(chunk.len() as u64);
+        }
+        let actual = artifact::digest(&out);
+        if actual != descriptor.digest || out.len() as u64 != descriptor.size {
+            return Err(OciError::Corrupt(format!(
+                "blob {} came back as {actual} ({} bytes, {} expected)",
+                descriptor.digest,
+                out.len(),
+                descriptor.size
+            )));
+        }
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// oci-client's error as one of ours.
