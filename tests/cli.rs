@@ -189,12 +189,13 @@ pub fn isolate(cmd: &mut Command) {
     }
 }
 
-/// Asserts a weld run's exit code, showing its stderr when it differs.
+/// Asserts a weld run's exit code, showing its stdout and stderr when it differs.
 pub fn expect_code(out: &Output, code: i32) {
     assert_eq!(
         out.status.code(),
         Some(code),
-        "{}",
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -42,12 +42,7 @@ fn cli(lang: &str) -> Result<(), Failed> {
         .arg("up")
         .output()?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_code(&out, 0);
     assert_eq!(stdout, "Hello, world, from hello!\n");
     // It passes check as generated.
     let check = weld().current_dir(&dir).arg("check").output()?;

@@ -118,16 +118,19 @@ fn json(out: &Output) -> Result<Value, Failed> {
 fn round_trip() -> Result<(), Failed> {
     let registry = Registry::start()?;
     let reference = format!("{}/shop:0.1.0", registry.host);
-    let first = run(&[
-        "push",
-        &reference,
-        "-C",
-        "fixtures/shop",
-        "--format",
-        "json",
-    ])?;
-    expect_code(&first, 0);
-    let first = json(&first)?;
+    let push = || -> Result<Value, Failed> {
+        let out = run(&[
+            "push",
+            &reference,
+            "-C",
+            "fixtures/shop",
+            "--format",
+            "json",
+        ])?;
+        expect_code(&out, 0);
+        json(&out)
+    };
+    let first = push()?;
     let digest = first["digest"].as_str().unwrap_or_default().to_string();
     assert!(digest.starts_with("sha256:"), "{first}");
     assert_eq!(
@@ -137,14 +140,7 @@ fn round_trip() -> Result<(), Failed> {
     );
 
     // Again: the same digest, and the registry's blobs are not sent twice.
-    let again = json(&run(&[
-        "push",
-        &reference,
-        "-C",
-        "fixtures/shop",
-        "--format",
-        "json",
-    ])?)?;
+    let again = push()?;
     assert_eq!(again["digest"], digest.as_str());
     assert_eq!(again["uploaded"], serde_json::json!([]));
     assert_eq!(again["bytes"], 0);

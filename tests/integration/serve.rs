@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Failed, Trial};
 
-use crate::{shared_cache, weld};
+use crate::{expect_code, shared_cache, weld};
 
 type Case = fn() -> Result<(), Failed>;
 
@@ -482,7 +482,7 @@ fn not_http() -> Result<(), Failed> {
         .arg(guests.join("hostile.wasm"))
         .args(["--addr", "127.0.0.1:0"])
         .output()?;
-    crate::expect_code(&out, 2);
+    expect_code(&out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("does not export wasi:http/incoming-handler"),
@@ -493,7 +493,7 @@ fn not_http() -> Result<(), Failed> {
         .arg("run")
         .arg(guests.join("http.wasm"))
         .output()?;
-    crate::expect_code(&out, 2);
+    expect_code(&out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is an HTTP app"), "{err}");
     assert!(err.contains("weld serve"), "{err}");
@@ -616,12 +616,7 @@ fn handlers() -> Result<(), Failed> {
         .args(["test", "-C", "fixtures/handlers"])
         .output()?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_code(&out, 0);
     assert!(stdout.contains("3 passed, 0 failed"), "{stdout}");
     Ok(())
 }
@@ -724,7 +719,7 @@ expect-header = {{ x-missing = "1" }}
         .arg("--junit")
         .arg(&junit)
         .output()?;
-    crate::expect_code(&out, 1);
+    expect_code(&out, 1);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let results = report["tests"].as_array().expect("tests");
     let verdict = |name: &str| {
