@@ -9,12 +9,14 @@
 #   ./install.sh --dev      also what the test suite uses (Graphviz and docker-registry, via apt-get)
 #
 # Where things go (override with WELD_HOME):
-#   $WELD_HOME/toolchains/python   virtualenv with componentize-py
-#   $WELD_HOME/toolchains/js       node_modules with componentize-js
+#   $WELD_HOME/toolchains/python   virtualenv with componentize-py and mypy
+#   $WELD_HOME/toolchains/js       node_modules with componentize-js and TypeScript
 set -euo pipefail
 
 COMPONENTIZE_PY_VERSION=0.25.1
 COMPONENTIZE_JS_VERSION=0.23.0
+MYPY_VERSION=2.4.1
+TYPESCRIPT_VERSION=7.0.2
 WORKFLOW_PARSER_VERSION=0.3.61
 RUST_TARGET=wasm32-wasip2
 
@@ -57,24 +59,27 @@ else
     rustup target add "$RUST_TARGET"
 fi
 
-step "componentize-py $COMPONENTIZE_PY_VERSION (Python components)"
+step "componentize-py $COMPONENTIZE_PY_VERSION and mypy $MYPY_VERSION (Python components and their source check)"
 py=$tools/python
-if [ -x "$py/bin/componentize-py" ] &&
-    [ "$("$py/bin/componentize-py" --version 2>/dev/null | awk '{print $2}')" = "$COMPONENTIZE_PY_VERSION" ]; then
+# requirements.txt pins every package; an install that matches it is left alone.
+if [ -x "$py/bin/componentize-py" ] && [ -x "$py/bin/mypy" ] &&
+    cmp -s "$repo/toolchains/python/requirements.txt" "$py/.weld-installed-requirements"; then
     ok "already installed in $py"
 else
     python3 -m venv --clear "$py" || die "python3 -m venv failed: install the venv module (Debian: apt-get install python3-venv)."
-    "$py/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY_VERSION"
+    "$py/bin/pip" install --quiet --disable-pip-version-check -r "$repo/toolchains/python/requirements.txt"
+    cp "$repo/toolchains/python/requirements.txt" "$py/.weld-installed-requirements"
     ok "installed in $py"
 fi
 
-step "componentize-js $COMPONENTIZE_JS_VERSION (JavaScript components)"
+step "componentize-js $COMPONENTIZE_JS_VERSION and TypeScript $TYPESCRIPT_VERSION (JavaScript components and their source check)"
 js=$tools/js
 # The lock file pins jco and preview2-shim to versions whose componentize works (see docs/toolchains.md).
 if [ -f "$js/node_modules/@bytecodealliance/componentize-js/package.json" ] &&
     cmp -s "$repo/toolchains/js/package-lock.json" "$js/.weld-installed-lock" &&
     node -e "process.exit(require(process.argv[1]).version === process.argv[2] ? 0 : 1)" \
-        "$js/node_modules/@bytecodealliance/componentize-js/package.json" "$COMPONENTIZE_JS_VERSION"; then
+        "$js/node_modules/@bytecodealliance/componentize-js/package.json" "$COMPONENTIZE_JS_VERSION" &&
+    [ -f "$js/node_modules/typescript/bin/tsc" ]; then
     ok "already installed in $js"
 else
     mkdir -p "$js"

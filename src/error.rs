@@ -57,6 +57,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Wit(#[from] crate::wit::WitError),
 
+    /// The source check could not run.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Source(#[from] crate::check::source::SourceError),
+
     /// The checked components do not fit (the findings were printed already). No code: the
     /// findings above carry theirs, and this line only says what stopped.
     #[error("{0}")]
@@ -99,7 +104,7 @@ impl Error {
             Error::Scaffold(e) => e.exit_code(),
             Error::Checked(_) => EXIT_FAILURE,
             Error::Manifest(e) => e.exit_code(),
-            Error::Toolchain(_) => EXIT_USAGE,
+            Error::Toolchain(_) | Error::Source(_) => EXIT_USAGE,
             Error::Usage { .. } | Error::Output(_) => EXIT_USAGE,
             Error::BrokenPipe => EXIT_OK,
         }

@@ -76,11 +76,39 @@ pub fn check(plan: &Plan) -> Result<ProjectCheck> {
         ProjectInputs::Script { path, deps } => compose::wire_script(path, deps)?.checked.findings,
     };
     findings.extend(targets(plan, &loaded)?);
+    // Every component, also one whose types WIT cannot express (its wiring is checked).
+    let mut components: Vec<String> = inputs.all().iter().map(|i| i.name.clone()).collect();
+    for f in sources(plan)? {
+        // A component the composition leaves out is still built, so its source is checked.
+        if !components.contains(&f.consumer) {
+            components.push(f.consumer.clone());
+        }
+        findings.push(f);
+    }
     Ok(ProjectCheck {
-        // Every component, also one whose types WIT cannot express (its wiring is checked).
-        components: inputs.all().iter().map(|i| i.name.clone()).collect(),
+        components,
         findings,
     })
+}
+
+/// Each Python and JavaScript component's source, checked against its world (cached: after a
+/// build, this reads the build's verdict).
+fn sources(plan: &Plan) -> Result<Vec<Finding>> {
+    let checked: Vec<&crate::project::Component> = plan
+        .components
+        .iter()
+        .filter(|c| check::source::applies(c))
+        .collect();
+    if checked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let langs: Vec<_> = checked.iter().map(|c| c.lang).collect();
+    let tools = check::source::Tools::probe(&crate::toolchain::Toolchains::default(), &langs);
+    let mut findings = Vec::new();
+    for c in checked {
+        findings.extend(check::source::check(c, &plan.target_dir, &tools)?);
+    }
+    Ok(findings)
 }
 
 /// Each component that names its world in weld.toml, checked against that world.

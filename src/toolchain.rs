@@ -17,6 +17,10 @@ use crate::project::Lang;
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 /// The componentize-js version install.sh installs and weld is tested with.
 pub const COMPONENTIZE_JS_VERSION: &str = "0.23.0";
+/// The mypy version install.sh installs beside componentize-py, for the source-level check.
+pub const MYPY_VERSION: &str = "2.4.1";
+/// The TypeScript version install.sh installs beside componentize-js, for the source-level check.
+pub const TYPESCRIPT_VERSION: &str = "7.0.2";
 /// The wasi:http release the JavaScript engine of that componentize-js exports its fetch-event
 /// handler as (StarlingMonkey's own WIT); a world must export `incoming-handler` at this one.
 /// An integration test reads it from the installed engine.
@@ -55,16 +59,22 @@ pub enum Tool {
     Node,
     /// componentize-js, for JavaScript components.
     ComponentizeJs,
+    /// mypy, which checks Python sources against their world's bindings.
+    Mypy,
+    /// TypeScript's compiler, which checks JavaScript sources against their world's types.
+    TypeScript,
 }
 
 impl Tool {
     /// Every tool, in the order doctor lists them.
-    pub const ALL: [Tool; 5] = [
+    pub const ALL: [Tool; 7] = [
         Tool::Cargo,
         Tool::RustTarget,
         Tool::ComponentizePy,
+        Tool::Mypy,
         Tool::Node,
         Tool::ComponentizeJs,
+        Tool::TypeScript,
     ];
 
     /// Its display name.
@@ -75,6 +85,8 @@ impl Tool {
             Tool::ComponentizePy => "componentize-py",
             Tool::Node => "node",
             Tool::ComponentizeJs => "componentize-js",
+            Tool::Mypy => "mypy",
+            Tool::TypeScript => "typescript",
         }
     }
 
@@ -82,8 +94,8 @@ impl Tool {
     pub fn lang(self) -> Lang {
         match self {
             Tool::Cargo | Tool::RustTarget => Lang::Rust,
-            Tool::ComponentizePy => Lang::Python,
-            Tool::Node | Tool::ComponentizeJs => Lang::Js,
+            Tool::ComponentizePy | Tool::Mypy => Lang::Python,
+            Tool::Node | Tool::ComponentizeJs | Tool::TypeScript => Lang::Js,
         }
     }
 }
@@ -188,6 +200,14 @@ impl Toolchains {
                 probe.expected = Some(COMPONENTIZE_JS_VERSION);
                 self.probe_componentize_js()
             }
+            Tool::Mypy => {
+                probe.expected = Some(MYPY_VERSION);
+                self.probe_mypy()
+            }
+            Tool::TypeScript => {
+                probe.expected = Some(TYPESCRIPT_VERSION);
+                self.probe_typescript()
+            }
         };
         match found {
             Ok((path, version)) => {
@@ -277,6 +297,64 @@ impl Toolchains {
         which::which(&own)
             .ok()
             .or_else(|| find_in_path("componentize-py"))
+    }
+
+    fn probe_mypy(&self) -> Found {
+        let path = self.dir().join("python/bin/mypy");
+        let path = which::which(&path)
+            .ok()
+            .or_else(|| find_in_path("mypy"))
+            .ok_or_else(|| {
+                (
+                    "mypy is not installed".to_string(),
+                    format!(
+                        "run ./install.sh (it installs mypy {MYPY_VERSION} into {})",
+                        self.dir().join("python").display()
+                    ),
+                )
+            })?;
+        // `mypy 2.4.1 (compiled: yes)`
+        let version = version_of(&path, ["--version"], 1)?;
+        Ok((path, version))
+    }
+
+    /// The TypeScript compiler's entry script, run with node.
+    pub fn tsc(&self) -> PathBuf {
+        self.dir().join("js/node_modules/typescript/bin/tsc")
+    }
+
+    /// jco's command-line entry (it comes with componentize-js), run with node.
+    pub fn jco(&self) -> PathBuf {
+        let dir = self.dir().join("js/node_modules/@bytecodealliance/jco");
+        let bin = std::fs::read_to_string(dir.join("package.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .and_then(|json| json["bin"]["jco"].as_str().map(str::to_string))
+            .unwrap_or_else(|| "dist/jco.js".to_string());
+        dir.join(bin)
+    }
+
+    fn probe_typescript(&self) -> Found {
+        let tsc = self.tsc();
+        let manifest = self.dir().join("js/node_modules/typescript/package.json");
+        let missing = || {
+            (
+                "TypeScript is not installed".to_string(),
+                format!(
+                    "run ./install.sh (it installs TypeScript {TYPESCRIPT_VERSION} into {})",
+                    self.dir().join("js").display()
+                ),
+            )
+        };
+        let text = std::fs::read_to_string(&manifest).map_err(|_| missing())?;
+        let version = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|json| json["version"].as_str().map(str::to_string))
+            .ok_or_else(missing)?;
+        if !tsc.is_file() || !self.jco().is_file() {
+            return Err(missing());
+        }
+        Ok((tsc, version))
     }
 
     fn probe_node(&self) -> Found {
@@ -415,6 +493,13 @@ mod tests {
             "COMPONENTIZE_JS_VERSION={COMPONENTIZE_JS_VERSION}\n"
         )));
         assert!(script.contains(&format!("RUST_TARGET={RUST_TARGET}\n")));
+        assert!(script.contains(&format!("MYPY_VERSION={MYPY_VERSION}\n")));
+        assert!(script.contains(&format!("TYPESCRIPT_VERSION={TYPESCRIPT_VERSION}\n")));
+        let requirements = include_str!("../toolchains/python/requirements.txt");
+        assert!(requirements.contains(&format!("\ncomponentize-py=={COMPONENTIZE_PY_VERSION}\n")));
+        assert!(requirements.contains(&format!("\nmypy=={MYPY_VERSION}\n")));
+        let package = include_str!("../toolchains/js/package.json");
+        assert!(package.contains(&format!("\"typescript\": \"{TYPESCRIPT_VERSION}\"")));
         let lock = include_str!("../toolchains/js/package-lock.json");
         assert!(lock.contains(&format!(
             "\"node_modules/@bytecodealliance/componentize-js\": {{\n      \"version\": \"{COMPONENTIZE_JS_VERSION}\""

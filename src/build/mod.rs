@@ -221,6 +221,8 @@ struct Tools {
     node: PathBuf,
     componentize_js: PathBuf,
     versions: Vec<(Tool, String)>,
+    /// What the source-level contract check runs.
+    source: crate::check::source::Tools,
 }
 
 impl Tools {
@@ -321,11 +323,19 @@ fn select<'a>(plan: &'a Plan, only: &[String]) -> Result<Vec<&'a Component>, Bui
 fn resolve_tools(selected: &[&Component], toolchains: &Toolchains) -> Result<Tools, BuildError> {
     let mut tools = Tools::default();
     let mut missing = Vec::new();
+    // The checkers are needed only where the source check is on.
+    let checker = |t: Tool| matches!(t, Tool::Mypy | Tool::TypeScript);
     let needed: Vec<Tool> = Tool::ALL
         .into_iter()
-        .filter(|t| selected.iter().any(|c| c.lang == t.lang()))
+        .filter(|&t| {
+            selected
+                .iter()
+                .any(|c| c.lang == t.lang() && (!checker(t) || crate::check::source::applies(c)))
+        })
         .collect();
-    for probe in toolchains.probe_many(&needed) {
+    let probes = toolchains.probe_many(&needed);
+    tools.source = crate::check::source::Tools::from_probes(&probes, toolchains);
+    for probe in probes {
         let tool = probe.tool;
         if probe.status == Status::Missing {
             missing.push(format!(
@@ -341,7 +351,7 @@ fn resolve_tools(selected: &[&Component], toolchains: &Toolchains) -> Result<Too
             Tool::ComponentizePy => tools.componentize_py = path,
             Tool::Node => tools.node = path,
             Tool::ComponentizeJs => tools.componentize_js = toolchains.componentize_js_entry(),
-            Tool::RustTarget => {}
+            Tool::RustTarget | Tool::Mypy | Tool::TypeScript => {}
         }
         tools
             .versions
@@ -415,6 +425,7 @@ impl Job<'_> {
             dir.join("Cargo.lock")
         });
         let lock_was_there = lock.as_ref().is_some_and(|l| l.exists());
+        self.check_source()?;
         let bytes = match c.lang {
             Lang::Rust => langs::rust(self),
             Lang::Python => langs::python(self),
@@ -465,16 +476,56 @@ impl Job<'_> {
         if c.lang == Lang::Rust {
             settings.push(("profile", format!("{:?}", self.profile)));
         }
-        cache::fingerprint(&cache::Inputs {
-            paths,
-            exclude: vec![self.target_dir],
-            settings,
-        })
-        .map_err(|e| {
+        if crate::check::source::applies(c) {
+            settings.push(("source-check", "on".into()));
+        }
+        fingerprint_inputs(paths, vec![self.target_dir], settings).map_err(|e| {
             let mut f = self.env_failure(format!("cannot fingerprint its sources: {e}"));
             f.help = Some("every file under a component's path and WIT directory is an input; remove or fix the one named".into());
             f
         })
+    }
+
+    /// The source-level contract check, before a toolchain builds whatever it is given: a
+    /// mismatch fails the build with the places in the code.
+    fn check_source(&self) -> Result<(), Failure> {
+        let c = self.component;
+        if !crate::check::source::applies(c) {
+            return Ok(());
+        }
+        self.stage("checking source");
+        let findings = crate::check::source::check(c, self.target_dir, &self.tools.source)
+            .map_err(|e| {
+                let mut f = self.env_failure(e.to_string());
+                f.help = e.help.clone().or(f.help);
+                f
+            })?;
+        let errors: Vec<_> = findings
+            .into_iter()
+            .filter(|f| f.severity == crate::check::Severity::Error)
+            .collect();
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let mut f = self.failure(
+            FailureKind::Source,
+            format!(
+                "its source does not match its world ({} problem{})",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            ),
+            crate::check::source::render(&errors).trim_end().to_string(),
+        );
+        f.help = Some(format!(
+            "{} builds whatever code it is given, and the component would fail when called; fix the code as shown (or build without this check: `--no-source-check`, or `source-check = false` under [components.{}])",
+            if c.lang == Lang::Python {
+                "componentize-py"
+            } else {
+                "componentize-js"
+            },
+            c.name
+        ));
+        Err(f)
     }
 
     /// Checks that `bytes` is a valid component; returns the size of its largest core module.
@@ -615,6 +666,20 @@ impl Job<'_> {
                 _ => false,
             }))
     }
+}
+
+/// Hashes files and settings into a fingerprint (see [`cache`]); an error names the file that
+/// could not be read.
+pub(crate) fn fingerprint_inputs(
+    paths: Vec<&Path>,
+    exclude: Vec<&Path>,
+    settings: Vec<(&'static str, String)>,
+) -> Result<String, String> {
+    cache::fingerprint(&cache::Inputs {
+        paths,
+        exclude,
+        settings,
+    })
 }
 
 /// The byte size of the largest core module inside a component (the interpreter, for Python

@@ -10,16 +10,17 @@ pub mod load;
 pub mod plug;
 pub mod runtime;
 pub mod sections;
+pub mod source;
 pub mod target;
 pub mod validate;
 pub mod wit_text;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use load::{LoadError, Loaded};
 
 /// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
     /// A fact: an import and who provides it.
@@ -32,7 +33,7 @@ pub enum Severity {
 
 /// What a finding says, as a stable code: serialised in kebab-case (`unsatisfied-import`), the
 /// codes docs/check-json.md lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Code {
     /// Exactly one component exports the import, with the same contract.
@@ -63,6 +64,20 @@ pub enum Code {
     MissingExport,
     /// Target world: the component imports something the world does not.
     ImportNotInWorld,
+    /// Source: the code defines nothing for an interface (or world) the world exports.
+    SourceMissingExport,
+    /// Source: an exported interface's class or object lacks one of its functions.
+    SourceMissingFunction,
+    /// Source: a function takes another number of parameters than the WIT gives it.
+    SourceArity,
+    /// Source: an annotated parameter or result type contradicts the WIT.
+    SourceType,
+    /// Source: a call to an imported function passes arguments its WIT does not take.
+    SourceImportCall,
+    /// Source: the code matches its world (as far as the type checker can tell).
+    SourceChecked,
+    /// Source: the check could not run (its toolchain is missing); nothing was checked.
+    SourceUnchecked,
 }
 
 impl Code {
@@ -83,6 +98,13 @@ impl Code {
             Code::WorldExport => "world-export",
             Code::MissingExport => "missing-export",
             Code::ImportNotInWorld => "import-not-in-world",
+            Code::SourceMissingExport => "source-missing-export",
+            Code::SourceMissingFunction => "source-missing-function",
+            Code::SourceArity => "source-arity",
+            Code::SourceType => "source-type",
+            Code::SourceImportCall => "source-import-call",
+            Code::SourceChecked => "source-checked",
+            Code::SourceUnchecked => "source-unchecked",
         }
     }
 }
@@ -104,11 +126,24 @@ pub enum Against {
     World,
     /// A component's WASI import checked against what weld's runtime implements.
     Runtime,
+    /// A component's source code checked against its world (`provider` names the world).
+    Source,
+}
+
+/// A place in a source file: 1-based line and column, as editors count them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// The file, as the user names it (relative to the working directory when under it).
+    pub file: String,
+    /// Line, from 1.
+    pub line: u32,
+    /// Column, from 1.
+    pub column: u32,
 }
 
 /// One statement about one import (or one plug). The JSON form is documented in
 /// docs/check-json.md.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     /// Severity.
     pub severity: Severity,
@@ -133,6 +168,9 @@ pub struct Finding {
     pub message: String,
     /// What to do.
     pub help: Option<String>,
+    /// Where in the component's source the finding points (source findings only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
 }
 
 /// Whether any finding is an error.

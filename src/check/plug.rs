@@ -236,6 +236,7 @@ impl Import<'_> {
 
     fn finding(&self, severity: Severity, code: Code, message: String) -> Finding {
         Finding {
+            location: None,
             severity,
             code,
             against: Against::Components,
@@ -421,6 +422,7 @@ fn unused_plug(
         })
         .collect();
     Finding {
+        location: None,
         severity: Severity::Warning,
         code: Code::UnusedPlug,
         against: Against::Components,
@@ -499,6 +501,7 @@ fn cycle_finding(components: &[Loaded], steps: &[(ComponentId, &str)]) -> Findin
         })
         .collect();
     Finding {
+        location: None,
         severity: Severity::Error,
         code: Code::PlugCycle,
         against: Against::Components,
@@ -532,6 +535,7 @@ fn incompatible(consumer: &Loaded, provider: &Loaded, interface: &str, d: Differ
         ),
     };
     Finding {
+        location: None,
         severity: Severity::Error,
         code: d.code,
         against: Against::Components,
@@ -569,6 +573,7 @@ fn unfit_for_runtime(consumer: &Loaded, interface: &str, d: Difference) -> Findi
         ),
     };
     Finding {
+        location: None,
         severity: Severity::Error,
         code: d.code,
         against: Against::Runtime,

@@ -23,6 +23,7 @@ pub fn check(
     let tw = &resolve.worlds[world];
     let target = format!("world `{world_name}`");
     let finding = |severity, code, interface: String, message: String| Finding {
+        location: None,
         severity,
         code,
         against: Against::World,
@@ -145,6 +146,7 @@ fn explain(
         (d.expected, d.found)
     };
     Finding {
+        location: None,
         severity: Severity::Error,
         code: d.code,
         against: Against::World,

@@ -276,6 +276,14 @@ pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) ->
                         f.provider.as_deref().unwrap_or("?")
                     );
                 }
+                (Code::SourceChecked, _) => {
+                    let _ = writeln!(
+                        out,
+                        "  {} {:width$}  source matches this world",
+                        r.paint("ok     ", Style::Good),
+                        f.interface
+                    );
+                }
                 (Code::RuntimeProvided, _) if verbose => {
                     let _ = writeln!(
                         out,
@@ -325,9 +333,14 @@ pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) ->
             _ => r.paint(&format!("warning[{}]", f.code), Style::Warn),
         };
         let _ = writeln!(out, "\n{label}: {}", f.message);
+        if let Some(location) = &f.location {
+            out.push_str(&check::source::excerpt(location));
+        }
         if let (Some(expected), Some(found)) = (&f.expected, &f.found) {
             let other = f.provider.as_deref().unwrap_or("?");
-            let (consumer, provider) = if f.against == Against::World {
+            let (consumer, provider) = if f.against == Against::Source {
+                ("the WIT says:".to_string(), "the code has:".to_string())
+            } else if f.against == Against::World {
                 (format!("{other} says:"), format!("{} has:", f.consumer))
             } else {
                 (

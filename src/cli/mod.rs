@@ -97,6 +97,11 @@ struct GlobalOptions {
     /// current directory]
     #[arg(short = 'C', long, value_name = "PATH", global = true)]
     manifest_path: Option<PathBuf>,
+
+    /// Build and check Python and JavaScript components without checking their source against
+    /// their world (like `source-check = false` on each)
+    #[arg(long, global = true)]
+    no_source_check: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,12 +129,24 @@ pub struct Context {
     reporter: Reporter,
     manifest_path: Option<PathBuf>,
     cwd: PathBuf,
+    no_source_check: bool,
 }
 
 impl Context {
     /// The project named by `-C` or found above the current directory.
     fn plan(&self) -> Result<Plan> {
-        Ok(Plan::discover(self.manifest_path.as_deref(), &self.cwd)?)
+        self.discover(self.manifest_path.as_deref())
+    }
+
+    /// The project at `manifest_path` (or found above the current directory), with the global
+    /// options that change it applied.
+    fn discover(&self, manifest_path: Option<&Path>) -> Result<Plan> {
+        let plan = Plan::discover(manifest_path, &self.cwd)?;
+        Ok(if self.no_source_check {
+            plan.without_source_check()
+        } else {
+            plan
+        })
     }
 
     /// `path` as the user would write it: relative to the current directory when inside it.
@@ -175,6 +192,7 @@ impl Cli {
         let cx = Context {
             reporter,
             manifest_path: self.global.manifest_path,
+            no_source_check: self.global.no_source_check,
             cwd: std::env::current_dir().map_err(|e| Error::Usage {
                 message: format!("the current directory is unusable: {e}"),
             })?,

@@ -62,7 +62,7 @@ impl UpArgs {
             (Some(p), _) => Some(cx.cwd.join(p)),
             (None, given) => given.clone(),
         };
-        let mut plan = Plan::discover(manifest_path.as_deref(), &cx.cwd)?;
+        let mut plan = cx.discover(manifest_path.as_deref())?;
         if let Some(addr) = self.addr {
             plan.serve.addr = addr;
         }
@@ -164,7 +164,7 @@ fn stage(cx: &Context, name: &str, f: impl FnOnce() -> Result<&'static str>) -> 
 /// A child process makes cancelling a run in progress a plain kill.
 fn watch(cx: &Context, project: Option<&Path>, addr: Option<std::net::SocketAddr>) -> Result<u8> {
     let manifest_path = project.map(|p| cx.cwd.join(p)).or(cx.manifest_path.clone());
-    let mut plan = Plan::discover(manifest_path.as_deref(), &cx.cwd)?;
+    let mut plan = cx.discover(manifest_path.as_deref())?;
     if let Some(addr) = addr {
         plan.serve.addr = addr;
     }
@@ -225,7 +225,7 @@ fn watch(cx: &Context, project: Option<&Path>, addr: Option<std::net::SocketAddr
             }
         ));
         // An invalid weld.toml is the child's to report; keep watching what was read before.
-        if let Ok(next) = Plan::discover(Some(&plan.manifest), &cx.cwd) {
+        if let Ok(next) = cx.discover(Some(&plan.manifest)) {
             plan = next;
         }
     }
@@ -260,7 +260,7 @@ fn watch_serving(cx: &Context, mut plan: Plan, output: &Path) -> Result<u8> {
                     "weld: {} changed; rebuilding while the running version serves",
                     cx.show(&changed)
                 ));
-                if let Ok(next) = Plan::discover(Some(&plan.manifest), &cx.cwd) {
+                if let Ok(next) = cx.discover(Some(&plan.manifest)) {
                     plan = next;
                 }
                 // Watched again before the rebuild: a change made during it starts another.

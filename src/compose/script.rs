@@ -295,6 +295,7 @@ fn finding(consumer: &str, import: &str, provider: &Provider, components: &[Stri
         ),
     };
     Finding {
+        location: None,
         severity,
         code,
         against: Against::Components,

@@ -64,13 +64,14 @@ impl std::fmt::Display for Lang {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct RawComponent {
     pub lang: Spanned<Lang>,
     pub path: Spanned<String>,
     pub world: Option<Spanned<String>>,
     pub wit: Option<Spanned<String>>,
     pub module: Option<Spanned<String>>,
+    pub source_check: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -73,6 +73,14 @@ pub struct About {
 }
 
 impl Plan {
+    /// Turns the source-level contract check off for every component (`--no-source-check`).
+    pub fn without_source_check(mut self) -> Plan {
+        for c in &mut self.components {
+            c.source_check = false;
+        }
+        self
+    }
+
     /// Finds weld.toml (`manifest_path` may be the file or its directory; without it the search
     /// walks up from `cwd`), then loads it.
     pub fn discover(manifest_path: Option<&Path>, cwd: &Path) -> Result<Plan, ManifestError> {
@@ -139,6 +147,9 @@ pub struct Component {
     pub world: Option<String>,
     /// The Python module to componentize.
     pub module: Option<String>,
+    /// Whether its Python or JavaScript source is checked against its world before it is built
+    /// (`source-check`, default true).
+    pub source_check: bool,
     /// Where the built component lands.
     pub output: PathBuf,
 }

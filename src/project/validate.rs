@@ -308,6 +308,23 @@ impl Validator {
             }
             (None, _) => None,
         };
+        let source_check = match (&raw.source_check, lang) {
+            (Some(v), Lang::Python | Lang::Js) => *v.get_ref(),
+            (Some(v), _) => {
+                self.report(
+                    "weld::manifest::misplaced-key",
+                    Some(v.span()),
+                    format!(
+                        "component `{name}`: `source-check` applies only to python and js components"
+                    ),
+                    format!("a {lang} component's source is not checked by weld"),
+                    Some("remove this line".into()),
+                );
+                ok = false;
+                false
+            }
+            (None, _) => true,
+        };
         if let (Some(module), Lang::Python, true) = (&module, lang, source.is_dir()) {
             let file = module.replace('.', "/");
             if !source.join(format!("{file}.py")).is_file()
@@ -377,6 +394,7 @@ impl Validator {
             wit,
             world,
             module,
+            source_check,
         })
     }
 
