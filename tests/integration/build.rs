@@ -142,6 +142,16 @@ fn calc_example() -> Result<(), Failed> {
         .filter(|f| f["code"] == "satisfied")
         .collect();
     assert_eq!(satisfied.len(), 2, "{report:#}");
+    // The example's Python and JavaScript sources match their worlds.
+    let mut checked: Vec<&str> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["code"] == "source-checked")
+        .filter_map(|f| f["consumer"].as_str())
+        .collect();
+    checked.sort();
+    assert_eq!(checked, ["arith", "words"], "{report:#}");
 
     // A Python component's exports, as `--invoke` lists them, are the user's: componentize-py's
     // own `exports.init` hook is not among them, and a typo gets a suggestion.

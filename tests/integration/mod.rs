@@ -15,6 +15,7 @@ mod new;
 mod oci;
 mod run;
 mod serve;
+mod source;
 
 pub fn trials() -> Vec<Trial> {
     let mut trials = vec![
@@ -66,6 +67,7 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(run::trials());
     trials.extend(serve::trials());
     trials.extend(oci::trials());
+    trials.extend(source::trials());
     trials.extend(new::trials());
     trials.extend(fuzz::trials());
     trials
@@ -103,6 +105,8 @@ fn doctor_reports_this_machine() -> Result<(), Failed> {
     for (name, version) in [
         ("componentize-py", weld::toolchain::COMPONENTIZE_PY_VERSION),
         ("componentize-js", weld::toolchain::COMPONENTIZE_JS_VERSION),
+        ("mypy", weld::toolchain::MYPY_VERSION),
+        ("typescript", weld::toolchain::TYPESCRIPT_VERSION),
     ] {
         let t = tool(&report, name);
         assert_eq!(t["status"], "ok", "{name}: {t}");
@@ -144,8 +148,10 @@ fn doctor_missing_toolchains_exit_2() -> Result<(), Failed> {
         "cargo",
         "wasm32-wasip2",
         "componentize-py",
+        "mypy",
         "node",
         "componentize-js",
+        "typescript",
     ] {
         let t = tool(&report, name);
         assert_eq!(t["status"], "missing", "{name}: {t}");
