@@ -10,22 +10,27 @@ use weld::project::Lang;
 use weld::report::Style;
 use weld::scaffold::{self, Template};
 
-/// Start a component from a template: a command or an HTTP app, in Rust, Python or JavaScript
+/// Start a component: from a template (a command or an HTTP app), or implementing a world
 ///
-/// Writes the component's sources and the WIT world it implements, and adds it to weld.toml
-/// (edited in place: comments and order are kept). In a directory without weld.toml it makes
-/// the project too, with the component as the app's root, so `weld up` runs (or serves) it at
-/// once. Nothing is overwritten.
+/// With --template, writes the component's sources and the WIT world it implements, and adds it
+/// to weld.toml (edited in place: comments and order are kept). In a directory without weld.toml
+/// it makes the project too, with the component as the app's root, so `weld up` runs (or
+/// serves) it at once. With --world, writes a skeleton of a world in the project's WIT: every
+/// export, typed as the language's bindings type it, each stub failing with a message that
+/// points at the WIT until it is written. Nothing is overwritten.
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
 Examples:
   weld new hello --lang rust                     a command in Rust; then: weld up
   weld new api --lang python --template http     an HTTP app in Python; then: weld up, curl localhost:8080
   weld new web --lang js --template http -C myapp
+  weld new pricing --lang python --world pricing-provider   a skeleton of a world in wit/
 
 Exit status:
   0  created
-  2  usage error: a bad name, a name or file that exists, an unreadable weld.toml")]
+  1  the project's WIT does not parse (--world)
+  2  usage error: a bad name, a name or file that exists, an unreadable weld.toml, an unknown
+     world, a missing toolchain")]
 pub struct NewArgs {
     /// The component's name (lowercase letters, digits and `-`); also its directory
     #[arg(value_name = "NAME")]
@@ -36,8 +41,12 @@ pub struct NewArgs {
     lang: LangArg,
 
     /// What it is: a command (wasi:cli/run) or an HTTP app (wasi:http/proxy)
-    #[arg(long, value_enum, default_value = "cli")]
+    #[arg(long, value_enum, default_value = "cli", conflicts_with = "world")]
     template: TemplateArg,
+
+    /// Implement this world of the project's WIT instead of a template: a stub per export
+    #[arg(long, value_name = "WORLD")]
+    world: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -77,7 +86,16 @@ impl NewArgs {
             TemplateArg::Cli => Template::Cli,
             TemplateArg::Http => Template::Http,
         };
-        let created = scaffold::new_component(&dir, &self.name, lang, template)?;
+        let created = match &self.world {
+            Some(world) => scaffold::new_from_world(
+                &dir,
+                &self.name,
+                lang,
+                world,
+                &weld::toolchain::Toolchains::default(),
+            )?,
+            None => scaffold::new_component(&dir, &self.name, lang, template)?,
+        };
         let r = &cx.reporter;
         if r.json() {
             r.print_json(&created)?;

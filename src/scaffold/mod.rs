@@ -9,6 +9,9 @@ use miette::Diagnostic;
 use toml_edit::{DocumentMut, Item, Table, value};
 
 use crate::project::Lang;
+use crate::toolchain::Toolchains;
+
+mod skeleton;
 
 /// What kind of app the starter is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +59,26 @@ pub enum ScaffoldError {
         message: String,
     },
 
+    /// The project's WIT does not parse.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Wit(#[from] crate::wit::WitError),
+
+    /// `--world` names a world the WIT does not have.
+    #[error("{wit} has no world `{world}`")]
+    #[diagnostic(
+        code(weld::new::world),
+        help("its worlds are: {}; name one of them, or write the world there first", worlds.join(", "))
+    )]
+    UnknownWorld {
+        /// The world as given.
+        world: String,
+        /// The WIT directory as weld.toml names it.
+        wit: String,
+        /// The worlds it has.
+        worlds: Vec<String>,
+    },
+
     /// A language that needs a WIT world and a project whose WIT is elsewhere.
     #[error("{0}")]
     #[diagnostic(code(weld::new::unsupported))]
@@ -73,9 +96,13 @@ pub enum ScaffoldError {
 }
 
 impl ScaffoldError {
-    /// Every one is a usage or environment problem.
+    /// A WIT that does not parse is the checked thing being wrong; the rest are usage or
+    /// environment problems.
     pub fn exit_code(&self) -> u8 {
-        crate::exit::EXIT_USAGE
+        match self {
+            ScaffoldError::Wit(e) => e.exit_code(),
+            _ => crate::exit::EXIT_USAGE,
+        }
     }
 }
 
@@ -100,6 +127,98 @@ pub fn new_component(
     lang: Lang,
     template: Template,
 ) -> Result<Created, ScaffoldError> {
+    let (manifest, mut doc, new_project) = open(dir, name, lang)?;
+    let source_dir = dir.join(name);
+
+    // Python and JavaScript build against a WIT world: the project's WIT directory (`wit`)
+    // gets one for this component. Rust's starters use the wasip2 crate's worlds.
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    let world = name.to_string();
+    if lang != Lang::Rust {
+        let wit_key = wit_key(&doc);
+        let wit_dir = dir.join(&wit_key);
+        let file = wit_dir.join(format!("{name}.wit"));
+        if file.exists() {
+            return Err(ScaffoldError::Exists(file));
+        }
+        let header = if package_of(&wit_dir).is_some() {
+            // The directory is one package: this file joins it.
+            String::new()
+        } else {
+            format!("package local:{};\n\n", project_name(dir))
+        };
+        files.push((file, world_wit(&header, &world, lang, template)));
+    }
+    match lang {
+        Lang::Rust => files.extend(rust_files(&source_dir, name, template)),
+        Lang::Python => files.push((source_dir.join("app.py"), python_app(name, template))),
+        Lang::Js => files.push((
+            source_dir.join(format!("{name}.js")),
+            js_app(name, template),
+        )),
+        Lang::Wasm => unreachable!("refused by open()"),
+    }
+    let world = (lang != Lang::Rust).then_some(world.as_str());
+    // The app's root when there is no [compose] yet.
+    let root = doc.get("compose").is_none();
+    finish(&manifest, &mut doc, name, lang, world, root, &files)?;
+    Ok(Created {
+        manifest,
+        new_project,
+        files: files.into_iter().map(|(p, _)| p).collect(),
+        root,
+    })
+}
+
+/// Adds component `name` in `lang` implementing `world` of the project's WIT: one stub per
+/// export, typed as the language's bindings type it.
+pub fn new_from_world(
+    dir: &Path,
+    name: &str,
+    lang: Lang,
+    world: &str,
+    toolchains: &Toolchains,
+) -> Result<Created, ScaffoldError> {
+    let (manifest, mut doc, new_project) = open(dir, name, lang)?;
+    let wit_key = wit_key(&doc);
+    let wit = dir.join(&wit_key);
+    if package_of(&wit).is_none() {
+        return Err(ScaffoldError::Unsupported(format!(
+            "--world names a world of the project's WIT, and {} has no WIT package: write the world there first (or start from --template)",
+            wit.display()
+        )));
+    }
+    let scratch = tempfile::tempdir().map_err(|source| ScaffoldError::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let source_dir = dir.join(name);
+    let src = skeleton::Source {
+        name,
+        dir: &source_dir,
+        wit: &wit,
+        wit_key: &wit_key,
+        world,
+        scratch: scratch.path(),
+        toolchains,
+    };
+    let files = match lang {
+        Lang::Python => skeleton::python(&src)?,
+        Lang::Js => skeleton::js(&src)?,
+        Lang::Rust => skeleton::rust(&src)?,
+        Lang::Wasm => unreachable!("refused by open()"),
+    };
+    finish(&manifest, &mut doc, name, lang, Some(world), false, &files)?;
+    Ok(Created {
+        manifest,
+        new_project,
+        files: files.into_iter().map(|(p, _)| p).collect(),
+        root: false,
+    })
+}
+
+/// weld.toml (parsed, or a new one) once the name is known to be free.
+fn open(dir: &Path, name: &str, lang: Lang) -> Result<(PathBuf, DocumentMut, bool), ScaffoldError> {
     let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
@@ -116,7 +235,7 @@ pub fn new_component(
     }
     let manifest = dir.join("weld.toml");
     let new_project = !manifest.exists();
-    let mut doc = if new_project {
+    let doc = if new_project {
         let project = project_name(dir);
         format!("[project]\nname = \"{project}\"\n")
             .parse::<DocumentMut>()
@@ -143,42 +262,28 @@ pub fn new_component(
     if source_dir.exists() {
         return Err(ScaffoldError::Exists(source_dir));
     }
+    Ok((manifest, doc, new_project))
+}
 
-    // Python and JavaScript build against a WIT world: the project's WIT directory (`wit`)
-    // gets one for this component. Rust's starters use the wasip2 crate's worlds.
-    let mut files: Vec<(PathBuf, String)> = Vec::new();
-    let world = name.to_string();
-    if lang != Lang::Rust {
-        let wit_key = doc
-            .get("project")
-            .and_then(|p| p.get("wit"))
-            .and_then(Item::as_str)
-            .unwrap_or("wit")
-            .to_string();
-        let wit_dir = dir.join(&wit_key);
-        let file = wit_dir.join(format!("{name}.wit"));
-        if file.exists() {
-            return Err(ScaffoldError::Exists(file));
-        }
-        let header = if package_of(&wit_dir).is_some() {
-            // The directory is one package: this file joins it.
-            String::new()
-        } else {
-            format!("package local:{};\n\n", project_name(dir))
-        };
-        files.push((file, world_wit(&header, &world, lang, template)));
-    }
-    match lang {
-        Lang::Rust => files.extend(rust_files(&source_dir, name, template)),
-        Lang::Python => files.push((source_dir.join("app.py"), python_app(name, template))),
-        Lang::Js => files.push((
-            source_dir.join(format!("{name}.js")),
-            js_app(name, template),
-        )),
-        Lang::Wasm => unreachable!("refused above"),
-    }
+/// `[project] wit`, or `wit`.
+fn wit_key(doc: &DocumentMut) -> String {
+    doc.get("project")
+        .and_then(|p| p.get("wit"))
+        .and_then(Item::as_str)
+        .unwrap_or("wit")
+        .to_string()
+}
 
-    // weld.toml: the component, and the app's root when there is no [compose] yet.
+/// Writes the files (none may exist) and then weld.toml with the component added.
+fn finish(
+    manifest: &Path,
+    doc: &mut DocumentMut,
+    name: &str,
+    lang: Lang,
+    world: Option<&str>,
+    root: bool,
+    files: &[(PathBuf, String)],
+) -> Result<(), ScaffoldError> {
     let components = doc
         .entry("components")
         .or_insert_with(|| {
@@ -188,7 +293,7 @@ pub fn new_component(
         })
         .as_table_mut()
         .ok_or_else(|| ScaffoldError::Manifest {
-            path: manifest.clone(),
+            path: manifest.to_path_buf(),
             message: "`components` is not a table".into(),
         })?;
     let mut entry = Table::new();
@@ -204,35 +309,26 @@ pub fn new_component(
     if lang == Lang::Python {
         entry.insert("module", value("app"));
     }
-    if lang != Lang::Rust {
-        entry.insert("world", value(world.as_str()));
+    if let Some(world) = world {
+        entry.insert("world", value(world));
     }
     components.insert(name, Item::Table(entry));
-    let root = doc.get("compose").is_none();
     if root {
         let mut compose = Table::new();
         compose.insert("root", value(name));
         compose.insert("plugs", value(toml_edit::Array::new()));
         doc.insert("compose", Item::Table(compose));
     }
-
-    let mut written = Vec::new();
-    for (path, text) in &files {
+    for (path, text) in files {
         write_new(path, text)?;
-        written.push(path.clone());
     }
-    crate::fsutil::write_atomic(&manifest, doc.to_string().as_bytes()).map_err(|source| {
+    crate::fsutil::write_atomic(manifest, doc.to_string().as_bytes()).map_err(|source| {
         ScaffoldError::Io {
-            path: manifest.clone(),
+            path: manifest.to_path_buf(),
             source,
         }
     })?;
-    Ok(Created {
-        manifest,
-        new_project,
-        files: written,
-        root,
-    })
+    Ok(())
 }
 
 /// The directory's name as a project name (lower case, `-` for anything else).

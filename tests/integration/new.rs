@@ -17,7 +17,100 @@ pub fn trials() -> Vec<Trial> {
             move || http(lang),
         ));
     }
+    trials.push(crate::trial(
+        "new::world_skeletons_build_check_and_say_what_is_missing",
+        world_skeletons,
+    ));
     trials
+}
+
+/// `weld new --world` in each language for a world that uses every kind of WIT type
+/// (tests/cli/new/kinds/): the skeletons are the goldens under tests/cli/new/world/
+/// (`BLESS=1` rewrites them), they build with the real toolchains, pass `weld check` (the
+/// source check included), and each stub says what is missing when called.
+fn world_skeletons() -> Result<(), Failed> {
+    let dir = crate::scratch("world-skeletons")?;
+    std::fs::create_dir_all(dir.join("wit"))?;
+    std::fs::copy(
+        crate::root().join("tests/cli/new/kinds/wit/kinds.wit"),
+        dir.join("wit/kinds.wit"),
+    )?;
+    std::fs::write(
+        dir.join("weld.toml"),
+        "# kinds\n[project]\nname = \"kinds\"\n",
+    )?;
+    for (name, lang) in [("py", "python"), ("js", "js"), ("rs", "rust")] {
+        let out = weld()
+            .current_dir(&dir)
+            .args(["new", name, "--lang", lang, "--world", "kinds"])
+            .output()?;
+        expect_code(&out, 0);
+    }
+    let goldens = crate::root().join("tests/cli/new/world");
+    let made = [
+        "py/app.py",
+        "py/shapes.py",
+        "js/js.js",
+        "rs/Cargo.toml",
+        "rs/src/lib.rs",
+    ];
+    let mut differ = Vec::new();
+    for file in made {
+        let text = std::fs::read_to_string(dir.join(file))?;
+        let golden = goldens.join(file);
+        if std::env::var_os("BLESS").is_some() {
+            std::fs::create_dir_all(golden.parent().unwrap_or(&goldens))?;
+            std::fs::write(&golden, &text)?;
+        } else if std::fs::read_to_string(&golden).ok().as_deref() != Some(text.as_str()) {
+            differ.push(file);
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "skeletons differ from tests/cli/new/world/ (rerun with BLESS=1 to accept): {differ:?}"
+    );
+    let manifest = std::fs::read_to_string(dir.join("weld.toml"))?;
+    assert!(manifest.starts_with("# kinds\n"), "{manifest}");
+    assert!(
+        manifest.contains("[components.rs]\nlang = \"rust\"\npath = \"rs\"\nworld = \"kinds\"\n"),
+        "{manifest}"
+    );
+
+    let out = weld().current_dir(&dir).arg("build").output()?;
+    expect_code(&out, 0);
+    let out = weld()
+        .current_dir(&dir)
+        .args(["check", "--format", "json"])
+        .output()?;
+    expect_code(&out, 0);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let checked = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["code"] == "source-checked")
+        .count();
+    assert_eq!(checked, 2, "{report:#}");
+
+    for name in ["py", "js", "rs"] {
+        let out = weld()
+            .env("WELD_CACHE_DIR", shared_cache())
+            .current_dir(&dir)
+            .args([
+                "run",
+                &format!("target/weld/{name}.wasm"),
+                "--invoke",
+                "hello(\"ada\")",
+            ])
+            .output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{name}: {stderr}");
+        assert!(
+            stderr.contains("hello is not written yet (see wit/kinds.wit)"),
+            "{name}: {stderr}"
+        );
+    }
+    Ok(())
 }
 
 /// A fresh, empty directory with `weld new NAME --lang LANG --template TEMPLATE` run in it.

@@ -576,6 +576,21 @@ fn lower_camel(name: &str) -> String {
     })
 }
 
+/// A WIT function or interface name as componentize-py spells a method or module.
+pub fn python_name(name: &str) -> String {
+    snake(name)
+}
+
+/// A WIT interface or resource name as componentize-py spells its class.
+pub fn python_class(name: &str) -> String {
+    upper_camel(name)
+}
+
+/// A WIT name as jco and componentize-js spell it (`count-words` → `countWords`).
+pub fn js_name(name: &str) -> String {
+    lower_camel(name)
+}
+
 /// A path as findings show it.
 fn shown(path: &Path) -> String {
     crate::fsutil::shown(path)
