@@ -10,9 +10,9 @@ use clap::Args;
 use super::Context;
 use weld::error::{Error, Result};
 use weld::report::{Reporter, Style};
-use weld::run::{App, Compiled, Pool, Runtime, RuntimeOptions, default_cache_dir};
+use weld::run::{App, Compiled, Pool, Profile, Runtime, RuntimeOptions, default_cache_dir};
 use weld::serve::{self, RequestRecord, ServeSettings, ServeSummary, Server};
-use weld::units::{self, format_elapsed, format_size};
+use weld::units::{self, format_elapsed};
 
 /// Serve an HTTP app: every request gets a fresh instance of it
 ///
@@ -116,7 +116,16 @@ impl ServeArgs {
             settings.grace = g;
         }
         let addr = self.addr.unwrap_or(base.addr);
-        serve_app(cx, &path, &name, addr, &settings, self.no_cache)
+        // A server runs Cranelift's optimised code: it serves for longer than it compiles.
+        serve_app(
+            cx,
+            &path,
+            &name,
+            addr,
+            &settings,
+            Profile::Release,
+            self.no_cache,
+        )
     }
 }
 
@@ -128,9 +137,10 @@ pub(super) fn serve_app(
     name: &str,
     addr: SocketAddr,
     settings: &ServeSettings,
+    profile: Profile,
     no_cache: bool,
 ) -> Result<u8> {
-    let started = start(cx, path, name, addr, settings, no_cache)?;
+    let started = start(cx, path, name, addr, settings, profile, no_cache)?;
     let summary = started
         .server
         .run(&started.runtime, started.listener, serve::signals())?;
@@ -153,6 +163,7 @@ pub(super) fn start(
     name: &str,
     addr: SocketAddr,
     settings: &ServeSettings,
+    profile: Profile,
     no_cache: bool,
 ) -> Result<Started> {
     let runtime = Runtime::new(RuntimeOptions {
@@ -161,11 +172,12 @@ pub(super) fn start(
             instances: u32::try_from(settings.max_concurrency).unwrap_or(u32::MAX),
             max_memory: settings.run.max_memory,
         }),
+        profile,
     })?;
     let app = load(cx, &runtime, path, name)?;
     let r = &cx.reporter;
     let log = (r.verbosity() >= 0).then(|| request_log(r.clone()));
-    let server = Server::new(&runtime, &app, settings, log)?;
+    let server = Server::new(&app, settings, log)?;
     // Bound before the banner, so that the address printed is one that answers.
     let listener = std::net::TcpListener::bind(addr).map_err(|e| Error::Usage {
         message: format!(
@@ -197,15 +209,19 @@ pub(super) fn start(
 /// app is the server's to judge (`Server::new`, `Reloader::replace`).
 pub(super) fn load(cx: &Context, runtime: &Runtime, path: &Path, name: &str) -> Result<App> {
     let r = &cx.reporter;
-    let app = runtime.load_notify(path, name, &|size| {
-        r.status(&format!(
-            "compiling {} ({}); the compiled code is cached, so later starts are instant",
-            cx.show_app(path, name),
-            format_size(size)
+    let app = runtime.load_notify(path, name, &|compiling| {
+        r.status(&super::run::compiling_status(
+            &cx.show_app(path, name),
+            compiling,
+            Some("the compiled code is cached, so later starts are instant"),
         ))
     })?;
     if let Compiled::Fresh { compile } = app.compiled {
-        r.verbose(&format!("compiled in {}", format_elapsed(compile)));
+        r.verbose(&format!(
+            "compiled with {} in {}",
+            app.compiler,
+            format_elapsed(compile)
+        ));
     }
     Ok(app)
 }

@@ -11,9 +11,9 @@ use super::Context;
 use weld::error::{Error, Result};
 use weld::project::{TestCase, TestTarget};
 use weld::report::Style;
-use weld::run::{Runtime, RuntimeOptions, default_cache_dir};
+use weld::run::{Profile, Runtime, RuntimeOptions, default_cache_dir};
 use weld::test::{self, Outcome, Targets, TestResult};
-use weld::units::{format_elapsed, format_size};
+use weld::units::format_elapsed;
 
 /// Run the project's declared tests: invocations and runs with expected results
 #[derive(Debug, Args)]
@@ -39,6 +39,11 @@ pub struct TestArgs {
     /// Run at most N tests at once [default: number of cores]
     #[arg(short, long, value_name = "N")]
     jobs: Option<std::num::NonZeroUsize>,
+
+    /// Compile with Cranelift, for optimised code, instead of the dev profile's Winch
+    /// [default: [run] profile, or dev]
+    #[arg(long)]
+    release: bool,
 }
 
 #[derive(Serialize)]
@@ -99,6 +104,11 @@ impl TestArgs {
         let runtime = Runtime::new(RuntimeOptions {
             cache_dir: default_cache_dir(),
             pool: None,
+            profile: if self.release {
+                Profile::Release
+            } else {
+                plan.profile
+            },
         })?;
         let mut wanted: Vec<(String, PathBuf)> = Vec::new();
         for t in &selected {
@@ -110,10 +120,11 @@ impl TestArgs {
                 wanted.push((test::target_name(t), path));
             }
         }
-        let targets = Targets::load_notify(&runtime, &wanted, &|name, size| {
-            r.status(&format!(
-                "compiling {name} ({}); cached for later runs",
-                format_size(size)
+        let targets = Targets::load_notify(&runtime, &wanted, &|name, compiling| {
+            r.status(&super::run::compiling_status(
+                name,
+                compiling,
+                Some("cached for later runs"),
             ))
         });
         let jobs = self

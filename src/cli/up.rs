@@ -14,6 +14,7 @@ use weld::error::{Error, Result};
 use weld::pipeline;
 use weld::project::Plan;
 use weld::report::Style;
+use weld::run::Profile;
 use weld::units::format_elapsed;
 
 /// Build, check, compose and run the project: the whole job in one command
@@ -46,6 +47,11 @@ pub struct UpArgs {
     #[arg(long, value_name = "IP:PORT")]
     addr: Option<std::net::SocketAddr>,
 
+    /// Compile with Cranelift, for optimised code, instead of the dev profile's Winch
+    /// [default: [run] profile, or dev]
+    #[arg(long)]
+    release: bool,
+
     /// Arguments for the app (replacing [run] args)
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
@@ -55,7 +61,7 @@ impl UpArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("up")?;
         if self.watch {
-            return watch(cx, self.project.as_deref(), self.addr);
+            return watch(cx, self.project.as_deref(), self.addr, self.release);
         }
         // `weld up DIR` is `weld -C DIR up`.
         let manifest_path = match (&self.project, &cx.manifest_path) {
@@ -67,6 +73,7 @@ impl UpArgs {
             plan.serve.addr = addr;
         }
         let output = prepare(cx, &plan, self.jobs)?;
+        let profile = profile(&plan, self.release);
         // An HTTP app is served with [serve]'s settings; anything else runs.
         if weld::serve::is_http_app(&output).unwrap_or(false) {
             cx.reporter.status(&format!(
@@ -80,6 +87,7 @@ impl UpArgs {
                 &plan.name,
                 plan.serve.addr,
                 &plan.serve.settings,
+                profile,
                 false,
             );
         }
@@ -89,7 +97,16 @@ impl UpArgs {
             cx.show(&output)
         ));
         // The app's own output and exit code are the result; diagnostics go to stderr.
-        super::run::run_project_app(cx, &plan, self.args)
+        super::run::run_project_app(cx, &plan, self.args, profile)
+    }
+}
+
+/// The profile `--release` or else the manifest chooses.
+fn profile(plan: &Plan, release: bool) -> Profile {
+    if release {
+        Profile::Release
+    } else {
+        plan.profile
     }
 }
 
@@ -162,7 +179,12 @@ fn stage(cx: &Context, name: &str, f: impl FnOnce() -> Result<&'static str>) -> 
 /// `weld up --watch`: runs `weld up` (the same command line without `--watch`) as a child, and
 /// on every change of a file in the project (outside build outputs) stops it and starts again.
 /// A child process makes cancelling a run in progress a plain kill.
-fn watch(cx: &Context, project: Option<&Path>, addr: Option<std::net::SocketAddr>) -> Result<u8> {
+fn watch(
+    cx: &Context,
+    project: Option<&Path>,
+    addr: Option<std::net::SocketAddr>,
+    release: bool,
+) -> Result<u8> {
     let manifest_path = project.map(|p| cx.cwd.join(p)).or(cx.manifest_path.clone());
     let mut plan = cx.discover(manifest_path.as_deref())?;
     if let Some(addr) = addr {
@@ -174,7 +196,8 @@ fn watch(cx: &Context, project: Option<&Path>, addr: Option<std::net::SocketAddr
     let mut first = true;
     match prepare(cx, &plan, None) {
         Ok(output) if weld::serve::is_http_app(&output).unwrap_or(false) => {
-            return watch_serving(cx, plan, &output);
+            let profile = profile(&plan, release);
+            return watch_serving(cx, plan, &output, profile);
         }
         Ok(_) => {}
         Err(e) => {
@@ -235,13 +258,14 @@ fn watch(cx: &Context, project: Option<&Path>, addr: Option<std::net::SocketAddr
 /// checks and composes again while the running version keeps answering; a new version that
 /// compiles takes the requests that arrive from then on, requests in flight finish on the old
 /// one. A change that fails a stage is shown and the running version stays.
-fn watch_serving(cx: &Context, mut plan: Plan, output: &Path) -> Result<u8> {
+fn watch_serving(cx: &Context, mut plan: Plan, output: &Path, profile: Profile) -> Result<u8> {
     let started = super::serve::start(
         cx,
         output,
         &plan.name,
         plan.serve.addr,
         &plan.serve.settings,
+        profile,
         false,
     )?;
     let reloader = started.server.reloader();

@@ -106,6 +106,8 @@ pub(crate) struct RawRun {
     pub allow_http: Vec<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
     pub max_memory: Option<Spanned<String>>,
+    /// `[run]` only: which compiler `weld run`, `up` and `test` use.
+    pub profile: Option<Spanned<String>>,
 }
 
 /// `[serve]`: the server's own settings, then the grants and per-request limits it shares with
@@ -144,6 +146,7 @@ impl RawServe {
             allow_http: std::mem::take(&mut self.allow_http),
             timeout: self.timeout.take(),
             max_memory: self.max_memory.take(),
+            profile: None,
         }
     }
 }
@@ -206,6 +209,7 @@ impl RawTest {
             allow_http: std::mem::take(&mut self.allow_http),
             timeout: self.timeout.take(),
             max_memory: self.max_memory.take(),
+            profile: None,
         }
     }
 }

@@ -49,6 +49,9 @@ pub struct Plan {
     pub compose: Option<Compose>,
     /// `[run]`: arguments, capabilities and limits for `weld run` and `weld up`.
     pub run: RunSettings,
+    /// `[run] profile`: the compiler `weld run`, `up` and `test` use (`weld serve` always
+    /// uses Cranelift).
+    pub profile: crate::run::Profile,
     /// `[serve]`: where and how `weld serve` answers requests.
     pub serve: ServeConfig,
     /// `[[test]]` entries in manifest order.

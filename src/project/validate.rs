@@ -11,6 +11,8 @@ use toml::Spanned;
 use wit_parser::{PackageId, Resolve};
 
 use super::manifest::{RawComponent, RawCompose, RawManifest};
+use crate::run::Profile;
+
 use super::{Component, Compose, Lang, ManifestError, ManifestIssue, Plan, ScriptSource, Wiring};
 
 pub(super) fn plan_from_str(
@@ -162,7 +164,9 @@ impl Validator {
                 Some("set [compose] `output` to another file, or rename the component".into()),
             );
         }
-        let run = self.run(raw.run.unwrap_or_default(), super::DEFAULT_TIMEOUT);
+        let mut raw_run = raw.run.unwrap_or_default();
+        let profile = self.profile(raw_run.profile.take());
+        let run = self.run(raw_run, super::DEFAULT_TIMEOUT);
         let serve = self.serve(raw.serve.unwrap_or_default());
         let mut tests = Vec::new();
         let mut seen: Vec<String> = Vec::new();
@@ -202,8 +206,33 @@ impl Validator {
             components,
             compose,
             run,
+            profile,
             serve,
             tests,
+        }
+    }
+
+    /// `[run] profile`: `dev` (the default) or `release`.
+    fn profile(&mut self, raw: Option<Spanned<String>>) -> Profile {
+        let Some(raw) = raw else {
+            return Profile::Dev;
+        };
+        match raw.get_ref().as_str() {
+            "dev" => Profile::Dev,
+            "release" => Profile::Release,
+            other => {
+                self.report(
+                    "weld::manifest::invalid-value",
+                    Some(raw.span()),
+                    format!("`{other}` is not a profile"),
+                    "expected \"dev\" or \"release\"",
+                    Some(
+                        "\"dev\" compiles with Winch (fast to compile), \"release\" with Cranelift (fast code)"
+                            .into(),
+                    ),
+                );
+                Profile::Dev
+            }
         }
     }
 

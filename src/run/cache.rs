@@ -48,8 +48,10 @@ pub fn compiled_dir(cache_dir: &Path) -> PathBuf {
 }
 
 impl CodeCache {
-    /// A cache under `dir` (created on first store) for code `engine` compiles.
-    pub fn new(dir: PathBuf, engine: &Engine) -> CodeCache {
+    /// A cache under `dir` (created on first store) for code `engine` compiles with `compiler`.
+    /// Each compiler has its own directory, named after it: a dev run never evicts or loads the
+    /// release profile's code.
+    pub fn new(dir: PathBuf, compiler: super::Compiler, engine: &Engine) -> CodeCache {
         // A stable hash: DefaultHasher may change between Rust releases, which would orphan
         // every entry.
         let mut hasher = Sha256::new();
@@ -58,7 +60,9 @@ impl CodeCache {
             .precompile_compatibility_hash()
             .hash(&mut HashInto(&mut hasher));
         hasher.update(env!("CARGO_PKG_VERSION"));
-        let dir = compiled_dir(&dir).join(&format!("{:x}", hasher.finalize())[..16]);
+        hasher.update(compiler.name());
+        let hash = format!("{:x}", hasher.finalize());
+        let dir = compiled_dir(&dir).join(format!("{}-{}", compiler.name(), &hash[..16]));
         CodeCache {
             dir,
             engine: engine.clone(),
@@ -98,6 +102,21 @@ impl CodeCache {
             &self.index_entry(path),
             format!("{} {key}\n", file_identity(meta)).as_bytes(),
         );
+    }
+
+    fn fallback_entry(&self, key: &str) -> PathBuf {
+        self.dir.join("fallback").join(key)
+    }
+
+    /// Whether the component with key `key` is one this cache's compiler could not compile,
+    /// so that it is compiled by (and cached for) Cranelift instead.
+    pub fn falls_back(&self, key: &str) -> bool {
+        self.fallback_entry(key).is_file()
+    }
+
+    /// Remembers that this cache's compiler cannot compile the component with key `key`.
+    pub fn fall_back(&self, key: &str) {
+        let _ = crate::fsutil::write_atomic(&self.fallback_entry(key), b"");
     }
 
     /// The compiled form of the component with key `key`, if cached and loadable.

@@ -39,7 +39,7 @@ pub enum RunError {
         help: Option<String>,
     },
 
-    /// Cranelift refused the component (it validated as a component, so this is rare).
+    /// The compiler refused the component (it validated as a component, so this is rare).
     #[error("cannot compile `{name}`: {message}")]
     #[diagnostic(code(weld::run::compile))]
     Compile {

@@ -4,6 +4,11 @@
 //! One [`Runtime`] holds the engine, the WASI linker and the tokio runtime the WASI host needs;
 //! [`Runtime::load`] compiles (or loads from the cache) and pre-instantiates a component once;
 //! [`Runtime::run`] gives each run a fresh store and instance, so runs never share state.
+//!
+//! A runtime compiles with the compiler its [`Profile`] names: Winch for the edit loop (about a
+//! third of Cranelift's compile time, slower code), Cranelift for serving and shipping. A dev
+//! runtime that meets a component Winch cannot compile (a proposal it lacks) compiles that one
+//! with Cranelift instead, in a second engine made on first need, and remembers the choice.
 
 mod cache;
 mod error;
@@ -46,6 +51,79 @@ pub struct RuntimeOptions {
     /// Instances come from a pool sized for this many at once (a server); `None` allocates
     /// each instance on demand (a single run).
     pub pool: Option<Pool>,
+    /// Which compiler makes the machine code.
+    pub profile: Profile,
+}
+
+/// What the machine code is made for: a fast compile, or fast code.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// The edit loop (`weld run`, `up` and `test`): Winch, wasmtime's baseline compiler,
+    /// which compiles the example app in about a third of Cranelift's time.
+    Dev,
+    /// Serving, benchmarks and `--release`: Cranelift, the optimising compiler.
+    #[default]
+    Release,
+}
+
+impl Profile {
+    /// The compiler this profile uses.
+    pub fn compiler(self) -> Compiler {
+        match self {
+            Profile::Dev => Compiler::Winch,
+            Profile::Release => Compiler::Cranelift,
+        }
+    }
+
+    /// Its name in weld.toml and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Dev => "dev",
+            Profile::Release => "release",
+        }
+    }
+}
+
+/// A wasmtime compiler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compiler {
+    /// Single-pass, for compile speed.
+    Winch,
+    /// Optimising, for run-time speed.
+    Cranelift,
+}
+
+impl Compiler {
+    /// Its name in messages and cache directories.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compiler::Winch => "winch",
+            Compiler::Cranelift => "cranelift",
+        }
+    }
+}
+
+impl std::fmt::Display for Compiler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Compiler::Winch => "Winch",
+            Compiler::Cranelift => "Cranelift",
+        })
+    }
+}
+
+/// A compile about to start, for the status line: it may take seconds.
+#[derive(Debug, Clone)]
+pub struct Compiling {
+    /// The component's size in bytes.
+    pub size: u64,
+    /// The compiler that is about to compile it.
+    pub compiler: Compiler,
+    /// Why the profile's own compiler could not, when this compile is the fallback to
+    /// Cranelift: said once per component, when the fallback is first made.
+    pub fallback: Option<String>,
 }
 
 /// The pooling allocator's size: memory and instance slots reserved up front and reused, so
@@ -60,11 +138,22 @@ pub struct Pool {
 
 /// The engine, the linker with WASI 0.2, and the compiled-code cache.
 pub struct Runtime {
+    primary: Backend,
+    /// Cranelift, for what Winch cannot compile: made on first need (dev profile only).
+    fallback: std::sync::OnceLock<Result<Backend, String>>,
+    options: RuntimeOptions,
+    tokio: tokio::runtime::Runtime,
+}
+
+/// One compiler's engine, with its linker and caches: machine code from one engine cannot run
+/// in another, so each compiler has its own.
+struct Backend {
+    compiler: Compiler,
     engine: Engine,
     linker: Linker<Host>,
     cache: Option<CodeCache>,
+    /// Cranelift's per-function cache (Winch has no incremental compilation).
     functions: Option<Arc<cache::FunctionCache>>,
-    tokio: tokio::runtime::Runtime,
     _ticker: Ticker,
 }
 
@@ -76,6 +165,8 @@ pub struct App {
     pub path: PathBuf,
     /// Where its compiled code came from.
     pub compiled: Compiled,
+    /// The compiler that made its machine code.
+    pub compiler: Compiler,
     pre: InstancePre<Host>,
     /// Read only when needed (a diagnostic's signature): a cached app is never read whole.
     bytes: std::sync::OnceLock<Arc<[u8]>>,
@@ -199,52 +290,37 @@ impl Status {
 }
 
 impl Runtime {
-    /// An engine configured for weld: Cranelift with parallel compilation, epoch interruption
-    /// for deadlines, backtraces with names; and a linker with every WASI 0.2 interface.
+    /// An engine configured for weld: the profile's compiler (Cranelift with parallel
+    /// compilation, or Winch), epoch interruption for deadlines, backtraces with names; and a
+    /// linker with every WASI 0.2 interface.
     pub fn new(options: RuntimeOptions) -> Result<Runtime, RunError> {
-        let mut config = Config::new();
-        config
-            .epoch_interruption(true)
-            .parallel_compilation(true)
-            .max_wasm_stack(MAX_WASM_STACK)
-            .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(64));
-        if let Some(pool) = options.pool {
-            config.allocation_strategy(pool.config());
-        }
-        let functions = options
-            .cache_dir
-            .as_deref()
-            .map(|dir| Arc::new(cache::FunctionCache::new(dir)));
-        if let Some(functions) = &functions {
-            config
-                .enable_incremental_compilation(functions.clone())
-                .map_err(|e| RunError::engine(&e))?;
-        }
-        let engine = Engine::new(&config).map_err(|e| RunError::engine(&e))?;
-        let mut linker = Linker::new(&engine);
-        // Components from different toolchains import different WASI 0.2 patch versions; the
-        // linker resolves each to the one wasmtime-wasi implements.
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| RunError::engine(&e))?;
-        // Outgoing HTTP is linked for every guest; only granted origins can be reached.
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-            .map_err(|e| RunError::engine(&e))?;
+        let primary = Backend::new(options.profile.compiler(), &options)?;
         let tokio = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("weld-run")
             .build()
             .map_err(|e| RunError::Environment(format!("cannot start the async runtime: {e}")))?;
-        let cache = options.cache_dir.map(|dir| CodeCache::new(dir, &engine));
-        let ticker = Ticker::start(engine.clone()).map_err(|e| {
-            RunError::Environment(format!("cannot start the deadline timer thread: {e}"))
-        })?;
         Ok(Runtime {
-            engine,
-            linker,
-            cache,
-            functions,
+            primary,
+            fallback: std::sync::OnceLock::new(),
+            options,
             tokio,
-            _ticker: ticker,
         })
+    }
+
+    /// The profile's compiler.
+    pub fn compiler(&self) -> Compiler {
+        self.primary.compiler
+    }
+
+    /// The Cranelift backend a dev runtime falls back to, made on first use.
+    fn fallback(&self) -> Result<&Backend, RunError> {
+        self.fallback
+            .get_or_init(|| {
+                Backend::new(Compiler::Cranelift, &self.options).map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| RunError::Environment(format!("cannot start Cranelift: {e}")))
     }
 
     /// Reads the component at `path`, compiles it (or loads its compiled code from the cache)
@@ -253,23 +329,25 @@ impl Runtime {
         self.load_notify(path, name, &|_| {})
     }
 
-    /// [`Runtime::load`], calling `compiling` with the component's size before a compile that
-    /// the cache cannot spare (it may take a while: tell the user).
+    /// [`Runtime::load`], calling `compiling` before a compile that the cache cannot spare (it
+    /// may take a while: tell the user).
     pub fn load_notify(
         &self,
         path: &Path,
         name: &str,
-        compiling: &dyn Fn(u64),
+        compiling: &dyn Fn(&Compiling),
     ) -> Result<App, RunError> {
         let meta = std::fs::metadata(path).map_err(|e| RunError::read(path, e))?;
         let start = Instant::now();
-        let remembered = self.cache.as_ref().and_then(|cache| {
+        // An unchanged file is neither read nor hashed: its key is remembered.
+        let remembered = self.primary.cache.as_ref().and_then(|cache| {
             let key = cache.remembered_key(path, &meta)?;
-            cache.get(&key)
+            self.cached(&key)
         });
         let bytes = std::sync::OnceLock::new();
-        let (component, compiled) = match remembered {
-            Some(component) => (
+        let (backend, component, compiled) = match remembered {
+            Some((backend, component)) => (
+                backend,
                 component,
                 Compiled::Cached {
                     load: start.elapsed(),
@@ -280,26 +358,41 @@ impl Runtime {
                     .map_err(|e| RunError::read(path, e))?
                     .into();
                 // Hashed once, and only when there is a cache to key.
-                let key = self.cache.as_ref().map(|_| CodeCache::key(&read));
+                let key = self.primary.cache.as_ref().map(|_| CodeCache::key(&read));
                 let loaded = self.compile(path, name, &read, key.as_deref(), compiling)?;
-                if let (Some(cache), Some(key)) = (&self.cache, &key) {
+                if let (Some(cache), Some(key)) = (&self.primary.cache, &key) {
                     cache.remember(path, &meta, key);
                 }
                 let _ = bytes.set(read);
                 loaded
             }
         };
-        let pre = match self.linker.instantiate_pre(&component) {
+        let pre = match backend.linker.instantiate_pre(&component) {
             Ok(pre) => pre,
-            Err(e) => return Err(self.explain_link_error(name, &component, &e)),
+            Err(e) => return Err(backend.explain_link_error(name, &component, &e)),
         };
         Ok(App {
             name: name.to_string(),
             path: path.to_path_buf(),
             compiled,
+            compiler: backend.compiler,
             pre,
             bytes,
         })
+    }
+
+    /// The compiled form of the component with `key`, from the profile's cache or, for one
+    /// Winch could not compile, from Cranelift's.
+    fn cached(&self, key: &str) -> Option<(&Backend, Component)> {
+        let cache = self.primary.cache.as_ref()?;
+        if let Some(component) = cache.get(key) {
+            return Some((&self.primary, component));
+        }
+        if !cache.falls_back(key) {
+            return None;
+        }
+        let fallback = self.fallback().ok()?;
+        Some((fallback, fallback.cache.as_ref()?.get(key)?))
     }
 
     fn compile(
@@ -308,15 +401,14 @@ impl Runtime {
         name: &str,
         bytes: &[u8],
         key: Option<&str>,
-        compiling: &dyn Fn(u64),
-    ) -> Result<(Component, Compiled), RunError> {
+        compiling: &dyn Fn(&Compiling),
+    ) -> Result<(&Backend, Component, Compiled), RunError> {
         let start = Instant::now();
-        let cache = self.cache.as_ref().zip(key);
-        if let Some(component) = cache.and_then(|(c, key)| c.get(key)) {
+        if let Some((backend, component)) = key.and_then(|key| self.cached(key)) {
             let load = start.elapsed();
-            return Ok((component, Compiled::Cached { load }));
+            return Ok((backend, component, Compiled::Cached { load }));
         }
-        // A file that is not a component gets check's one-line reason, not Cranelift's; one
+        // A file that is not a component gets check's one-line reason, not the compiler's; one
         // whose types only WIT cannot express runs.
         if let Err(u) = crate::check::load::decode(bytes)
             && !u.valid
@@ -327,56 +419,56 @@ impl Runtime {
                 help: u.help,
             });
         }
-        self.link_imports(name, bytes)?;
-        compiling(bytes.len() as u64);
-        let component = Component::new(&self.engine, bytes).map_err(|e| RunError::Compile {
-            name: name.to_string(),
-            message: format!("{e:#}"),
-        })?;
+        self.primary.link_imports(name, bytes)?;
+        let size = bytes.len() as u64;
+        let known = key.is_some_and(|key| {
+            self.primary
+                .cache
+                .as_ref()
+                .is_some_and(|c| c.falls_back(key))
+        });
+        if !known {
+            compiling(&Compiling {
+                size,
+                compiler: self.primary.compiler,
+                fallback: None,
+            });
+            let winch_error = match self.primary.compile(name, bytes, key) {
+                Ok(component) => {
+                    let compile = start.elapsed();
+                    return Ok((&self.primary, component, Compiled::Fresh { compile }));
+                }
+                // Cranelift's error is the final word; Winch's may only mean Winch lacks
+                // something this component uses.
+                Err(e) if self.primary.compiler == Compiler::Winch => e,
+                Err(e) => return Err(e),
+            };
+            let fallback = self.fallback()?;
+            compiling(&Compiling {
+                size,
+                compiler: fallback.compiler,
+                fallback: Some(match winch_error {
+                    RunError::Compile { message, .. } => message,
+                    other => other.to_string(),
+                }),
+            });
+            let component = fallback.compile(name, bytes, key)?;
+            if let (Some(cache), Some(key)) = (&self.primary.cache, key) {
+                cache.fall_back(key);
+            }
+            let compile = start.elapsed();
+            return Ok((fallback, component, Compiled::Fresh { compile }));
+        }
+        // Known to need Cranelift: the user was told when that was found.
+        let fallback = self.fallback()?;
+        compiling(&Compiling {
+            size,
+            compiler: fallback.compiler,
+            fallback: None,
+        });
+        let component = fallback.compile(name, bytes, key)?;
         let compile = start.elapsed();
-        if let Some((cache, key)) = cache {
-            cache.put(key, &component);
-        }
-        if let Some(functions) = &self.functions {
-            functions.flush();
-        }
-        Ok((component, Compiled::Fresh { compile }))
-    }
-
-    /// Refuses a component whose imports the linker cannot satisfy before its code is compiled
-    /// (seconds, and cache space, for an app that cannot run). Judged on a code-free copy of
-    /// its imports; where one cannot be made, the link after compiling judges instead.
-    fn link_imports(&self, name: &str, bytes: &[u8]) -> Result<(), RunError> {
-        let Some(imports) = link::imports_only(bytes) else {
-            return Ok(());
-        };
-        let Ok(imports) = Component::new(&self.engine, &imports) else {
-            return Ok(());
-        };
-        match self.linker.instantiate_pre(&imports) {
-            Ok(_) => Ok(()),
-            Err(e) => Err(self.explain_link_error(name, &imports, &e)),
-        }
-    }
-
-    /// Names every import of `component` the linker does not provide, instead of wasmtime's
-    /// raw "matching implementation was not found" for the first one.
-    fn explain_link_error(
-        &self,
-        name: &str,
-        component: &Component,
-        error: &wasmtime::Error,
-    ) -> RunError {
-        match link::missing_imports(&self.linker, component) {
-            Some(missing) if !missing.is_empty() => RunError::MissingImports {
-                name: name.to_string(),
-                missing,
-            },
-            _ => RunError::Link {
-                name: name.to_string(),
-                message: format!("{error:#}"),
-            },
-        }
+        Ok((fallback, component, Compiled::Fresh { compile }))
     }
 
     /// Instantiates `app` in a fresh store with `settings`' grants and limits, and does
@@ -398,7 +490,8 @@ impl Runtime {
             Stdio::Capture { stdin } => host::Streams::Capture(stdin),
         };
         let (host, captured) = Host::new(&grants, args, streams, settings.max_memory)?;
-        let mut store = Store::new(&self.engine, host);
+        // The app's own engine: a dev runtime may have compiled it with the fallback.
+        let mut store = Store::new(app.pre.engine(), host);
         store.limiter(|host| &mut host.limits);
         let deadline = Instant::now() + settings.timeout;
         // Yielding at every tick lets the timeout below fire even while the guest computes;
@@ -449,17 +542,124 @@ impl Runtime {
         expected: &str,
         got: &str,
     ) -> Result<bool, String> {
-        invoke::same_result(app, &self.engine, call, expected, got)
+        invoke::same_result(app, app.pre.engine(), call, expected, got)
     }
 
     /// The async runtime guests run on (a server's connections run there too).
     pub(crate) fn tokio(&self) -> &tokio::runtime::Runtime {
         &self.tokio
     }
+}
 
-    /// The engine, for callers that compile or inspect components themselves.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
+impl Backend {
+    fn new(compiler: Compiler, options: &RuntimeOptions) -> Result<Backend, RunError> {
+        let mut config = Config::new();
+        config
+            .epoch_interruption(true)
+            .max_wasm_stack(MAX_WASM_STACK)
+            .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(64));
+        match compiler {
+            Compiler::Cranelift => {
+                config
+                    .strategy(wasmtime::Strategy::Cranelift)
+                    .parallel_compilation(true);
+            }
+            // Winch compiles functions in parallel too; it has no per-function cache.
+            Compiler::Winch => {
+                config
+                    .strategy(wasmtime::Strategy::Winch)
+                    .parallel_compilation(true);
+            }
+        }
+        if let Some(pool) = options.pool {
+            config.allocation_strategy(pool.config());
+        }
+        let functions = match compiler {
+            Compiler::Cranelift => options
+                .cache_dir
+                .as_deref()
+                .map(|dir| Arc::new(cache::FunctionCache::new(dir))),
+            Compiler::Winch => None,
+        };
+        if let Some(functions) = &functions {
+            config
+                .enable_incremental_compilation(functions.clone())
+                .map_err(|e| RunError::engine(&e))?;
+        }
+        let engine = Engine::new(&config).map_err(|e| RunError::engine(&e))?;
+        let mut linker = Linker::new(&engine);
+        // Components from different toolchains import different WASI 0.2 patch versions; the
+        // linker resolves each to the one wasmtime-wasi implements.
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| RunError::engine(&e))?;
+        // Outgoing HTTP is linked for every guest; only granted origins can be reached.
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| RunError::engine(&e))?;
+        let cache = options
+            .cache_dir
+            .clone()
+            .map(|dir| CodeCache::new(dir, compiler, &engine));
+        let ticker = Ticker::start(engine.clone()).map_err(|e| {
+            RunError::Environment(format!("cannot start the deadline timer thread: {e}"))
+        })?;
+        Ok(Backend {
+            compiler,
+            engine,
+            linker,
+            cache,
+            functions,
+            _ticker: ticker,
+        })
+    }
+
+    /// Compiles `bytes` and stores the result in the cache under `key`.
+    fn compile(&self, name: &str, bytes: &[u8], key: Option<&str>) -> Result<Component, RunError> {
+        let component = Component::new(&self.engine, bytes).map_err(|e| RunError::Compile {
+            name: name.to_string(),
+            message: format!("{e:#}"),
+        })?;
+        if let (Some(cache), Some(key)) = (&self.cache, key) {
+            cache.put(key, &component);
+        }
+        if let Some(functions) = &self.functions {
+            functions.flush();
+        }
+        Ok(component)
+    }
+
+    /// Refuses a component whose imports the linker cannot satisfy before its code is compiled
+    /// (seconds, and cache space, for an app that cannot run). Judged on a code-free copy of
+    /// its imports; where one cannot be made, the link after compiling judges instead.
+    fn link_imports(&self, name: &str, bytes: &[u8]) -> Result<(), RunError> {
+        let Some(imports) = link::imports_only(bytes) else {
+            return Ok(());
+        };
+        let Ok(imports) = Component::new(&self.engine, &imports) else {
+            return Ok(());
+        };
+        match self.linker.instantiate_pre(&imports) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.explain_link_error(name, &imports, &e)),
+        }
+    }
+
+    /// Names every import of `component` the linker does not provide, instead of wasmtime's
+    /// raw "matching implementation was not found" for the first one.
+    fn explain_link_error(
+        &self,
+        name: &str,
+        component: &Component,
+        error: &wasmtime::Error,
+    ) -> RunError {
+        match link::missing_imports(&self.linker, component) {
+            Some(missing) if !missing.is_empty() => RunError::MissingImports {
+                name: name.to_string(),
+                missing,
+            },
+            _ => RunError::Link {
+                name: name.to_string(),
+                message: format!("{error:#}"),
+            },
+        }
     }
 }
 
@@ -487,6 +687,11 @@ impl Pool {
 }
 
 impl App {
+    /// The engine its code was compiled for: stores that run it must be made from this one.
+    pub fn engine(&self) -> &Engine {
+        self.pre.engine()
+    }
+
     /// Whether it handles HTTP requests (exports `wasi:http/incoming-handler` 0.2).
     pub fn is_http(&self) -> bool {
         self.proxy().is_ok()

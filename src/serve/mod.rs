@@ -101,14 +101,8 @@ pub struct Reloader {
 impl Server {
     /// A server of `app` with `settings`, each answered request reported to `log`. An error
     /// means the app cannot serve: it is not an HTTP app, or a grant cannot be made.
-    pub fn new(
-        runtime: &Runtime,
-        app: &App,
-        settings: &ServeSettings,
-        log: RequestLog,
-    ) -> Result<Server, RunError> {
+    pub fn new(app: &App, settings: &ServeSettings, log: RequestLog) -> Result<Server, RunError> {
         let shared = Shared::new(
-            runtime,
             app,
             &settings.run,
             settings.max_body,
@@ -218,6 +212,8 @@ impl Reloader {
         let next = Shared {
             name: app.name.clone(),
             pre,
+            // A dev runtime may compile one version with Winch and the next with Cranelift.
+            engine: app.engine().clone(),
             ..(*current(&self.slot)).clone()
         };
         *self.slot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
@@ -238,7 +234,7 @@ pub fn serve(
     log: RequestLog,
     shutdown: impl Future<Output = ()>,
 ) -> Result<ServeSummary, RunError> {
-    Server::new(runtime, app, settings, log)?.run(runtime, listener, shutdown)
+    Server::new(app, settings, log)?.run(runtime, listener, shutdown)
 }
 
 /// Waits for SIGINT or SIGTERM: what stops a server.
@@ -345,7 +341,6 @@ impl Shared {
     /// One version of `app`, serving with `run`'s grants and limits, bodies up to `max_body`
     /// and `concurrency` requests at once.
     fn new(
-        runtime: &Runtime,
         app: &App,
         run: &RunSettings,
         max_body: u64,
@@ -356,7 +351,7 @@ impl Shared {
         Ok(Shared {
             name: app.name.clone(),
             pre: app.proxy()?,
-            engine: runtime.engine().clone(),
+            engine: app.engine().clone(),
             grants: Grants::prepare(run)?,
             run: run.clone(),
             max_body,
@@ -580,15 +575,7 @@ pub fn exchange(
     settings: &crate::project::RunSettings,
     request: http::Request<Bytes>,
 ) -> Result<Exchange, RunError> {
-    let shared = Arc::new(Shared::new(
-        runtime,
-        app,
-        settings,
-        u64::MAX,
-        1,
-        None,
-        true,
-    )?);
+    let shared = Arc::new(Shared::new(app, settings, u64::MAX, 1, None, true)?);
     let start = Instant::now();
     let timeout = settings.timeout;
     runtime.tokio().block_on(async move {
@@ -671,7 +658,7 @@ pub fn instantiation_times(
 ) -> Result<Vec<Duration>, RunError> {
     let pre = app.proxy()?;
     let grants = Grants::prepare(settings)?;
-    let engine = runtime.engine().clone();
+    let engine = app.engine().clone();
     runtime.tokio().block_on(async move {
         let mut times = Vec::with_capacity(n);
         for _ in 0..n {

@@ -85,7 +85,7 @@ impl Targets {
     pub fn load_notify(
         runtime: &Runtime,
         targets: &[(String, PathBuf)],
-        compiling: &dyn Fn(&str, u64),
+        compiling: &dyn Fn(&str, &crate::run::Compiling),
     ) -> Targets {
         let mut apps = BTreeMap::new();
         for (name, path) in targets {
@@ -93,7 +93,7 @@ impl Targets {
                 continue;
             }
             let app = runtime
-                .load_notify(path, name, &|size| compiling(name, size))
+                .load_notify(path, name, &|c| compiling(name, c))
                 .map_err(|e| render_error(&e));
             apps.insert(name.clone(), app);
         }
