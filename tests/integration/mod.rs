@@ -13,6 +13,7 @@ mod corpus;
 mod fuzz;
 mod new;
 mod oci;
+mod profile;
 mod run;
 mod serve;
 mod source;
@@ -65,6 +66,7 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(build::trials());
     trials.extend(check::trials());
     trials.extend(run::trials());
+    trials.extend(profile::trials());
     trials.extend(serve::trials());
     trials.extend(oci::trials());
     trials.extend(source::trials());
