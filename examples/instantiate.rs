@@ -4,7 +4,7 @@
 //!
 //!   cargo run --release --example instantiate -- APP.wasm [N]
 
-use weld::run::{Pool, Runtime, RuntimeOptions};
+use weld::run::{Pool, Profile, Runtime, RuntimeOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -21,6 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             instances: u32::try_from(settings.max_concurrency)?,
             max_memory: settings.run.max_memory,
         }),
+        profile: Profile::Release,
     })?;
     let app = runtime.load(std::path::Path::new(&path), "app")?;
     // The first instances touch memory the pool then keeps: leave them out.
