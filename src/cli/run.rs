@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::Context;
 use weld::error::{Error, Result};
-use weld::project::{HttpOrigin, Plan, RunSettings};
+use weld::project::{HttpOrigin, Plan, RunSettings, Wiring};
 use weld::run::grants::{self, DirSpec, EnvName, EnvVar, NetAddr, Overrides};
 use weld::run::{
     Action, Call, Compiled, Compiler, Compiling, Profile, RunError, Runtime, RuntimeOptions,
@@ -131,7 +131,16 @@ impl RunArgs {
                 args: settings.args.clone(),
             },
         };
-        run_app(cx, &path, &name, &settings, &action, profile, self.no_cache)
+        run_app(
+            cx,
+            &path,
+            &name,
+            &settings,
+            &action,
+            profile,
+            self.no_cache,
+            None,
+        )
     }
 }
 
@@ -206,6 +215,18 @@ pub(super) fn run_project_app(
     let action = Action::Run {
         args: settings.args.clone(),
     };
+    // A dev run of an app composed by plugging, just composed: its parts, linked in the host,
+    // so that an edit to one of them compiles only that one.
+    let parts = match &compose.wiring {
+        Wiring::Plug { root, plugs } if profile == Profile::Dev => std::iter::once(root)
+            .chain(plugs)
+            .map(|name| {
+                plan.component(name)
+                    .map(|c| (c.name.clone(), c.output.clone()))
+            })
+            .collect::<Option<Vec<_>>>(),
+        _ => None,
+    };
     run_app(
         cx,
         &compose.output,
@@ -214,6 +235,7 @@ pub(super) fn run_project_app(
         &action,
         profile,
         false,
+        parts,
     )
 }
 
@@ -236,8 +258,10 @@ pub(super) fn compiling_status(app: &str, compiling: &Compiling, cached: Option<
     }
 }
 
-/// Loads the component at `path` (compiling it, or from the cache), runs `action` in it with
-/// `settings`, prints an invoked function's result, and returns the exit status.
+/// Loads the component at `path` (compiling it, or from the cache; or, given `parts`, the
+/// parts it was composed from), runs `action` in it with `settings`, prints an invoked
+/// function's result, and returns the exit status.
+#[allow(clippy::too_many_arguments)]
 fn run_app(
     cx: &Context,
     path: &Path,
@@ -246,6 +270,7 @@ fn run_app(
     action: &Action,
     profile: Profile,
     no_cache: bool,
+    parts: Option<Vec<(String, PathBuf)>>,
 ) -> Result<u8> {
     let runtime = Runtime::new(RuntimeOptions {
         cache_dir: if no_cache { None } else { default_cache_dir() },
@@ -253,13 +278,32 @@ fn run_app(
         profile,
     })?;
     let r = &cx.reporter;
-    let app = runtime.load_notify(path, name, &|compiling| {
-        r.status(&compiling_status(
-            &cx.show_app(path, name),
-            compiling,
-            (!no_cache).then_some("the compiled code is cached, so later runs start at once"),
-        ))
-    })?;
+    let cached = (!no_cache).then_some("the compiled code is cached, so later runs start at once");
+    let linked = match &parts {
+        Some(parts) => runtime.load_parts(path, name, parts, &|part, compiling| {
+            r.status(&compiling_status(part, compiling, cached))
+        })?,
+        None => None,
+    };
+    if linked.is_some() {
+        r.verbose(&format!(
+            "running {} as its {} parts, linked in the host (dev profile): an edit to one compiles only that one",
+            cx.show(path),
+            parts.as_ref().map_or(0, Vec::len)
+        ));
+    } else if parts.is_some() {
+        r.verbose("its parts cannot be linked in the host: running the composed file");
+    }
+    let app = match linked {
+        Some(app) => app,
+        None => runtime.load_notify(path, name, &|compiling| {
+            r.status(&compiling_status(
+                &cx.show_app(path, name),
+                compiling,
+                cached,
+            ))
+        })?,
+    };
     match app.compiled {
         Compiled::Cached { load } => r.verbose(&format!(
             "loaded {}'s code for {} from the cache in {}",

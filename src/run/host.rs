@@ -36,6 +36,10 @@ pub(crate) struct Host {
     pub(crate) limits: Limits,
     /// How long instantiation took, once it is done.
     pub(crate) instantiated: Option<Duration>,
+    /// The instances of an app run as its parts, providers first (see `parts.rs`).
+    pub(crate) parts: Vec<wasmtime::component::Instance>,
+    /// The part a failure happened in, for an app run as its parts.
+    pub(crate) failed_in: Option<String>,
 }
 
 impl WasiHttpView for Host {
@@ -267,6 +271,8 @@ impl Host {
                 hit: None,
             },
             instantiated: None,
+            parts: Vec::new(),
+            failed_in: None,
         };
         Ok((host, captured))
     }

@@ -396,6 +396,9 @@ pub(super) async fn execute(
                 })
             })?;
             let start = Instant::now();
+            app.instantiate_providers(store)
+                .await
+                .map_err(Failure::Error)?;
             let command = pre
                 .instantiate_async(&mut *store)
                 .await
@@ -414,6 +417,9 @@ pub(super) async fn execute(
                 target_and_arguments(app.pre.component(), &app.name, app.bytes(), &engine, call)
                     .map_err(Failure::Usage)?;
             let start = Instant::now();
+            app.instantiate_providers(store)
+                .await
+                .map_err(Failure::Error)?;
             let instance = app
                 .pre
                 .instantiate_async(&mut *store)

@@ -16,6 +16,7 @@ pub mod grants;
 pub(crate) mod host;
 mod invoke;
 mod link;
+mod parts;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -168,6 +169,11 @@ pub struct App {
     /// The compiler that made its machine code.
     pub compiler: Compiler,
     pre: InstancePre<Host>,
+    /// For an app run as its parts: the parts that serve imports, instantiated before `pre`
+    /// (the root part), in this order.
+    providers: Vec<InstancePre<Host>>,
+    /// For an app run as its parts: the root part's name.
+    root_part: Option<String>,
     /// Read only when needed (a diagnostic's signature): a cached app is never read whole.
     bytes: std::sync::OnceLock<Arc<[u8]>>,
 }
@@ -377,8 +383,58 @@ impl Runtime {
             compiled,
             compiler: backend.compiler,
             pre,
+            providers: Vec::new(),
+            root_part: None,
             bytes,
         })
+    }
+
+    /// The app at `path`, composed by plugging from `parts` (the root first, each a name and
+    /// a component file), run as its parts: each part's code compiled or loaded from the cache
+    /// on its own, and the imports one part serves another wired in the host. After an edit to
+    /// one part only that part is compiled. `None` when the parts cannot be linked so (they
+    /// share resources, or Winch cannot compile one): load the composed file instead.
+    pub fn load_parts(
+        &self,
+        path: &Path,
+        name: &str,
+        parts: &[(String, PathBuf)],
+        compiling: &dyn Fn(&str, &Compiling),
+    ) -> Result<Option<App>, RunError> {
+        let start = Instant::now();
+        let mut loaded = Vec::with_capacity(parts.len());
+        let mut fresh = false;
+        for (part, file) in parts {
+            match self.primary.load_part(file, part, &|c| compiling(part, c)) {
+                Ok((component, compiled)) => {
+                    fresh |= matches!(compiled, Compiled::Fresh { .. });
+                    loaded.push(parts::Part {
+                        name: part.clone(),
+                        component,
+                    });
+                }
+                Err(RunError::Compile { .. }) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+        let Some(linked) = parts::link(&self.primary.linker, &loaded) else {
+            return Ok(None);
+        };
+        let elapsed = start.elapsed();
+        Ok(Some(App {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+            compiled: if fresh {
+                Compiled::Fresh { compile: elapsed }
+            } else {
+                Compiled::Cached { load: elapsed }
+            },
+            compiler: self.primary.compiler,
+            pre: linked.root,
+            providers: linked.providers,
+            root_part: parts.first().map(|(part, _)| part.clone()),
+            bytes: std::sync::OnceLock::new(),
+        }))
     }
 
     /// The compiled form of the component with `key`, from the profile's cache or, for one
@@ -521,7 +577,20 @@ impl Runtime {
         let status = match result {
             Ok(status) => status,
             Err(invoke::Failure::Usage(e)) => return Err(e),
-            Err(invoke::Failure::Error(e)) => classify(&e, limit_hit, settings),
+            Err(invoke::Failure::Error(e)) => {
+                let mut status = classify(&e, limit_hit, settings);
+                // An app run as its parts has no labelled modules: the host saw where it failed.
+                if let Status::Trapped(trap) = &mut status
+                    && trap.component.is_none()
+                {
+                    trap.component = store
+                        .data_mut()
+                        .failed_in
+                        .take()
+                        .or_else(|| app.root_part.clone());
+                }
+                status
+            }
         };
         let (stdout, stderr) = captured.take();
         Ok(Outcome {
@@ -611,6 +680,51 @@ impl Backend {
         })
     }
 
+    /// The component at `path` compiled by this backend: from the cache (by the file's identity,
+    /// else its content) or compiled now and cached.
+    fn load_part(
+        &self,
+        path: &Path,
+        name: &str,
+        compiling: &dyn Fn(&Compiling),
+    ) -> Result<(Component, Compiled), RunError> {
+        let start = Instant::now();
+        let meta = std::fs::metadata(path).map_err(|e| RunError::read(path, e))?;
+        let cached = self.cache.as_ref().and_then(|cache| {
+            let key = cache.remembered_key(path, &meta)?;
+            cache.get(&key)
+        });
+        if let Some(component) = cached {
+            let load = start.elapsed();
+            return Ok((component, Compiled::Cached { load }));
+        }
+        let bytes = crate::fsutil::read_file(path).map_err(|e| RunError::read(path, e))?;
+        let key = self.cache.as_ref().map(|_| CodeCache::key(&bytes));
+        let cached = self.cache.as_ref().zip(key.as_deref());
+        let (component, compiled) = match cached.and_then(|(cache, key)| cache.get(key)) {
+            Some(component) => (
+                component,
+                Compiled::Cached {
+                    load: start.elapsed(),
+                },
+            ),
+            None => {
+                compiling(&Compiling {
+                    size: bytes.len() as u64,
+                    compiler: self.compiler,
+                    fallback: None,
+                });
+                let component = self.compile(name, &bytes, key.as_deref())?;
+                let compile = start.elapsed();
+                (component, Compiled::Fresh { compile })
+            }
+        };
+        if let Some((cache, key)) = cached {
+            cache.remember(path, &meta, key);
+        }
+        Ok((component, compiled))
+    }
+
     /// Compiles `bytes` and stores the result in the cache under `key`.
     fn compile(&self, name: &str, bytes: &[u8], key: Option<&str>) -> Result<Component, RunError> {
         let component = Component::new(&self.engine, bytes).map_err(|e| RunError::Compile {
@@ -687,6 +801,24 @@ impl Pool {
 }
 
 impl App {
+    /// Instantiates the parts that serve the root's imports, for an app run as its parts (a
+    /// no-op otherwise): before the root, which calls into them.
+    pub(crate) async fn instantiate_providers(
+        &self,
+        store: &mut Store<Host>,
+    ) -> wasmtime::Result<()> {
+        for pre in &self.providers {
+            let instance = pre.instantiate_async(&mut *store).await?;
+            store.data_mut().parts.push(instance);
+        }
+        Ok(())
+    }
+
+    /// Whether it runs as its parts, linked in the host, rather than from the composed file.
+    pub fn is_linked(&self) -> bool {
+        self.root_part.is_some()
+    }
+
     /// The engine its code was compiled for: stores that run it must be made from this one.
     pub fn engine(&self) -> &Engine {
         self.pre.engine()
@@ -702,6 +834,13 @@ impl App {
     pub(crate) fn proxy(
         &self,
     ) -> Result<wasmtime_wasi_http::p2::bindings::ProxyPre<Host>, RunError> {
+        // A server instantiates the root alone; only the composed file serves.
+        if self.is_linked() {
+            return Err(RunError::internal(format!(
+                "`{}` was loaded as its parts, which only `weld run` and `weld up` run; serve the composed file",
+                self.name
+            )));
+        }
         wasmtime_wasi_http::p2::bindings::ProxyPre::new(self.pre.clone()).map_err(|_| {
             RunError::NotHttp {
                 name: self.name.clone(),
