@@ -24,6 +24,10 @@ pub fn trials() -> Vec<Trial> {
             "profile::manifest_and_flag_choose_the_compiler",
             manifest_and_flag,
         ),
+        crate::trial(
+            "profile::up_compiles_only_the_changed_part",
+            only_the_changed_part,
+        ),
     ]
 }
 
@@ -62,23 +66,36 @@ fn example_apps_agree() -> Result<(), Failed> {
         assert_eq!(dev, release, "{fixture}: Winch and Cranelift disagree");
     }
     for fixture in ["calc", "hello"] {
-        let run = |flags: &[&str]| -> Result<Output, Failed> {
-            Ok(weld()
+        let run = |command: &str, flags: &[&str]| -> Result<Output, Failed> {
+            let out = weld()
                 .env("WELD_CACHE_DIR", shared_cache())
-                .args(["run", "-C", &format!("fixtures/{fixture}")])
+                .args(["-v", command, "-C", &format!("fixtures/{fixture}")])
                 .args(flags)
-                .output()?)
+                .output()?;
+            expect_code(&out, 0);
+            Ok(out)
         };
-        let dev = run(&[])?;
-        let release = run(&["--release"])?;
-        expect_code(&dev, 0);
-        expect_code(&release, 0);
-        assert!(!dev.stdout.is_empty(), "{fixture}: {}", stderr(&dev));
-        assert_eq!(
-            String::from_utf8_lossy(&dev.stdout),
-            String::from_utf8_lossy(&release.stdout),
-            "{fixture}: Winch and Cranelift print different output"
+        let release = run("run", &["--release"])?;
+        assert!(
+            !release.stdout.is_empty(),
+            "{fixture}: {}",
+            stderr(&release)
         );
+        // The composed file under Winch, and its parts linked in the host (`weld up`).
+        let dev = run("run", &[])?;
+        let parts = run("up", &[])?;
+        assert!(
+            stderr(&parts).contains("as its"),
+            "{fixture}: not run as its parts: {}",
+            stderr(&parts)
+        );
+        for (what, out) in [("Winch", &dev), ("its parts", &parts)] {
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&release.stdout),
+                "{fixture}: {what} and Cranelift print different output"
+            );
+        }
     }
     Ok(())
 }
@@ -209,5 +226,75 @@ fn manifest_and_flag() -> Result<(), Failed> {
 fn compose(dir: &Path) -> Result<(), Failed> {
     let out = weld().args(["compose", "-q", "-C"]).arg(dir).output()?;
     expect_code(&out, 0);
+    Ok(())
+}
+
+/// A provider whose function traps, and a command that calls it: two prebuilt parts.
+const PROVIDER: &str = r#"
+(component
+  (core module $m (func (export "boom") unreachable))
+  (core instance $i (instantiate $m))
+  (func $boom (canon lift (core func $i "boom")))
+  (instance $api (export "boom" (func $boom)))
+  (export "test:parts/api@0.1.0" (instance $api)))
+"#;
+
+const ROOT: &str = r#"
+(component
+  (import "test:parts/api@0.1.0" (instance $api (export "boom" (func))))
+  (core func $boom (canon lower (func $api "boom")))
+  (core module $m
+    (import "api" "boom" (func $boom))
+    (func (export "run") (result i32) call $boom i32.const 0))
+  (core instance $i (instantiate $m (with "api" (instance (export "boom" (func $boom))))))
+  (func $run (result (result)) (canon lift (core func $i "run")))
+  (instance $cli (export "run" (func $run)))
+  (export "wasi:cli/run@0.2.0" (instance $cli)))
+"#;
+
+/// `weld up` runs a plugged app as its parts: the first run compiles each, a run after one
+/// part changed compiles only that one, and a trap in a part names it, as the composed file's
+/// run does.
+fn only_the_changed_part() -> Result<(), Failed> {
+    let dir = crate::scratch("parts")?;
+    std::fs::write(dir.join("api.wasm"), wat::parse_str(PROVIDER)?)?;
+    std::fs::write(dir.join("root.wasm"), wat::parse_str(ROOT)?)?;
+    std::fs::write(
+        dir.join("weld.toml"),
+        "[project]\nname = \"parts\"\n\n[components.root]\nlang = \"wasm\"\npath = \"root.wasm\"\n\n[components.api]\nlang = \"wasm\"\npath = \"api.wasm\"\n\n[compose]\nroot = \"root\"\nplugs = [\"api\"]\n",
+    )?;
+    let up = || -> Result<String, Failed> {
+        let out = weld().args(["-v", "up", "-C"]).arg(&dir).output()?;
+        // The provider traps: exit 1, naming it.
+        expect_code(&out, 1);
+        let err = stderr(&out);
+        assert!(err.contains("as its 2 parts"), "{err}");
+        assert!(err.contains("in component `api`"), "{err}");
+        Ok(err)
+    };
+    let first = up()?;
+    assert!(
+        first.contains("compiling root") && first.contains("compiling api"),
+        "{first}"
+    );
+    // A custom section makes a new version of the provider that behaves the same.
+    let mut api = std::fs::read(dir.join("api.wasm"))?;
+    api.extend_from_slice(&[0, 6, 5, b'e', b'd', b'i', b't', b'1']);
+    std::fs::write(dir.join("api.wasm"), api)?;
+    let second = up()?;
+    assert!(
+        second.contains("compiling api") && !second.contains("compiling root"),
+        "{second}"
+    );
+    let third = up()?;
+    assert!(!third.contains("compiling"), "{third}");
+    // The composed file, run whole, says the same.
+    let out = weld().args(["run", "-C"]).arg(&dir).output()?;
+    expect_code(&out, 1);
+    assert!(
+        stderr(&out).contains("in component `api`"),
+        "{}",
+        stderr(&out)
+    );
     Ok(())
 }
