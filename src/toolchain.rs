@@ -46,7 +46,7 @@ pub fn weld_home() -> PathBuf {
 }
 
 /// The tools weld needs, one per build step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Tool {
     /// cargo, for Rust components.
@@ -175,8 +175,25 @@ impl Toolchains {
         dir.join(entry)
     }
 
-    /// Probes one tool.
+    /// Probes one tool, once per process: `weld up` builds, checks and composes in one process,
+    /// and each stage asks; a probe can start a process (mypy's takes ~0.4 s).
     pub fn probe(&self, tool: Tool) -> Probe {
+        type Probed = std::sync::Mutex<std::collections::HashMap<(PathBuf, Tool), Probe>>;
+        static PROBED: std::sync::OnceLock<Probed> = std::sync::OnceLock::new();
+        let probed = PROBED.get_or_init(Default::default);
+        let key = (self.home.clone(), tool);
+        if let Some(probe) = probed.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return probe.clone();
+        }
+        let probe = self.probe_now(tool);
+        probed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, probe.clone());
+        probe
+    }
+
+    fn probe_now(&self, tool: Tool) -> Probe {
         let mut probe = Probe {
             tool,
             name: tool.name(),
@@ -313,9 +330,38 @@ impl Toolchains {
                     ),
                 )
             })?;
+        // weld's own install records its version where pip put it, which is read in
+        // microseconds; `mypy --version` starts Python and takes ~0.4 s.
+        if let Some(version) = self.python_package_version("mypy")
+            && path.starts_with(self.dir())
+        {
+            return Ok((path, version));
+        }
         // `mypy 2.4.1 (compiled: yes)`
         let version = version_of(&path, ["--version"], 1)?;
         Ok((path, version))
+    }
+
+    /// The version of `package` installed in weld's Python environment, from its
+    /// `NAME-VERSION.dist-info` directory (one per installed version, as pip leaves it).
+    fn python_package_version(&self, package: &str) -> Option<String> {
+        let lib = self.dir().join("python/lib");
+        let prefix = format!("{package}-");
+        let mut found = Vec::new();
+        for python in std::fs::read_dir(lib).ok()?.flatten() {
+            let site = python.path().join("site-packages");
+            for entry in std::fs::read_dir(site).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if let Some(version) = name
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.strip_suffix(".dist-info"))
+                {
+                    found.push(version.to_string());
+                }
+            }
+        }
+        // Two would be a damaged environment: ask mypy itself.
+        (found.len() == 1).then(|| found.remove(0))
     }
 
     /// The TypeScript compiler's entry script, run with node.
