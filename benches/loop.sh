@@ -29,20 +29,19 @@ wasmtime=$tools/bin/wasmtime
 scratch=$(mktemp -d)
 watcher=
 cleanup() {
-    [ -n "$watcher" ] && kill -INT "$watcher" 2>/dev/null && wait "$watcher" 2>/dev/null
+    [ -n "$watcher" ] && kill -TERM "$watcher" 2>/dev/null && wait "$watcher" 2>/dev/null
     rm -rf "$scratch"
 }
 trap cleanup EXIT
 
 # Copies of the apps with their build outputs, so that edits never touch the checkout.
 for app in calc shop; do
-    "$weld" up -q "fixtures/$app" >/dev/null 2>&1 </dev/null & pid=$!
-    # The shop serves: its build, check and compose are done once it listens; stop it.
-    sleep 1
-    for _ in $(seq 600); do kill -0 $pid 2>/dev/null || break; [ -f "fixtures/$app/target/weld/app.wasm" ] && break; sleep 0.2; done
-    kill -INT $pid 2>/dev/null || true
-    wait $pid 2>/dev/null || true
+    "$weld" build -q -C "fixtures/$app" >/dev/null
+    "$weld" compose -q -C "fixtures/$app" >/dev/null
     cp -r "fixtures/$app" "$scratch/$app"
+    # The build record names the project's directory: the copy builds once, here, untimed.
+    "$weld" build -q -C "$scratch/$app" >/dev/null
+    "$weld" compose -q -C "$scratch/$app" >/dev/null
 done
 export WELD_CACHE_DIR=$scratch/weld-cache
 cat >"$scratch/wasmtime-cache.toml" <<TOML
@@ -94,13 +93,14 @@ first_answer() { # first_answer CMD...: nanoseconds until GET / answers 200
         sleep 0.02
     done
     echo $(($(now) - t0))
-    kill -INT $pid 2>/dev/null
+    # TERM, not INT: a shell without job control starts background commands ignoring SIGINT.
+    kill -TERM $pid 2>/dev/null
     wait $pid 2>/dev/null || true
 }
-weld_up_shop() { "$weld" up "$scratch/shop" "$@"; }
+# Each replaces the subshell it runs in, so that the pid the poller holds is the server's own.
+weld_up_shop() { exec "$weld" up "$scratch/shop" "$@"; }
 wasmtime_serve_at() { # wasmtime takes the app after --addr
-    local flags=("$@")
-    "$wasmtime" serve -Scli "${flags[@]}" "$shop"
+    exec "$wasmtime" serve -Scli "$@" "$shop"
 }
 shop_dev=$(for _ in $(seq "$runs"); do rm -rf "$WELD_CACHE_DIR"; first_answer weld_up_shop; done | stats)
 shop_wasmtime=$(for _ in $(seq "$runs"); do first_answer wasmtime_serve_at -C cache=n; done | stats)
@@ -121,7 +121,7 @@ watch_start() { # watch_start APP SIGN FILE [ARGS]: weld up --watch, once its fi
     watcher=$!
     until [ "$(count "$sign" "$scratch/$file")" -ge 1 ]; do sleep 0.05; done
 }
-watch_stop() { kill -INT "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null || true; watcher=; }
+watch_stop() { kill -TERM "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null || true; watcher=; }
 edits() { # edits SIGN FILE SOURCE SED-SCRIPT-WITH-N: prints one time per edit
     local sign=$1 file=$2 source=$3 script=$4 before i
     for i in $(seq "$runs"); do
