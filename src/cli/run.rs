@@ -131,16 +131,12 @@ impl RunArgs {
                 args: settings.args.clone(),
             },
         };
-        run_app(
-            cx,
-            &path,
-            &name,
-            &settings,
-            &action,
+        let load = Load {
             profile,
-            self.no_cache,
-            None,
-        )
+            no_cache: self.no_cache,
+            parts: None,
+        };
+        run_app(cx, &path, &name, &settings, &action, load)
     }
 }
 
@@ -227,16 +223,22 @@ pub(super) fn run_project_app(
             .collect::<Option<Vec<_>>>(),
         _ => None,
     };
-    run_app(
-        cx,
-        &compose.output,
-        &plan.name,
-        &settings,
-        &action,
+    let load = Load {
         profile,
-        false,
+        no_cache: false,
         parts,
-    )
+    };
+    run_app(cx, &compose.output, &plan.name, &settings, &action, load)
+}
+
+/// How [`run_app`] gets the app's code.
+struct Load {
+    /// The compiler.
+    profile: Profile,
+    /// Compile without reading or writing the cache.
+    no_cache: bool,
+    /// The parts the app was composed from (name and file, the root first), to run it as.
+    parts: Option<Vec<(String, PathBuf)>>,
 }
 
 /// The status line for a compile about to start: what, how big, with which compiler, and
@@ -261,17 +263,19 @@ pub(super) fn compiling_status(app: &str, compiling: &Compiling, cached: Option<
 /// Loads the component at `path` (compiling it, or from the cache; or, given `parts`, the
 /// parts it was composed from), runs `action` in it with `settings`, prints an invoked
 /// function's result, and returns the exit status.
-#[allow(clippy::too_many_arguments)]
 fn run_app(
     cx: &Context,
     path: &Path,
     name: &str,
     settings: &RunSettings,
     action: &Action,
-    profile: Profile,
-    no_cache: bool,
-    parts: Option<Vec<(String, PathBuf)>>,
+    load: Load,
 ) -> Result<u8> {
+    let Load {
+        profile,
+        no_cache,
+        parts,
+    } = load;
     let runtime = Runtime::new(RuntimeOptions {
         cache_dir: if no_cache { None } else { default_cache_dir() },
         pool: None,

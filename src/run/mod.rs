@@ -76,14 +76,6 @@ impl Profile {
             Profile::Release => Compiler::Cranelift,
         }
     }
-
-    /// Its name in weld.toml and messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Profile::Dev => "dev",
-            Profile::Release => "release",
-        }
-    }
 }
 
 /// A wasmtime compiler.
@@ -312,11 +304,6 @@ impl Runtime {
             options,
             tokio,
         })
-    }
-
-    /// The profile's compiler.
-    pub fn compiler(&self) -> Compiler {
-        self.primary.compiler
     }
 
     /// The Cranelift backend a dev runtime falls back to, made on first use.
@@ -627,19 +614,12 @@ impl Backend {
             .epoch_interruption(true)
             .max_wasm_stack(MAX_WASM_STACK)
             .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(64));
-        match compiler {
-            Compiler::Cranelift => {
-                config
-                    .strategy(wasmtime::Strategy::Cranelift)
-                    .parallel_compilation(true);
-            }
-            // Winch compiles functions in parallel too; it has no per-function cache.
-            Compiler::Winch => {
-                config
-                    .strategy(wasmtime::Strategy::Winch)
-                    .parallel_compilation(true);
-            }
-        }
+        config
+            .strategy(match compiler {
+                Compiler::Cranelift => wasmtime::Strategy::Cranelift,
+                Compiler::Winch => wasmtime::Strategy::Winch,
+            })
+            .parallel_compilation(true);
         if let Some(pool) = options.pool {
             config.allocation_strategy(pool.config());
         }
