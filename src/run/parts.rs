@@ -70,6 +70,9 @@ pub(super) fn link(linker: &Linker<Host>, parts: &[Part]) -> Option<Linked> {
                 .collect();
             match matches.as_slice() {
                 [] => {}
+                // A part standing in for WASI (a virtualised filesystem, say) replaces the
+                // runtime's whole interface in a composition; the host could only mix the two.
+                [_] if import.starts_with("wasi:") => return None,
                 [(provider, export)] => own.push(Wire {
                     import: import.to_string(),
                     provider: *provider,
