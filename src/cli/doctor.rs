@@ -58,7 +58,7 @@ impl DoctorArgs {
         };
         let needed: Vec<Lang> = match &plan {
             Some(plan) => plan.langs(),
-            None => vec![Lang::Rust, Lang::Python, Lang::Js],
+            None => vec![Lang::Rust, Lang::Python, Lang::Js, Lang::Go],
         };
         let chains = Toolchains::default();
         let tools: Vec<Entry> = chains

@@ -41,6 +41,8 @@ pub enum Lang {
     Python,
     /// A JavaScript module built with componentize-js.
     Js,
+    /// A Go module built with stock Go for wasip1.
+    Go,
     /// A prebuilt component from any language.
     Wasm,
 }
@@ -52,6 +54,7 @@ impl Lang {
             Lang::Rust => "rust",
             Lang::Python => "python",
             Lang::Js => "js",
+            Lang::Go => "go",
             Lang::Wasm => "wasm",
         }
     }

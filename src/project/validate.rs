@@ -775,6 +775,9 @@ fn check_source(
         Lang::Js if !path.is_file() => Err(("not a file", "is not a file", Some(
             "a js component's path is its entry module, e.g. `words-js/words.js`".into(),
         ))),
+        Lang::Go if !path.is_dir() => Err(("not a directory", "is not a directory", Some(
+            "a go component's path is its Go module directory (the one that holds go.mod, or will)".into(),
+        ))),
         Lang::Wasm if !path.is_file() => Err(("not a file", "is not a file", Some(
             "a wasm component's path is the prebuilt .wasm file".into(),
         ))),

@@ -163,6 +163,7 @@ fn what_dominates(b: &Built) -> &'static str {
     match b.lang {
         crate::project::Lang::Python => " (the CPython interpreter and its libraries)",
         crate::project::Lang::Js => " (the StarlingMonkey JavaScript engine)",
+        crate::project::Lang::Go => " (the Go runtime and the code it links)",
         _ => "",
     }
 }

@@ -156,7 +156,7 @@ pub fn new_component(
             source_dir.join(format!("{name}.js")),
             js_app(name, template),
         )),
-        Lang::Wasm => unreachable!("refused by open()"),
+        Lang::Go | Lang::Wasm => unreachable!("refused by open()"),
     }
     let world = (lang != Lang::Rust).then_some(world.as_str());
     // The app's root when there is no [compose] yet.
@@ -206,7 +206,7 @@ pub fn new_from_world(
         Lang::Python => skeleton::python(&src)?,
         Lang::Js => skeleton::js(&src)?,
         Lang::Rust => skeleton::rust(&src)?,
-        Lang::Wasm => unreachable!("refused by open()"),
+        Lang::Go | Lang::Wasm => unreachable!("refused by open()"),
     };
     finish(&manifest, &mut doc, name, lang, Some(world), false, &files)?;
     Ok(Created {
@@ -231,6 +231,11 @@ fn open(dir: &Path, name: &str, lang: Lang) -> Result<(PathBuf, DocumentMut, boo
     if lang == Lang::Wasm {
         return Err(ScaffoldError::Unsupported(
             "a prebuilt component has no sources to start from: add it to weld.toml with `lang = \"wasm\"` and its path".into(),
+        ));
+    }
+    if lang == Lang::Go {
+        return Err(ScaffoldError::Unsupported(
+            "weld new does not write Go components yet: add one to weld.toml with `lang = \"go\"` and its module directory (docs/build.md, Go)".into(),
         ));
     }
     let manifest = dir.join("weld.toml");

@@ -234,8 +234,12 @@ fn judge(runtime: &Runtime, app: &App, test: &TestCase) -> Outcome {
             let Action::Invoke(call) = &action else {
                 unreachable!("an invoke test's action is an invocation")
             };
+            // `expect = 'err(…)'` names the whole result: an `err` is then the value looked for.
+            let err_expected =
+                matches!(expect, InvokeExpect::Value(want) if want.trim_start().starts_with("err"));
             let got = match (&outcome.status, &stopped) {
                 (_, Some(stopped)) => Err(stopped.clone()),
+                (Status::ReturnedErr(value), _) if err_expected => Ok(value.clone()),
                 (Status::Returned(value), _) => Ok(value.clone().unwrap_or_else(|| "()".into())),
                 (Status::ReturnedErr(value), _) => Err(value.clone()),
                 (Status::Exited(code), _) => {
