@@ -429,8 +429,20 @@ impl Toolchains {
                     ),
                 )
             })?;
-        // `go version go1.27.3 linux/amd64`
-        let version = version_of(&path, ["version"], 2)?;
+        // A Go distribution names its release in GOROOT/VERSION (`go1.27.3`): reading it starts
+        // no process, and `go version` would count itself in the user's Go telemetry.
+        let goroot = path
+            .canonicalize()
+            .ok()
+            .and_then(|p| Some(p.parent()?.parent()?.to_path_buf()));
+        let from_file = goroot
+            .and_then(|root| std::fs::read_to_string(root.join("VERSION")).ok())
+            .and_then(|text| Some(text.lines().next()?.trim().to_string()));
+        let version = match from_file {
+            Some(v) if v.starts_with("go") => v,
+            // `go version go1.27.3 linux/amd64`
+            _ => version_of(&path, ["version"], 2)?,
+        };
         let version = version.trim_start_matches("go").to_string();
         // The runtime package of the generated bindings names the oldest Go it builds with.
         let minimum = crate::build::GO_MINIMUM;

@@ -117,24 +117,31 @@ pub(in crate::build) fn go(job: &Job) -> Result<Vec<u8>, Failure> {
         .env("GOTOOLCHAIN", "local")
         // A go.work above the component would pull in modules weld did not lay out.
         .env("GOWORK", "off");
-    if let Some(cache) = job.cache_dir {
-        cmd.env(
-            "GOCACHE",
-            crate::run::toolchain_cache_dir(cache, "go-build"),
-        );
-    }
+    go_env(job, &mut cmd);
     job.stage("go build");
     let out = langs::run(job, &mut cmd)?;
     if !out.status.success() {
-        let detail = go_errors(&String::from_utf8_lossy(&out.stderr), &source, &overlay);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let detail = go_errors(&stderr, &source, &overlay);
+        // An error inside the generated bindings means the code disagrees with the world.
+        let in_bindings = detail.contains(&crate::fsutil::shown(&work.join("bindings")));
         let mut f = job.source_failure("go build failed", detail);
-        if let (Shape::Library, Some((_, world))) = (shape, &world) {
-            f.help = Some(format!(
+        let stubs = work.join("stubs");
+        f.help = match (missing_export(&stderr), &world) {
+            // Go's words for "no code for this package" are "is not in std".
+            (Some(package), Some((_, world))) => Some(format!(
+                "world `{world}` exports an interface with no Go code: write `package {package}` \
+                 in {}/ (the functions it needs are stubbed in {})",
+                crate::fsutil::shown(&c.source.join(package)),
+                crate::fsutil::shown(&stubs.join(package))
+            )),
+            (None, Some((_, world))) if in_bindings => Some(format!(
                 "the functions and types world `{world}` expects are stubbed in {}: compare them \
                  with the code",
-                crate::fsutil::shown(&work.join("stubs"))
-            ));
-        }
+                crate::fsutil::shown(&stubs)
+            )),
+            _ => None,
+        };
         return Err(f);
     }
     let module = std::fs::read(&core)
@@ -251,9 +258,44 @@ fn gofmt(job: &Job, dirs: &[PathBuf]) {
     if gofmt.is_file() {
         let mut cmd = Command::new(gofmt);
         cmd.arg("-w").args(dirs);
+        go_env(job, &mut cmd);
         // Unformatted code builds the same: a failure here costs only readability.
         let _ = langs::run(job, &mut cmd);
     }
+}
+
+/// Keeps Go's own state out of the user's home: its build cache lives in weld's cache (where
+/// `weld cache clean` reaches it), and its configuration directory too, with telemetry off, so
+/// that builds through weld record nothing in `~/.config/go/telemetry`. The user's `go env -w`
+/// settings are still read, from where Go keeps them.
+fn go_env(job: &Job, cmd: &mut Command) {
+    let Some(cache) = job.cache_dir else {
+        return;
+    };
+    cmd.env(
+        "GOCACHE",
+        crate::run::toolchain_cache_dir(cache, "go-build"),
+    );
+    let config = crate::run::toolchain_cache_dir(cache, "go-config");
+    let mode = config.join("go/telemetry/mode");
+    if !mode.is_file() {
+        let written = std::fs::create_dir_all(mode.parent().unwrap_or(&config))
+            .and_then(|()| crate::fsutil::write_atomic(&mode, b"off\n").map(drop));
+        if written.is_err() {
+            // Without weld's own config directory, Go's defaults apply.
+            return;
+        }
+    }
+    let user_config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+    if std::env::var_os("GOENV").is_none()
+        && let Some(user_config) = user_config
+    {
+        cmd.env("GOENV", user_config.join("go/env"));
+    }
+    cmd.env("XDG_CONFIG_HOME", config);
 }
 
 /// Writes the runtime package's source where the go.mod's `replace` points.
@@ -316,6 +358,15 @@ fn go_mod(user: Option<&str>, pkg: &Path) -> String {
     }
     text.push_str(&format!("\nreplace {PKG_MODULE} => {}\n", pkg.display()));
     text
+}
+
+/// The export package Go found no code for (`package wit_component/export_x is not in std`).
+fn missing_export(stderr: &str) -> Option<&str> {
+    stderr.lines().find_map(|line| {
+        let rest = line.split_once(&format!("package {MODULE}/"))?.1;
+        let (package, tail) = rest.split_once(' ')?;
+        (package.starts_with("export_") && tail.starts_with("is not in std")).then_some(package)
+    })
 }
 
 /// `1.27.1` as numbers, for comparing go lines.

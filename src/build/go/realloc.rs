@@ -359,3 +359,143 @@ impl Guard {
         f
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use wasmtime::{Caller, Engine, Linker, Module, Store};
+
+    /// A stand-in for Go's module: its `cabi_realloc` reads both clocks and polls, as a
+    /// collection does; `now` reads a clock outside of it.
+    const MODULE: &str = r#"
+        (module
+          (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (global $unused (mut i32) (i32.const 0))
+          (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+            (drop (call $clock (i32.const 0) (i64.const 1) (i32.const 16)))
+            (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 24)))
+            (i32.store (i32.const 32) (i32.const 7))
+            (drop (call $poll (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 32)))
+            (i32.const 1024))
+          (func (export "now") (param i32) (result i64)
+            (drop (call $clock (local.get 0) (i64.const 1) (i32.const 8)))
+            (i64.load (i32.const 8))))
+    "#;
+
+    /// Host calls so far; a clock answers `calls * 1000 + id`.
+    fn instantiate(module: &[u8]) -> (Store<u32>, wasmtime::Instance) {
+        let engine = Engine::default();
+        let module = Module::new(&engine, module).unwrap();
+        let mut linker = Linker::new(&engine);
+        let memory = |caller: &mut Caller<'_, u32>| {
+            caller
+                .get_export("memory")
+                .and_then(|e| e.into_memory())
+                .unwrap()
+        };
+        linker
+            .func_wrap(
+                "wasi_snapshot_preview1",
+                "clock_time_get",
+                move |mut caller: Caller<'_, u32>, id: i32, _precision: i64, out: i32| -> i32 {
+                    *caller.data_mut() += 1;
+                    let time = u64::from(*caller.data()) * 1000 + id as u64;
+                    let mem = memory(&mut caller);
+                    mem.write(&mut caller, out as usize, &time.to_le_bytes())
+                        .unwrap();
+                    0
+                },
+            )
+            .unwrap();
+        linker
+            .func_wrap(
+                "wasi_snapshot_preview1",
+                "poll_oneoff",
+                move |mut caller: Caller<'_, u32>, _: i32, _: i32, _: i32, events: i32| -> i32 {
+                    *caller.data_mut() += 1;
+                    let mem = memory(&mut caller);
+                    mem.write(&mut caller, events as usize, &1u32.to_le_bytes())
+                        .unwrap();
+                    0
+                },
+            )
+            .unwrap();
+        let mut store = Store::new(&engine, 0u32);
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        (store, instance)
+    }
+
+    fn read<const N: usize>(
+        store: &mut Store<u32>,
+        instance: &wasmtime::Instance,
+        at: usize,
+    ) -> [u8; N] {
+        let memory = instance.get_memory(&mut *store, "memory").unwrap();
+        let mut bytes = [0; N];
+        memory.read(&*store, at, &mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn inside_cabi_realloc_the_clocks_stand_still_and_nothing_calls_out() {
+        let original = wat::parse_str(MODULE).unwrap();
+        let guarded = super::guard(&original).unwrap();
+        wasmparser::Validator::new().validate_all(&guarded).unwrap();
+
+        // Unguarded, the allocation calls the host three times: what wasmtime refuses.
+        let (mut store, instance) = instantiate(&original);
+        let realloc = instance
+            .get_typed_func::<(i32, i32, i32, i32), i32>(&mut store, "cabi_realloc")
+            .unwrap();
+        realloc.call(&mut store, (0, 0, 8, 16)).unwrap();
+        assert_eq!(*store.data(), 3);
+
+        let (mut store, instance) = instantiate(&guarded);
+        let now = instance
+            .get_typed_func::<i32, i64>(&mut store, "now")
+            .unwrap();
+        let realloc = instance
+            .get_typed_func::<(i32, i32, i32, i32), i32>(&mut store, "cabi_realloc")
+            .unwrap();
+        assert_eq!(
+            now.call(&mut store, 0).unwrap(),
+            1000,
+            "wall clock, first call"
+        );
+        assert_eq!(
+            now.call(&mut store, 1).unwrap(),
+            2001,
+            "monotonic clock, second call"
+        );
+        assert_eq!(realloc.call(&mut store, (0, 0, 8, 16)).unwrap(), 1024);
+        assert_eq!(*store.data(), 2, "no host call inside cabi_realloc");
+        assert_eq!(
+            u64::from_le_bytes(read(&mut store, &instance, 16)),
+            1000,
+            "the last wall time"
+        );
+        assert_eq!(
+            u64::from_le_bytes(read(&mut store, &instance, 24)),
+            2001,
+            "the last monotonic time"
+        );
+        assert_eq!(
+            u32::from_le_bytes(read(&mut store, &instance, 32)),
+            0,
+            "no event is ready"
+        );
+        // Outside the allocation, calls reach the host again.
+        assert_eq!(now.call(&mut store, 0).unwrap(), 3000);
+        assert_eq!(*store.data(), 3);
+    }
+
+    #[test]
+    fn a_module_without_cabi_realloc_is_left_alone() {
+        let module = wat::parse_str(
+            r#"(module (import "wasi_snapshot_preview1" "clock_time_get" (func (param i32 i64 i32) (result i32))) (memory 1) (global (mut i32) (i32.const 0)))"#,
+        )
+        .unwrap();
+        assert_eq!(super::guard(&module).unwrap(), module);
+    }
+}
