@@ -11,6 +11,7 @@ mod build;
 mod check;
 mod corpus;
 mod fuzz;
+mod go;
 mod new;
 mod oci;
 mod profile;
@@ -72,6 +73,7 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(source::trials());
     trials.extend(new::trials());
     trials.extend(fuzz::trials());
+    trials.extend(go::trials());
     trials
 }
 
@@ -109,6 +111,7 @@ fn doctor_reports_this_machine() -> Result<(), Failed> {
         ("componentize-js", weld::toolchain::COMPONENTIZE_JS_VERSION),
         ("mypy", weld::toolchain::MYPY_VERSION),
         ("typescript", weld::toolchain::TYPESCRIPT_VERSION),
+        ("go", weld::toolchain::GO_VERSION),
     ] {
         let t = tool(&report, name);
         assert_eq!(t["status"], "ok", "{name}: {t}");
@@ -154,6 +157,7 @@ fn doctor_missing_toolchains_exit_2() -> Result<(), Failed> {
         "node",
         "componentize-js",
         "typescript",
+        "go",
     ] {
         let t = tool(&report, name);
         assert_eq!(t["status"], "missing", "{name}: {t}");

@@ -38,7 +38,15 @@ fn stderr(out: &Output) -> String {
 /// `weld test` on every fixture, in each profile: the same tests, each passing, with the same
 /// results; and the apps that run print the same output under both compilers.
 fn example_apps_agree() -> Result<(), Failed> {
-    let fixtures = ["calc", "guests", "handlers", "hello", "hello-http", "shop"];
+    let fixtures = [
+        "calc",
+        "guests",
+        "handlers",
+        "hello",
+        "hello-http",
+        "polyglot",
+        "shop",
+    ];
     for fixture in fixtures {
         let dir = format!("fixtures/{fixture}");
         let report = |release: bool| -> Result<Value, Failed> {
