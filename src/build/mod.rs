@@ -8,6 +8,7 @@
 mod cache;
 mod go;
 pub use go::GO_MINIMUM;
+pub(crate) use go::{Bindings as GoBindings, isolate as isolate_go};
 mod langs;
 pub mod sources;
 

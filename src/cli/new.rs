@@ -54,6 +54,7 @@ enum LangArg {
     Rust,
     Python,
     Js,
+    Go,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -81,6 +82,7 @@ impl NewArgs {
             LangArg::Rust => Lang::Rust,
             LangArg::Python => Lang::Python,
             LangArg::Js => Lang::Js,
+            LangArg::Go => Lang::Go,
         };
         let template = match self.template {
             TemplateArg::Cli => Template::Cli,

@@ -131,10 +131,13 @@ pub fn new_component(
     let source_dir = dir.join(name);
 
     // Python and JavaScript build against a WIT world: the project's WIT directory (`wit`)
-    // gets one for this component. Rust's starters use the wasip2 crate's worlds.
+    // gets one for this component. Rust's starters use the wasip2 crate's worlds; Go's command
+    // needs none, and Go's HTTP app has a WIT directory of its own (one wasi:http release, so
+    // its package is `export_wasi_http_incoming_handler` whatever else the project's WIT holds).
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let world = name.to_string();
-    if lang != Lang::Rust {
+    let mut own_wit = None;
+    if matches!(lang, Lang::Python | Lang::Js) {
         let wit_key = wit_key(&doc);
         let wit_dir = dir.join(&wit_key);
         let file = wit_dir.join(format!("{name}.wit"));
@@ -156,12 +159,32 @@ pub fn new_component(
             source_dir.join(format!("{name}.js")),
             js_app(name, template),
         )),
-        Lang::Go | Lang::Wasm => unreachable!("refused by open()"),
+        Lang::Go => {
+            files.extend(go_files(&source_dir, name, template));
+            if template == Template::Http {
+                let wit = source_dir.join("wit").join(format!("{name}.wit"));
+                let header = format!("package local:{name};\n\n");
+                files.push((wit, world_wit(&header, &world, lang, template)));
+                own_wit = Some(format!("{name}/wit"));
+            }
+        }
+        Lang::Wasm => unreachable!("refused by open()"),
     }
-    let world = (lang != Lang::Rust).then_some(world.as_str());
+    let world = match (lang, template) {
+        (Lang::Rust, _) | (Lang::Go, Template::Cli) => None,
+        _ => Some(world.as_str()),
+    };
     // The app's root when there is no [compose] yet.
     let root = doc.get("compose").is_none();
-    finish(&manifest, &mut doc, name, lang, world, root, &files)?;
+    finish(
+        &manifest,
+        &mut doc,
+        name,
+        lang,
+        (own_wit.as_deref(), world),
+        root,
+        &files,
+    )?;
     Ok(Created {
         manifest,
         new_project,
@@ -206,9 +229,18 @@ pub fn new_from_world(
         Lang::Python => skeleton::python(&src)?,
         Lang::Js => skeleton::js(&src)?,
         Lang::Rust => skeleton::rust(&src)?,
-        Lang::Go | Lang::Wasm => unreachable!("refused by open()"),
+        Lang::Go => skeleton::go(&src)?,
+        Lang::Wasm => unreachable!("refused by open()"),
     };
-    finish(&manifest, &mut doc, name, lang, Some(world), false, &files)?;
+    finish(
+        &manifest,
+        &mut doc,
+        name,
+        lang,
+        (None, Some(world)),
+        false,
+        &files,
+    )?;
     Ok(Created {
         manifest,
         new_project,
@@ -231,11 +263,6 @@ fn open(dir: &Path, name: &str, lang: Lang) -> Result<(PathBuf, DocumentMut, boo
     if lang == Lang::Wasm {
         return Err(ScaffoldError::Unsupported(
             "a prebuilt component has no sources to start from: add it to weld.toml with `lang = \"wasm\"` and its path".into(),
-        ));
-    }
-    if lang == Lang::Go {
-        return Err(ScaffoldError::Unsupported(
-            "weld new does not write Go components yet: add one to weld.toml with `lang = \"go\"` and its module directory (docs/build.md, Go)".into(),
         ));
     }
     let manifest = dir.join("weld.toml");
@@ -285,7 +312,7 @@ fn finish(
     doc: &mut DocumentMut,
     name: &str,
     lang: Lang,
-    world: Option<&str>,
+    (wit, world): (Option<&str>, Option<&str>),
     root: bool,
     files: &[(PathBuf, String)],
 ) -> Result<(), ScaffoldError> {
@@ -313,6 +340,9 @@ fn finish(
     }
     if lang == Lang::Python {
         entry.insert("module", value("app"));
+    }
+    if let Some(wit) = wit {
+        entry.insert("wit", value(wit));
     }
     if let Some(world) = world {
         entry.insert("world", value(world));
@@ -471,6 +501,51 @@ fn rust_files(dir: &Path, name: &str, template: Template) -> Vec<(PathBuf, Strin
         (dir.join("Cargo.toml"), cargo),
         (dir.join(source.0), source.1),
     ]
+}
+
+/// Go in componentize-go's layout. The command is plain Go (no world, no bindings); the HTTP
+/// app's package is the one wit-bindgen-go names for `wasi:http/incoming-handler`.
+fn go_files(dir: &Path, name: &str, template: Template) -> Vec<(PathBuf, String)> {
+    match template {
+        Template::Cli => vec![
+            (
+                dir.join("go.mod"),
+                format!("module {name}\n\ngo {}\n", crate::build::GO_MINIMUM),
+            ),
+            (
+                dir.join("main.go"),
+                format!(
+                    "// `{name}`: a command component. `weld up` builds it with Go for wasip1 and runs it;\n\
+                     // arguments after `--` and `[run] args` in weld.toml reach os.Args.\n\
+                     package main\n\n\
+                     import (\n\t\"fmt\"\n\t\"os\"\n)\n\n\
+                     func main() {{\n\twho := \"world\"\n\tif len(os.Args) > 1 {{\n\t\twho = os.Args[1]\n\t}}\n\t\
+                     fmt.Printf(\"Hello, %s, from {name}!\\n\", who)\n}}\n"
+                ),
+            ),
+        ],
+        Template::Http => vec![(
+            dir.join("export_wasi_http_incoming_handler/handler.go"),
+            format!(
+                "// Package export_wasi_http_incoming_handler is `{name}`, an HTTP app (its world is in\n\
+                 // {name}/wit/{name}.wit). weld generates the wasi:http bindings it imports at build\n\
+                 // time; every request runs in a fresh instance.\n\
+                 package export_wasi_http_incoming_handler\n\n\
+                 import (\n\t. \"wit_component/wasi_http_types\"\n\n\t. \"go.bytecodealliance.org/pkg/wit/types\"\n)\n\n\
+                 // One blocking write carries at most 4096 bytes.\n\
+                 const chunk = 4096\n\n\
+                 func Handle(request *IncomingRequest, responseOut *ResponseOutparam) {{\n\t\
+                 path := \"/\"\n\tif p := request.PathWithQuery(); p.IsSome() {{\n\t\tpath = p.Some()\n\t}}\n\t\
+                 text := []byte(\"Hello from {name}! You asked for \" + path + \"\\n\")\n\t\
+                 headers := MakeFields()\n\theaders.Append(\"content-type\", []byte(\"text/plain; charset=utf-8\"))\n\t\
+                 response := MakeOutgoingResponse(headers)\n\tbody := response.Body().Ok()\n\t\
+                 ResponseOutparamSet(responseOut, Ok[*OutgoingResponse, ErrorCode](response))\n\t\
+                 stream := body.Write().Ok()\n\tfor start := 0; start < len(text); start += chunk {{\n\t\t\
+                 stream.BlockingWriteAndFlush(text[start:min(start+chunk, len(text))])\n\t}}\n\t\
+                 stream.Drop()\n\tOutgoingBodyFinish(body, None[*Fields]())\n}}\n"
+            ),
+        )],
+    }
 }
 
 fn python_app(name: &str, template: Template) -> String {

@@ -1102,6 +1102,186 @@ pub(super) fn rust(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError
 /// The wit-bindgen a Rust skeleton depends on (the one weld's fixtures build with).
 const WIT_BINDGEN: &str = "0.63";
 
+/// Go: wit-bindgen-go's own stubs (the bindings weld builds with, generated with
+/// `generate_stubs`), cut down to what the user writes. Each export package gets one file in
+/// componentize-go's layout (`export_<ns>_<pkg>_<iface>/`), holding the functions and resource
+/// types the glue calls, each panicking until it is written. A world that exports nothing is a
+/// command: a `main` package.
+pub(super) fn go(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError> {
+    let (_, _, file) = src.world()?;
+    let staged = src.staged_wit()?;
+    let bindings = crate::build::GoBindings::generate(&staged, src.world)
+        .map_err(|e| src.fail(e.to_string()))?;
+    let gofmt = src
+        .toolchains
+        .probe(crate::toolchain::Tool::Go)
+        .path
+        .map(|go| go.with_file_name("gofmt"));
+    let format = |text: String| -> String {
+        let Some(gofmt) = gofmt.as_ref().filter(|g| g.is_file()) else {
+            return text;
+        };
+        let formatted = (|| {
+            let mut cmd = Command::new(gofmt);
+            crate::build::isolate_go(&mut cmd, crate::run::default_cache_dir().as_deref());
+            let mut child = cmd
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .ok()?;
+            std::io::Write::write_all(&mut child.stdin.take()?, text.as_bytes()).ok()?;
+            let out = child.wait_with_output().ok()?;
+            out.status
+                .success()
+                .then(|| String::from_utf8(out.stdout).ok())?
+        })();
+        formatted.unwrap_or(text)
+    };
+    let mut files = Vec::new();
+    if !bindings.exports {
+        files.push((
+            src.dir.join("main.go"),
+            format(format!(
+                "// `{name}`: a command implementing world `{world}` ({file}); its imports are\n\
+                 // the `wit_component/...` packages weld generates at build time.\n\
+                 package main\n\nfunc main() {{\n\tpanic(\"{name} is not written yet (see {file})\")\n}}\n",
+                name = src.name,
+                world = src.world,
+            )),
+        ));
+        return Ok(files);
+    }
+    for (path, stub) in &bindings.stubs {
+        let Some(package) = path.strip_suffix("/wit_bindings.go") else {
+            continue;
+        };
+        if !package.starts_with("export_") {
+            continue;
+        }
+        let stub = String::from_utf8_lossy(stub);
+        let (imports, stub_code) = split_go_imports(&stub);
+        let glue = bindings
+            .files
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, g)| String::from_utf8_lossy(g).into_owned())
+            .unwrap_or_default();
+        let glue_code = split_go_imports(&glue).1;
+        // The stubs follow the glue in wit-bindgen-go's stub file.
+        let Some(user) = stub_code.strip_prefix(glue_code.trim_end()) else {
+            return Err(src.fail(format!(
+                "wit-bindgen-go's stubs for `{package}` are not laid out as weld expects; write the package by hand from the stubs `weld build` leaves in target/weld/go/{}/stubs",
+                src.name
+            )));
+        };
+        let user = fill_go_stubs(user.trim(), &file);
+        let kept: Vec<&str> = imports
+            .iter()
+            .filter(|line| {
+                let ident = go_import_name(line);
+                !ident.is_empty() && user.contains(&format!("{ident}."))
+            })
+            .map(String::as_str)
+            .collect();
+        let import_block = if kept.is_empty() {
+            String::new()
+        } else {
+            format!("import (\n{}\n)\n\n", kept.join("\n"))
+        };
+        files.push((
+            src.dir.join(package).join(format!(
+                "{}.go",
+                package.trim_start_matches("export_")
+            )),
+            format(format!(
+                "// Package {package} is what component `{name}` exports for world `{world}`\n\
+                 // ({file}). weld new wrote it from wit-bindgen-go's stubs: every function panics\n\
+                 // until it is written; weld generates the glue that calls them at build time.\n\
+                 package {package}\n\n{import_block}{user}\n",
+                name = src.name,
+                world = src.world,
+            )),
+        ));
+    }
+    Ok(files)
+}
+
+/// The lines of a Go file's `import ( … )` block, and the code after it.
+fn split_go_imports(text: &str) -> (Vec<String>, String) {
+    let Some(start) = text.find("\nimport (") else {
+        return (Vec::new(), String::new());
+    };
+    let rest = &text[start + "\nimport (".len()..];
+    let Some(end) = rest.find("\n)") else {
+        return (Vec::new(), String::new());
+    };
+    let imports = rest[..end]
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    (imports, rest[end + "\n)".len()..].trim_start().to_string())
+}
+
+/// The name an import line binds: its alias, or the last element of its path.
+fn go_import_name(line: &str) -> String {
+    let mut parts = line.split_whitespace();
+    let (Some(first), second) = (parts.next(), parts.next()) else {
+        return String::new();
+    };
+    match second {
+        Some(_) if !first.starts_with('"') => first.to_string(),
+        _ => first
+            .trim_matches('"')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
+
+/// The stubs' `panic("not implemented")`, naming the function and the WIT instead.
+fn fill_go_stubs(code: &str, file: &str) -> String {
+    let mut current = String::new();
+    let mut after_block = false;
+    code.lines()
+        .filter(|l| l.trim() != "// TODO: Implement")
+        .map(|line| {
+            // A blank line between a closing brace and the next declaration.
+            let gap = if after_block && !line.trim().is_empty() {
+                "\n"
+            } else {
+                ""
+            };
+            after_block = line == "}";
+            if let Some(rest) = line.strip_prefix("func ") {
+                // `func (self *Counter) Add(` is `Counter.Add`, `func Translate(` is `Translate`.
+                let (receiver, rest) = match rest.strip_prefix('(') {
+                    Some(r) => r.split_once(')').map_or(("", ""), |(recv, after)| {
+                        let ty = recv.split_whitespace().last().unwrap_or_default();
+                        (ty.trim_start_matches('*'), after.trim_start())
+                    }),
+                    None => ("", rest),
+                };
+                let name = rest.split('(').next().unwrap_or_default();
+                current = if receiver.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{receiver}.{name}")
+                };
+            }
+            let line = line.replace(
+                "panic(\"not implemented\")",
+                &format!("panic(\"{current} is not written yet (see {file})\")"),
+            );
+            format!("{gap}{line}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,7 +32,7 @@ pub fn trials() -> Vec<Trial> {
         ("serve::refuses_what_is_not_an_http_app", not_http),
         ("serve::shop_example_answers_every_route", shop),
         (
-            "serve::python_and_js_handlers_from_wit_without_deps",
+            "serve::python_js_and_go_handlers_from_wit_without_deps",
             handlers,
         ),
         (
@@ -555,9 +555,10 @@ fn shop() -> Result<(), Failed> {
     Ok(())
 }
 
-/// fixtures/handlers: a Python handler on componentize-py's proxy-world bindings and a
+/// fixtures/handlers: a Python handler on componentize-py's proxy-world bindings, a
 /// JavaScript one on componentize-js's fetch event, from a wit/ that names
-/// `wasi:http/proxy@0.2.0` (and the engine's 0.2.10) and has no deps/.
+/// `wasi:http/proxy@0.2.0` (and the engine's 0.2.10) and has no deps/, and a Go one in
+/// componentize-go's layout, from a wit/ of its own.
 fn handlers() -> Result<(), Failed> {
     // The JavaScript world names the release the pinned componentize-js's engine exports.
     let wit = std::fs::read_to_string("fixtures/handlers/wit/handlers.wit")?;
@@ -610,14 +611,27 @@ fn handlers() -> Result<(), Failed> {
     assert_eq!(server.get("/missing")?.0, 404);
     drop(server);
 
-    // Its [[test]]s pass against the composed app.
+    // The Go handler, built by that same run.
+    let server = Server::spawn(&["fixtures/handlers/target/weld/greet.wasm".into()])?;
+    assert_eq!(
+        server.get("/hello?name=Ada")?,
+        (200, "Hello, Ada, from Go!\n".into())
+    );
+    assert_eq!(
+        server.get("/hello")?,
+        (200, "Hello, world, from Go!\n".into())
+    );
+    assert_eq!(server.get("/elsewhere")?.0, 404);
+    drop(server);
+
+    // Its [[test]]s pass: three against the composed app, two against the Go handler.
     let out = weld()
         .env("WELD_CACHE_DIR", shared_cache())
         .args(["test", "-C", "fixtures/handlers"])
         .output()?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     expect_code(&out, 0);
-    assert!(stdout.contains("3 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("5 passed, 0 failed"), "{stdout}");
     Ok(())
 }
 

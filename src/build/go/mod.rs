@@ -185,51 +185,29 @@ fn bindings(
     work: &Path,
     overlay: &mut BTreeMap<PathBuf, PathBuf>,
 ) -> Result<Shape, Failure> {
-    // wit-bindgen-go reads WIT with its own wit-parser release.
-    let mut resolve = wit_parser::Resolve::default();
-    let (pkg, _) = resolve
-        .push_dir(wit)
-        .map_err(|e| job.source_failure("its WIT does not parse", format!("{e:#}")))?;
-    let id = resolve
-        .select_world(&[pkg], Some(world))
-        .map_err(|e| job.source_failure("its world is not in its WIT", format!("{e:#}")))?;
-    let shape = if resolve.worlds[id].exports.is_empty() {
-        Shape::Command
-    } else {
-        Shape::Library
-    };
-    let generate = |stubs: bool, resolve: &mut wit_parser::Resolve| {
-        let mut files = wit_bindgen_core::Files::default();
-        wit_bindgen_go::Opts {
-            generate_stubs: stubs,
-            // gofmt runs below, from the Go weld builds with.
-            format: wit_bindgen_go::Format::False,
-            quiet: true,
-            ..Default::default()
+    let generated = Bindings::generate(wit, world).map_err(|e| match e {
+        BindingsError::Wit(e) => job.source_failure("its WIT does not resolve", e),
+        BindingsError::Generator(e) => {
+            let mut f = job.source_failure("wit-bindgen-go cannot generate its bindings", e);
+            f.help = Some("weld generates Go bindings with wit-bindgen-go 0.63; a WIT feature it does not support must stay out of a Go component's world".into());
+            f
         }
-        .build()
-        .generate(resolve, id, &mut files)
-        .map(|()| files)
+    })?;
+    let shape = if generated.exports {
+        Shape::Library
+    } else {
+        Shape::Command
     };
-    let fail = |e: anyhow::Error| {
-        let mut f = job.source_failure(
-            "wit-bindgen-go cannot generate its bindings",
-            format!("{e:#}"),
-        );
-        f.help = Some("weld generates Go bindings with wit-bindgen-go 0.63; a WIT feature it does not support must stay out of a Go component's world".into());
-        f
-    };
-    let files = generate(false, &mut resolve).map_err(fail)?;
-    let stubs = generate(true, &mut resolve).map_err(fail)?;
+    let (files, stubs) = (&generated.files, &generated.stubs);
     let io = |what: &Path, e: std::io::Error| {
         job.env_failure(format!("cannot write {}: {e}", what.display()))
     };
-    for (dir, files) in [("bindings", &files), ("stubs", &stubs)] {
+    for (dir, files) in [("bindings", files), ("stubs", stubs)] {
         let dir = work.join(dir);
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
         }
-        for (name, contents) in files.iter() {
+        for (name, contents) in files {
             let path = dir.join(name);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
@@ -238,7 +216,7 @@ fn bindings(
         }
     }
     gofmt(job, &[work.join("bindings"), work.join("stubs")]);
-    for (name, _) in files.iter() {
+    for (name, _) in files {
         let skip = name == "go.mod"
             // Assembly stubs only serve tests off WebAssembly; Go's assembler would look for
             // them in the user's tree.
@@ -250,6 +228,75 @@ fn bindings(
         }
     }
     Ok(shape)
+}
+
+/// A world's Go bindings, as wit-bindgen-go writes them.
+pub(crate) struct Bindings {
+    /// (path under the module, contents): the glue the build lays over the sources.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// The same with a stub of every function and resource the user writes.
+    pub stubs: Vec<(String, Vec<u8>)>,
+    /// Whether the world exports anything (else it is a command's).
+    pub exports: bool,
+}
+
+/// Why bindings could not be generated.
+#[derive(Debug)]
+pub(crate) enum BindingsError {
+    /// The WIT does not resolve, or has no such world (wit-parser's words).
+    Wit(String),
+    /// wit-bindgen-go refused the world.
+    Generator(String),
+}
+
+impl std::fmt::Display for BindingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BindingsError::Wit(e) => write!(f, "the WIT does not resolve: {e}"),
+            BindingsError::Generator(e) => {
+                write!(f, "wit-bindgen-go cannot generate the bindings: {e}")
+            }
+        }
+    }
+}
+
+impl Bindings {
+    /// Generates `world` of the WIT package in `wit` (with the WASI packages it needs in its
+    /// deps/). wit-bindgen-go reads WIT with its own wit-parser release, so the package is
+    /// parsed here again.
+    pub(crate) fn generate(wit: &Path, world: &str) -> Result<Bindings, BindingsError> {
+        let mut resolve = wit_parser::Resolve::default();
+        let (pkg, _) = resolve
+            .push_dir(wit)
+            .map_err(|e| BindingsError::Wit(format!("{e:#}")))?;
+        let id = resolve
+            .select_world(&[pkg], Some(world))
+            .map_err(|e| BindingsError::Wit(format!("{e:#}")))?;
+        let mut generate = |stubs: bool| {
+            let mut files = wit_bindgen_core::Files::default();
+            wit_bindgen_go::Opts {
+                generate_stubs: stubs,
+                // gofmt runs after, from the Go weld builds with.
+                format: wit_bindgen_go::Format::False,
+                quiet: true,
+                ..Default::default()
+            }
+            .build()
+            .generate(&mut resolve, id, &mut files)
+            .map_err(|e| BindingsError::Generator(format!("{e:#}")))?;
+            Ok(files
+                .iter()
+                .map(|(name, contents)| (name.to_string(), contents.to_vec()))
+                .collect::<Vec<_>>())
+        };
+        let files = generate(false)?;
+        let stubs = generate(true)?;
+        Ok(Bindings {
+            files,
+            stubs,
+            exports: !resolve.worlds[id].exports.is_empty(),
+        })
+    }
 }
 
 /// Formats generated files so that a Go error pointing into them reads as Go.
@@ -269,7 +316,12 @@ fn gofmt(job: &Job, dirs: &[PathBuf]) {
 /// that builds through weld record nothing in `~/.config/go/telemetry`. The user's `go env -w`
 /// settings are still read, from where Go keeps them.
 fn go_env(job: &Job, cmd: &mut Command) {
-    let Some(cache) = job.cache_dir else {
+    isolate(cmd, job.cache_dir);
+}
+
+/// [`go_env`] for any Go tool weld runs, given weld's cache directory.
+pub(crate) fn isolate(cmd: &mut Command, cache: Option<&Path>) {
+    let Some(cache) = cache else {
         return;
     };
     cmd.env(
