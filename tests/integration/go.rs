@@ -101,10 +101,11 @@ fn stress_under_default_gogc() -> Result<(), Failed> {
     Ok(())
 }
 
-/// Two Go components written as componentize-go's users write them, with no go.mod: the Component
-/// Model docs' adder (`package export_docs_adder_add`) and a command that implements
-/// `wasi:cli/run` itself and calls the adder. weld builds and composes them, runs the command
-/// as parts, writes nothing into their directories, and rebuilds only what changed.
+/// Go components written as componentize-go's users write them, with no go.mod: the Component
+/// Model docs' adder (`package export_docs_adder_add`), a command that implements
+/// `wasi:cli/run` itself and calls the adder, and a plain `package main` command whose world
+/// only imports the adder. weld builds and composes them, runs the commands, writes nothing
+/// into their directories, and rebuilds only what changed.
 fn componentize_go_layout() -> Result<(), Failed> {
     let dir = crate::scratch("componentize-go")?;
     let write = |path: &str, text: &str| -> Result<(), Failed> {
@@ -118,7 +119,8 @@ fn componentize_go_layout() -> Result<(), Failed> {
         "package docs:adder@0.1.0;\n\n\
          interface add {\n    add: func(x: u32, y: u32) -> u32;\n}\n\n\
          world adder {\n    export add;\n}\n\n\
-         world runner {\n    include wasi:cli/imports@0.2.0;\n    import add;\n    export wasi:cli/run@0.2.0;\n}\n",
+         world runner {\n    include wasi:cli/imports@0.2.0;\n    import add;\n    export wasi:cli/run@0.2.0;\n}\n\n\
+         world caller {\n    import add;\n}\n",
     )?;
     write(
         "adder/export_docs_adder_add/add.go",
@@ -131,15 +133,22 @@ fn componentize_go_layout() -> Result<(), Failed> {
          func Run() Result[Unit, Unit] {\n\tfmt.Println(\"2 + 3 =\", docs_adder_add.Add(2, 3))\n\treturn Ok[Unit, Unit](Unit{})\n}\n",
     )?;
     write(
+        "caller/main.go",
+        "package main\n\n\
+         import (\n\t\"fmt\"\n\t\"os\"\n\n\t\"wit_component/docs_adder_add\"\n)\n\n\
+         func main() {\n\tfmt.Println(\"caller:\", docs_adder_add.Add(40, 2), os.Args[1:])\n}\n",
+    )?;
+    write(
         "weld.toml",
         "[project]\nname = \"adder\"\nwit = \"wit\"\n\n\
          [components.adder]\nlang = \"go\"\npath = \"adder\"\nworld = \"adder\"\n\n\
          [components.runner]\nlang = \"go\"\npath = \"runner\"\nworld = \"runner\"\n\n\
+         [components.caller]\nlang = \"go\"\npath = \"caller\"\nworld = \"caller\"\n\n\
          [compose]\nroot = \"runner\"\nplugs = [\"adder\"]\n\n\
          [[test]]\nname = \"adds\"\ntarget = \"adder\"\ninvoke = \"add(2, 3)\"\nexpect = \"5\"\n",
     )?;
     let sources = |sub: &str| crate::files_under(&dir.join(sub));
-    let before = (sources("adder"), sources("runner"));
+    let before = (sources("adder"), sources("runner"), sources("caller"));
 
     let out = weld().arg("-v").arg("up").arg(&dir).output()?;
     expect_code(&out, 0);
@@ -150,10 +159,29 @@ fn componentize_go_layout() -> Result<(), Failed> {
         "{stderr}"
     );
     assert_eq!(
-        (sources("adder"), sources("runner")),
+        (sources("adder"), sources("runner"), sources("caller")),
         before,
         "weld wrote into the Go sources"
     );
+    // The import-only world is a command: `main` runs, with its arguments.
+    let target = dir.join("target/weld");
+    let caller_app = dir.join("caller-app.wasm");
+    let out = weld()
+        .arg("compose")
+        .arg(target.join("caller.wasm"))
+        .arg("--plug")
+        .arg(target.join("adder.wasm"))
+        .arg("-o")
+        .arg(&caller_app)
+        .output()?;
+    expect_code(&out, 0);
+    let out = weld()
+        .arg("run")
+        .arg(&caller_app)
+        .args(["--", "a", "b"])
+        .output()?;
+    expect_code(&out, 0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "caller: 42 [a b]\n");
     for generated in [
         "target/weld/go/adder/bindings/wit_exports.go",
         "target/weld/go/adder/stubs/export_docs_adder_add/wit_bindings.go",
