@@ -41,7 +41,7 @@ const PKG_MODULE: &str = "go.bytecodealliance.org/pkg";
 /// What goes into a Go component's fingerprint besides its sources and the Go version.
 pub(crate) fn glue() -> String {
     // The number moves when weld's own rewriting of the module changes.
-    format!("{GO_GLUE}, realloc guard 1")
+    format!("{GO_GLUE}, realloc guard 2")
 }
 
 /// How the module is built and adapted.
@@ -66,6 +66,14 @@ pub(in crate::build) fn go(job: &Job) -> Result<Vec<u8>, Failure> {
     };
     std::fs::create_dir_all(&work).map_err(|e| io(&work, e))?;
     let work = work.canonicalize().map_err(|e| io(&work, e))?;
+    // Two welds building the same component (a `weld up --watch` and a `weld test`) would
+    // rewrite each other's bindings mid-build: one waits for the other.
+    let lock_path = work.join(".lock");
+    let lock = std::fs::File::create(&lock_path).map_err(|e| io(&lock_path, e))?;
+    if lock.try_lock().is_err() {
+        job.stage("waiting for another weld building it");
+        lock.lock().map_err(|e| io(&lock_path, e))?;
+    }
     let user_mod = std::fs::read_to_string(source.join("go.mod")).ok();
 
     // Paths in the user's tree → the files weld generated for them.

@@ -58,7 +58,9 @@ pub(crate) fn guard(module: &[u8]) -> anyhow::Result<Vec<u8>> {
         return Ok(module.to_vec());
     }
     let realloc_type = layout.type_of(realloc)?;
-    let (params, results) = layout.type_params[realloc_type as usize];
+    let Some(&(params, results)) = layout.type_params.get(realloc_type as usize) else {
+        anyhow::bail!("cabi_realloc's type {realloc_type} is not in the type section");
+    };
     if results != 1 || params != 4 {
         anyhow::bail!(
             "cabi_realloc has an unexpected signature ({params} parameters, {results} results)"
@@ -279,16 +281,14 @@ impl Guard {
             align: 0,
             memory_index: 0,
         };
-        let cache = |f: &mut Function| {
-            // The wall clock is id 0; every other clock shares the monotonic slot.
-            f.instruction(&Instruction::LocalGet(id))
-                .instruction(&Instruction::I32Eqz);
-        };
+        // Inside the flag: the wall clock (id 0) answers with the last wall time, every other
+        // clock with the last monotonic time, which never runs backwards.
         f.instruction(&Instruction::GlobalGet(self.flag))
             .instruction(&Instruction::If(BlockType::Result(ValType::I32)))
-            .instruction(&Instruction::LocalGet(out));
-        cache(&mut f);
-        f.instruction(&Instruction::If(BlockType::Result(ValType::I64)))
+            .instruction(&Instruction::LocalGet(out))
+            .instruction(&Instruction::LocalGet(id))
+            .instruction(&Instruction::I32Eqz)
+            .instruction(&Instruction::If(BlockType::Result(ValType::I64)))
             .instruction(&Instruction::GlobalGet(self.wall))
             .instruction(&Instruction::Else)
             .instruction(&Instruction::GlobalGet(self.mono))
@@ -296,6 +296,8 @@ impl Guard {
             .instruction(&Instruction::I64Store(store))
             .instruction(&Instruction::I32Const(0))
             .instruction(&Instruction::Else)
+            // Outside it: the import, whose answer is remembered when it is the wall (0) or
+            // the monotonic (1) clock's.
             .instruction(&Instruction::LocalGet(id))
             .instruction(&Instruction::LocalGet(precision))
             .instruction(&Instruction::LocalGet(out))
@@ -303,17 +305,17 @@ impl Guard {
             .instruction(&Instruction::LocalTee(errno))
             .instruction(&Instruction::I32Eqz)
             .instruction(&Instruction::If(BlockType::Empty));
-        cache(&mut f);
-        f.instruction(&Instruction::If(BlockType::Empty))
-            .instruction(&Instruction::LocalGet(out))
-            .instruction(&Instruction::I64Load(store))
-            .instruction(&Instruction::GlobalSet(self.wall))
-            .instruction(&Instruction::Else)
-            .instruction(&Instruction::LocalGet(out))
-            .instruction(&Instruction::I64Load(store))
-            .instruction(&Instruction::GlobalSet(self.mono))
-            .instruction(&Instruction::End)
-            .instruction(&Instruction::End)
+        for (clock_id, slot) in [(0, self.wall), (1, self.mono)] {
+            f.instruction(&Instruction::LocalGet(id))
+                .instruction(&Instruction::I32Const(clock_id))
+                .instruction(&Instruction::I32Eq)
+                .instruction(&Instruction::If(BlockType::Empty))
+                .instruction(&Instruction::LocalGet(out))
+                .instruction(&Instruction::I64Load(store))
+                .instruction(&Instruction::GlobalSet(slot))
+                .instruction(&Instruction::End);
+        }
+        f.instruction(&Instruction::End)
             .instruction(&Instruction::LocalGet(errno))
             .instruction(&Instruction::End)
             .instruction(&Instruction::End);
@@ -468,8 +470,9 @@ mod tests {
             2001,
             "monotonic clock, second call"
         );
+        assert_eq!(now.call(&mut store, 2).unwrap(), 3002, "a CPU-time clock");
         assert_eq!(realloc.call(&mut store, (0, 0, 8, 16)).unwrap(), 1024);
-        assert_eq!(*store.data(), 2, "no host call inside cabi_realloc");
+        assert_eq!(*store.data(), 3, "no host call inside cabi_realloc");
         assert_eq!(
             u64::from_le_bytes(read(&mut store, &instance, 16)),
             1000,
@@ -486,8 +489,8 @@ mod tests {
             "no event is ready"
         );
         // Outside the allocation, calls reach the host again.
-        assert_eq!(now.call(&mut store, 0).unwrap(), 3000);
-        assert_eq!(*store.data(), 3);
+        assert_eq!(now.call(&mut store, 0).unwrap(), 4000);
+        assert_eq!(*store.data(), 4);
     }
 
     #[test]
