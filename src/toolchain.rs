@@ -1,8 +1,9 @@
 //! Finding the language toolchains weld drives, and telling the truth about them.
 //!
 //! install.sh puts the pinned Python, JavaScript and Go toolchains under weld's own tool
-//! directory (`$WELD_HOME/toolchains`); Rust comes from rustup. Each probe runs the real tool to learn its
-//! version, so `weld doctor` reports what is actually there, not what should be.
+//! directory (`$WELD_HOME/toolchains`); Rust comes from rustup. Each probe asks the real tool
+//! (or reads the version its installation records), so `weld doctor` reports what is actually
+//! there, not what should be.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

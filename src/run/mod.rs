@@ -330,36 +330,16 @@ impl Runtime {
         name: &str,
         compiling: &dyn Fn(&Compiling),
     ) -> Result<App, RunError> {
-        let meta = std::fs::metadata(path).map_err(|e| RunError::read(path, e))?;
-        let start = Instant::now();
-        // An unchanged file is neither read nor hashed: its key is remembered.
-        let remembered = self.primary.cache.as_ref().and_then(|cache| {
-            let key = cache.remembered_key(path, &meta)?;
-            self.cached(&key)
-        });
+        let Loaded {
+            backend,
+            component,
+            compiled,
+            read,
+        } = self.component(path, name, false, compiling)?;
         let bytes = std::sync::OnceLock::new();
-        let (backend, component, compiled) = match remembered {
-            Some((backend, component)) => (
-                backend,
-                component,
-                Compiled::Cached {
-                    load: start.elapsed(),
-                },
-            ),
-            None => {
-                let read: Arc<[u8]> = crate::fsutil::read_file(path)
-                    .map_err(|e| RunError::read(path, e))?
-                    .into();
-                // Hashed once, and only when there is a cache to key.
-                let key = self.primary.cache.as_ref().map(|_| CodeCache::key(&read));
-                let loaded = self.compile(path, name, &read, key.as_deref(), compiling)?;
-                if let (Some(cache), Some(key)) = (&self.primary.cache, &key) {
-                    cache.remember(path, &meta, key);
-                }
-                let _ = bytes.set(read);
-                loaded
-            }
-        };
+        if let Some(read) = read {
+            let _ = bytes.set(read);
+        }
         let pre = match backend.linker.instantiate_pre(&component) {
             Ok(pre) => pre,
             Err(e) => return Err(backend.explain_link_error(name, &component, &e)),
@@ -392,8 +372,12 @@ impl Runtime {
         let mut loaded = Vec::with_capacity(parts.len());
         let mut fresh = false;
         for (part, file) in parts {
-            match self.primary.load_part(file, part, &|c| compiling(part, c)) {
-                Ok((component, compiled)) => {
+            match self.component(file, part, true, &|c| compiling(part, c)) {
+                Ok(Loaded {
+                    component,
+                    compiled,
+                    ..
+                }) => {
                     fresh |= matches!(compiled, Compiled::Fresh { .. });
                     loaded.push(parts::Part {
                         name: part.clone(),
@@ -424,14 +408,59 @@ impl Runtime {
         }))
     }
 
+    /// The component at `path`, its code loaded from the cache or compiled now: found by the
+    /// file's identity when it is unchanged (then it is neither read nor hashed), else by its
+    /// content. A `part` of an app run as its parts shares one engine with the others: it
+    /// comes from the profile's own backend, never the fallback, and is judged by the link of
+    /// the parts rather than on its own.
+    fn component(
+        &self,
+        path: &Path,
+        name: &str,
+        part: bool,
+        compiling: &dyn Fn(&Compiling),
+    ) -> Result<Loaded<'_>, RunError> {
+        let start = Instant::now();
+        let meta = std::fs::metadata(path).map_err(|e| RunError::read(path, e))?;
+        let remembered = self.primary.cache.as_ref().and_then(|cache| {
+            let key = cache.remembered_key(path, &meta)?;
+            self.cached(&key, part)
+        });
+        if let Some((backend, component)) = remembered {
+            let load = start.elapsed();
+            return Ok(Loaded {
+                backend,
+                component,
+                compiled: Compiled::Cached { load },
+                read: None,
+            });
+        }
+        let read: Arc<[u8]> = crate::fsutil::read_file(path)
+            .map_err(|e| RunError::read(path, e))?
+            .into();
+        // Hashed once, and only when there is a cache to key.
+        let key = self.primary.cache.as_ref().map(|_| CodeCache::key(&read));
+        let (backend, component, compiled) =
+            self.compile(path, name, &read, key.as_deref(), part, compiling)?;
+        if let (Some(cache), Some(key)) = (&self.primary.cache, &key) {
+            cache.remember(path, &meta, key);
+        }
+        Ok(Loaded {
+            backend,
+            component,
+            compiled,
+            read: Some(read),
+        })
+    }
+
     /// The compiled form of the component with `key`, from the profile's cache or, for one
-    /// Winch could not compile, from Cranelift's.
-    fn cached(&self, key: &str) -> Option<(&Backend, Component)> {
+    /// Winch could not compile (and not a part), from Cranelift's.
+    fn cached(&self, key: &str, part: bool) -> Option<(&Backend, Component)> {
         let cache = self.primary.cache.as_ref()?;
         if let Some(component) = cache.get(key) {
             return Some((&self.primary, component));
         }
-        if !cache.falls_back(key) {
+        if part || !cache.falls_back(key) {
             return None;
         }
         let fallback = self.fallback().ok()?;
@@ -444,25 +473,28 @@ impl Runtime {
         name: &str,
         bytes: &[u8],
         key: Option<&str>,
+        part: bool,
         compiling: &dyn Fn(&Compiling),
     ) -> Result<(&Backend, Component, Compiled), RunError> {
         let start = Instant::now();
-        if let Some((backend, component)) = key.and_then(|key| self.cached(key)) {
+        if let Some((backend, component)) = key.and_then(|key| self.cached(key, part)) {
             let load = start.elapsed();
             return Ok((backend, component, Compiled::Cached { load }));
         }
-        // A file that is not a component gets check's one-line reason, not the compiler's; one
-        // whose types only WIT cannot express runs.
-        if let Err(u) = crate::check::load::decode(bytes)
-            && !u.valid
-        {
-            return Err(RunError::NotAComponent {
-                path: path.to_path_buf(),
-                reason: u.reason,
-                help: u.help,
-            });
+        if !part {
+            // A file that is not a component gets check's one-line reason, not the
+            // compiler's; one whose types only WIT cannot express runs.
+            if let Err(u) = crate::check::load::decode(bytes)
+                && !u.valid
+            {
+                return Err(RunError::NotAComponent {
+                    path: path.to_path_buf(),
+                    reason: u.reason,
+                    help: u.help,
+                });
+            }
+            self.primary.link_imports(name, bytes)?;
         }
-        self.primary.link_imports(name, bytes)?;
         let size = bytes.len() as u64;
         let known = key.is_some_and(|key| {
             self.primary
@@ -470,46 +502,48 @@ impl Runtime {
                 .as_ref()
                 .is_some_and(|c| c.falls_back(key))
         });
-        if !known {
+        // Known to need Cranelift: the user was told when that was found.
+        let winch_error = if known {
+            None
+        } else {
             compiling(&Compiling {
                 size,
                 compiler: self.primary.compiler,
                 fallback: None,
             });
-            let winch_error = match self.primary.compile(name, bytes, key) {
+            match self.primary.compile(name, bytes, key) {
                 Ok(component) => {
                     let compile = start.elapsed();
                     return Ok((&self.primary, component, Compiled::Fresh { compile }));
                 }
                 // Cranelift's error is the final word; Winch's may only mean Winch lacks
                 // something this component uses.
-                Err(e) if self.primary.compiler == Compiler::Winch => e,
+                Err(e) if self.primary.compiler == Compiler::Winch => Some(e),
                 Err(e) => return Err(e),
-            };
-            let fallback = self.fallback()?;
-            compiling(&Compiling {
-                size,
-                compiler: fallback.compiler,
-                fallback: Some(match winch_error {
-                    RunError::Compile { message, .. } => message,
-                    other => other.to_string(),
-                }),
-            });
-            let component = fallback.compile(name, bytes, key)?;
-            if let (Some(cache), Some(key)) = (&self.primary.cache, key) {
-                cache.fall_back(key);
             }
-            let compile = start.elapsed();
-            return Ok((fallback, component, Compiled::Fresh { compile }));
+        };
+        if part {
+            // The parts share Winch's engine: the composed file runs instead.
+            return Err(winch_error.unwrap_or_else(|| RunError::Compile {
+                name: name.to_string(),
+                message: "Winch cannot compile it (found on an earlier run)".into(),
+            }));
         }
-        // Known to need Cranelift: the user was told when that was found.
         let fallback = self.fallback()?;
         compiling(&Compiling {
             size,
             compiler: fallback.compiler,
-            fallback: None,
+            fallback: winch_error.as_ref().map(|e| match e {
+                RunError::Compile { message, .. } => message.clone(),
+                other => other.to_string(),
+            }),
         });
         let component = fallback.compile(name, bytes, key)?;
+        if winch_error.is_some()
+            && let (Some(cache), Some(key)) = (&self.primary.cache, key)
+        {
+            cache.fall_back(key);
+        }
         let compile = start.elapsed();
         Ok((fallback, component, Compiled::Fresh { compile }))
     }
@@ -607,6 +641,16 @@ impl Runtime {
     }
 }
 
+/// A component ready to link, and where its code came from.
+struct Loaded<'a> {
+    /// The backend whose engine compiled it (the fallback's, for one Winch cannot compile).
+    backend: &'a Backend,
+    component: Component,
+    compiled: Compiled,
+    /// Its bytes, when they had to be read (not when the cache knew the file).
+    read: Option<Arc<[u8]>>,
+}
+
 impl Backend {
     fn new(compiler: Compiler, options: &RuntimeOptions) -> Result<Backend, RunError> {
         let mut config = Config::new();
@@ -658,51 +702,6 @@ impl Backend {
             functions,
             _ticker: ticker,
         })
-    }
-
-    /// The component at `path` compiled by this backend: from the cache (by the file's identity,
-    /// else its content) or compiled now and cached.
-    fn load_part(
-        &self,
-        path: &Path,
-        name: &str,
-        compiling: &dyn Fn(&Compiling),
-    ) -> Result<(Component, Compiled), RunError> {
-        let start = Instant::now();
-        let meta = std::fs::metadata(path).map_err(|e| RunError::read(path, e))?;
-        let cached = self.cache.as_ref().and_then(|cache| {
-            let key = cache.remembered_key(path, &meta)?;
-            cache.get(&key)
-        });
-        if let Some(component) = cached {
-            let load = start.elapsed();
-            return Ok((component, Compiled::Cached { load }));
-        }
-        let bytes = crate::fsutil::read_file(path).map_err(|e| RunError::read(path, e))?;
-        let key = self.cache.as_ref().map(|_| CodeCache::key(&bytes));
-        let cached = self.cache.as_ref().zip(key.as_deref());
-        let (component, compiled) = match cached.and_then(|(cache, key)| cache.get(key)) {
-            Some(component) => (
-                component,
-                Compiled::Cached {
-                    load: start.elapsed(),
-                },
-            ),
-            None => {
-                compiling(&Compiling {
-                    size: bytes.len() as u64,
-                    compiler: self.compiler,
-                    fallback: None,
-                });
-                let component = self.compile(name, &bytes, key.as_deref())?;
-                let compile = start.elapsed();
-                (component, Compiled::Fresh { compile })
-            }
-        };
-        if let Some((cache, key)) = cached {
-            cache.remember(path, &meta, key);
-        }
-        Ok((component, compiled))
     }
 
     /// Compiles `bytes` and stores the result in the cache under `key`.
