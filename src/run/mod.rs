@@ -710,12 +710,18 @@ impl Backend {
             name: name.to_string(),
             message: format!("{e:#}"),
         })?;
-        if let (Some(cache), Some(key)) = (&self.cache, key) {
-            cache.put(key, &component);
-        }
+        // Run from the cache file, as every later run is: its memory images are then mapped
+        // from that file rather than copied into a sealed memfd, which Linux can refuse.
+        let component = match (&self.cache, key) {
+            (Some(cache), Some(key)) if cache.put(key, &component) => {
+                cache.get(key).unwrap_or(component)
+            }
+            _ => component,
+        };
         if let Some(functions) = &self.functions {
             functions.flush();
         }
+        prepare_images(name, &component)?;
         Ok(component)
     }
 
@@ -901,6 +907,40 @@ pub(crate) fn classify(
     })
 }
 
+/// Builds `component`'s memory images now, before any guest runs. wasmtime otherwise builds
+/// them at the first instantiation, and for code compiled in memory it seals a memfd with them:
+/// Linux refuses the seal with EBUSY while a page just written is still referenced elsewhere
+/// (another CPU's LRU batch, a migration), which would fail the run as if the guest had. The
+/// refusal passes, so it is retried with a growing pause.
+fn prepare_images(name: &str, component: &Component) -> Result<(), RunError> {
+    const ATTEMPTS: u32 = 6;
+    let mut pause = Duration::from_millis(10);
+    let mut attempt = 1;
+    loop {
+        let Err(error) = component.initialize_copy_on_write_image() else {
+            return Ok(());
+        };
+        if !is_busy(&error) || attempt == ATTEMPTS {
+            return Err(RunError::Environment(format!(
+                "cannot prepare the memory of `{name}` ({attempt} attempt(s)): {error:#}; \
+                 try again, and report it if it persists"
+            )));
+        }
+        std::thread::sleep(pause);
+        pause *= 3;
+        attempt += 1;
+    }
+}
+
+/// Whether `error` is, at bottom, the system's EBUSY.
+fn is_busy(error: &wasmtime::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::ResourceBusy)
+    })
+}
+
 /// Rust symbol names as people write them (`alloc::raw_vec::finish_grow`, no hash).
 fn demangle(name: &str) -> String {
     format!("{:#}", rustc_demangle::demangle(name))
@@ -930,5 +970,36 @@ impl Ticker {
 impl Drop for Ticker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memfd crate's seal error wraps the system's error; both it and wasmtime's context
+    /// must be seen through, and only EBUSY is worth another try.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn only_ebusy_under_context_is_retried() {
+        #[derive(Debug)]
+        struct AddSeals(std::io::Error);
+        impl std::fmt::Display for AddSeals {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("cannot add seals to the memfd")
+            }
+        }
+        impl std::error::Error for AddSeals {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let seal = |errno| {
+            wasmtime::Error::new(AddSeals(std::io::Error::from_raw_os_error(errno)))
+                .context("creating the memory image")
+        };
+        assert!(is_busy(&seal(16)), "EBUSY");
+        assert!(!is_busy(&seal(12)), "ENOMEM is not transient");
+        assert!(!is_busy(&wasmtime::Error::msg("Device or resource busy")));
     }
 }
