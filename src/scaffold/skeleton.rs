@@ -1110,7 +1110,7 @@ const WIT_BINDGEN: &str = "0.63";
 pub(super) fn go(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError> {
     let (_, _, file) = src.world()?;
     let staged = src.staged_wit()?;
-    let bindings = crate::build::GoBindings::generate(&staged, src.world)
+    let bindings = crate::build::GoBindings::with_stubs(&staged, src.world)
         .map_err(|e| src.fail(e.to_string()))?;
     let gofmt = src
         .toolchains

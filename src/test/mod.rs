@@ -234,12 +234,12 @@ fn judge(runtime: &Runtime, app: &App, test: &TestCase) -> Outcome {
             let Action::Invoke(call) = &action else {
                 unreachable!("an invoke test's action is an invocation")
             };
-            // `expect = 'err(…)'` names the whole result: an `err` is then the value looked for.
-            let err_expected =
-                matches!(expect, InvokeExpect::Value(want) if want.trim_start().starts_with("err"));
+            // An `err` is a failure to `expect = "success"` but still a value of the result
+            // type, so `expect = VALUE` compares it as one.
+            let returned_err =
+                stopped.is_none() && matches!(outcome.status, Status::ReturnedErr(_));
             let got = match (&outcome.status, &stopped) {
                 (_, Some(stopped)) => Err(stopped.clone()),
-                (Status::ReturnedErr(value), _) if err_expected => Ok(value.clone()),
                 (Status::Returned(value), _) => Ok(value.clone().unwrap_or_else(|| "()".into())),
                 (Status::ReturnedErr(value), _) => Err(value.clone()),
                 (Status::Exited(code), _) => {
@@ -247,18 +247,19 @@ fn judge(runtime: &Runtime, app: &App, test: &TestCase) -> Outcome {
                 }
                 (other, _) => Err(format!("{other:?}")),
             };
+            let compare =
+                |want: &String, value: String| match runtime.same_value(app, call, want, &value) {
+                    Ok(true) => Outcome::Passed,
+                    Ok(false) => fail(want.clone(), value, None),
+                    Err(message) => Outcome::Error {
+                        message: format!("`expect = {want:?}`: {message}"),
+                    },
+                };
             match (expect, got) {
                 (InvokeExpect::Success, Ok(_)) => Outcome::Passed,
                 (InvokeExpect::Success, Err(e)) => fail("success".into(), e, None),
-                (InvokeExpect::Value(want), Ok(value)) => {
-                    match runtime.same_value(app, call, want, &value) {
-                        Ok(true) => Outcome::Passed,
-                        Ok(false) => fail(want.clone(), value, None),
-                        Err(message) => Outcome::Error {
-                            message: format!("`expect = {want:?}`: {message}"),
-                        },
-                    }
-                }
+                (InvokeExpect::Value(want), Ok(value)) => compare(want, value),
+                (InvokeExpect::Value(want), Err(value)) if returned_err => compare(want, value),
                 (InvokeExpect::Value(want), Err(e)) => fail(want.clone(), e, None),
                 (InvokeExpect::Error(want), Err(e)) if e.contains(want.as_str()) => Outcome::Passed,
                 (InvokeExpect::Error(want), Err(e)) => {

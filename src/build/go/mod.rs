@@ -134,8 +134,14 @@ pub(in crate::build) fn go(job: &Job) -> Result<Vec<u8>, Failure> {
         // An error inside the generated bindings means the code disagrees with the world.
         let in_bindings = detail.contains(&crate::fsutil::shown(&work.join("bindings")));
         let mut f = job.source_failure("go build failed", detail);
+        // The stubs are only read when the code and the world disagree: made only then.
         let stubs = work.join("stubs");
+        let stubbed = match &world {
+            Some((wit, world)) => write_stubs(job, wit, world, &stubs),
+            None => false,
+        };
         f.help = match (missing_export(&stderr), &world) {
+            _ if !stubbed => None,
             // Go's words for "no code for this package" are "is not in std".
             (Some(package), Some((_, world))) => Some(format!(
                 "world `{world}` exports an interface with no Go code: write `package {package}` \
@@ -183,8 +189,8 @@ pub(in crate::build) fn go(job: &Job) -> Result<Vec<u8>, Failure> {
     })
 }
 
-/// Generates the world's bindings into `work/bindings` (and reference stubs of its exports into
-/// `work/stubs`), and lays them over `source`. Returns how the module is to be built.
+/// Generates the world's bindings into `work/bindings` and lays them over `source`. Returns how
+/// the module is to be built.
 fn bindings(
     job: &Job,
     wit: &Path,
@@ -206,24 +212,11 @@ fn bindings(
     } else {
         Shape::Command
     };
-    let (files, stubs) = (&generated.files, &generated.stubs);
-    let io = |what: &Path, e: std::io::Error| {
-        job.env_failure(format!("cannot write {}: {e}", what.display()))
-    };
-    for (dir, files) in [("bindings", files), ("stubs", stubs)] {
-        let dir = work.join(dir);
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
-        }
-        for (name, contents) in files {
-            let path = dir.join(name);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-            }
-            std::fs::write(&path, contents).map_err(|e| io(&path, e))?;
-        }
-    }
-    gofmt(job, &[work.join("bindings"), work.join("stubs")]);
+    let files = &generated.files;
+    let dir = work.join("bindings");
+    write_tree(&dir, files)
+        .map_err(|(path, e)| job.env_failure(format!("cannot write {}: {e}", path.display())))?;
+    gofmt(job, &dir);
     for (name, _) in files {
         let skip = name == "go.mod"
             // Assembly stubs only serve tests off WebAssembly; Go's assembler would look for
@@ -238,11 +231,40 @@ fn bindings(
     Ok(shape)
 }
 
+/// Writes the bindings with a stub of every function the user writes into `dir`, for a failed
+/// build's help to point at; false if they could not be.
+fn write_stubs(job: &Job, wit: &Path, world: &str, dir: &Path) -> bool {
+    let Ok(generated) = Bindings::with_stubs(wit, world) else {
+        return false;
+    };
+    if write_tree(dir, &generated.stubs).is_err() {
+        return false;
+    }
+    gofmt(job, dir);
+    true
+}
+
+/// Replaces `dir` with `files` (paths under it, contents).
+fn write_tree(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), (PathBuf, std::io::Error)> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| (dir.to_path_buf(), e))?;
+    }
+    for (name, contents) in files {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| (parent.to_path_buf(), e))?;
+        }
+        std::fs::write(&path, contents).map_err(|e| (path, e))?;
+    }
+    Ok(())
+}
+
 /// A world's Go bindings, as wit-bindgen-go writes them.
 pub(crate) struct Bindings {
     /// (path under the module, contents): the glue the build lays over the sources.
     pub files: Vec<(String, Vec<u8>)>,
-    /// The same with a stub of every function and resource the user writes.
+    /// The same with a stub of every function and resource the user writes (only from
+    /// [`Bindings::with_stubs`]).
     pub stubs: Vec<(String, Vec<u8>)>,
     /// Whether the world exports anything (else it is a command's).
     pub exports: bool,
@@ -273,6 +295,15 @@ impl Bindings {
     /// deps/). wit-bindgen-go reads WIT with its own wit-parser release, so the package is
     /// parsed here again.
     pub(crate) fn generate(wit: &Path, world: &str) -> Result<Bindings, BindingsError> {
+        Self::make(wit, world, false)
+    }
+
+    /// [`Bindings::generate`], with the stubs too.
+    pub(crate) fn with_stubs(wit: &Path, world: &str) -> Result<Bindings, BindingsError> {
+        Self::make(wit, world, true)
+    }
+
+    fn make(wit: &Path, world: &str, with_stubs: bool) -> Result<Bindings, BindingsError> {
         let mut resolve = wit_parser::Resolve::default();
         let (pkg, _) = resolve
             .push_dir(wit)
@@ -298,7 +329,11 @@ impl Bindings {
                 .collect::<Vec<_>>())
         };
         let files = generate(false)?;
-        let stubs = generate(true)?;
+        let stubs = if with_stubs {
+            generate(true)?
+        } else {
+            Vec::new()
+        };
         Ok(Bindings {
             files,
             stubs,
@@ -308,11 +343,11 @@ impl Bindings {
 }
 
 /// Formats generated files so that a Go error pointing into them reads as Go.
-fn gofmt(job: &Job, dirs: &[PathBuf]) {
+fn gofmt(job: &Job, dir: &Path) {
     let gofmt = job.tools.go.with_file_name("gofmt");
     if gofmt.is_file() {
         let mut cmd = Command::new(gofmt);
-        cmd.arg("-w").args(dirs);
+        cmd.arg("-w").arg(dir);
         go_env(job, &mut cmd);
         // Unformatted code builds the same: a failure here costs only readability.
         let _ = langs::run(job, &mut cmd);
