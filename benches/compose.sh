@@ -5,25 +5,14 @@
 #   benches/compose.sh      (needs ./install.sh; installs wac-cli into benches/.tools, builds
 #                            weld --release, builds the example's components)
 set -euo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 runs=${RUNS:-10}
-tools=$repo/benches/.tools
-if [ ! -x "$tools/bin/wac" ]; then
-    echo "installing wac-cli 0.12.0 into $tools (once)" >&2
-    cargo install --quiet --locked wac-cli@0.12.0 --root "$tools"
-fi
+reference_tool wac wac-cli@0.12.0
 cargo build --release --quiet
-weld=$repo/target/release/weld
 "$weld" build -C fixtures/calc -q >/dev/null
 built=$repo/fixtures/calc/target/weld
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-
-now() { date +%s%N; }
-time_it() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo $(($(now) - t0)); }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-secs() { awk -v ns="$1" 'BEGIN { printf "%.3f", ns / 1e9 }'; }
 
 weld_ns=$(for _ in $(seq "$runs"); do
     time_it "$weld" compose "$built/cli.wasm" --plug "$built/arith.wasm" --plug "$built/words.wasm" -o "$out/weld.wasm"

@@ -15,17 +15,10 @@
 #
 # Medians with the range (min-max) in brackets; ratio = weld / wasmtime, below 1: weld is faster.
 set -euo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 runs=${RUNS:-5}
-tools=$repo/benches/.tools
-if [ ! -x "$tools/bin/wasmtime" ]; then
-    echo "installing wasmtime-cli 48.0.8 into $tools (once)" >&2
-    cargo install --quiet --locked wasmtime-cli@48.0.8 --root "$tools"
-fi
+reference_tool wasmtime wasmtime-cli@48.0.8
 cargo build --release --quiet
-weld=$repo/target/release/weld
-wasmtime=$tools/bin/wasmtime
 scratch=$(mktemp -d)
 watcher=
 cleanup() {
@@ -44,14 +37,8 @@ for app in calc shop; do
     "$weld" compose -q -C "$scratch/$app" >/dev/null
 done
 export WELD_CACHE_DIR=$scratch/weld-cache
-cat >"$scratch/wasmtime-cache.toml" <<TOML
-[cache]
-directory = "$scratch/wasmtime-cache"
-TOML
+wasmtime_cache "$scratch"
 
-now() { date +%s%N; }
-time_it() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo $(($(now) - t0)); }
-secs() { awk -v ns="$1" 'BEGIN { printf "%.2f", ns / 1e9 }'; }
 # stats: "median min max" of the numbers on stdin.
 stats() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)], a[1], a[NR] }'; }
 show() { # show "median min max" as "1.23 (1.10-1.40)"

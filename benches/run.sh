@@ -8,36 +8,20 @@
 #   benches/run.sh      (needs ./install.sh; installs wasmtime-cli 48.0.8 into benches/.tools
 #                        once, which takes ~16 min on two cores; builds weld --release and the app)
 set -euo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 runs=${RUNS:-10}
-tools=$repo/benches/.tools
-if [ ! -x "$tools/bin/wasmtime" ]; then
-    echo "installing wasmtime-cli 48.0.8 into $tools (once)" >&2
-    cargo install --quiet --locked wasmtime-cli@48.0.8 --root "$tools"
-fi
+reference_tool wasmtime wasmtime-cli@48.0.8
 cargo build --release --quiet
-weld=$repo/target/release/weld
 "$weld" build -C fixtures/calc -q >/dev/null
 "$weld" compose -C fixtures/calc -q >/dev/null
 app=$repo/fixtures/calc/target/weld/app.wasm
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
-# wasmtime's own cache, in a directory of ours so that "cold" means cold.
-cat >"$scratch/wasmtime-cache.toml" <<TOML
-[cache]
-directory = "$scratch/wasmtime-cache"
-TOML
+wasmtime_cache "$scratch"
 weld_run() { WELD_CACHE_DIR="$scratch/weld-cache" "$weld" run "$app" -- 3 4 5.5; }
 weld_up() { WELD_CACHE_DIR="$scratch/weld-cache" "$weld" up fixtures/calc -- 3 4 5.5; }
-wasmtime_run() { "$tools/bin/wasmtime" run -C cache-config="$scratch/wasmtime-cache.toml" "$app" 3 4 5.5; }
-
-now() { date +%s%N; }
-time_it() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo $(($(now) - t0)); }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-secs() { awk -v ns="$1" 'BEGIN { printf "%.3f", ns / 1e9 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+wasmtime_run() { "$wasmtime" run -C cache-config="$scratch/wasmtime-cache.toml" "$app" 3 4 5.5; }
 
 # The outputs must agree before the times mean anything.
 diff <(weld_run 2>/dev/null) <(wasmtime_run 2>/dev/null)

@@ -10,20 +10,14 @@
 #                         48.0.8 into benches/.tools once, ~16 min; builds weld --release)
 #   DURATION=10s benches/serve.sh
 set -euo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 duration=${DURATION:-10s}
 # 1,000 connections need as many descriptors on each side.
 ulimit -n 8192
-tools=$repo/benches/.tools
 command -v hey >/dev/null || { echo "benches/serve.sh needs hey: apt-get install hey" >&2; exit 2; }
 command -v taskset >/dev/null || { echo "benches/serve.sh needs taskset (util-linux)" >&2; exit 2; }
-if [ ! -x "$tools/bin/wasmtime" ]; then
-    echo "installing wasmtime-cli 48.0.8 into $tools (once)" >&2
-    cargo install --quiet --locked wasmtime-cli@48.0.8 --root "$tools"
-fi
+reference_tool wasmtime wasmtime-cli@48.0.8
 cargo build --release --quiet --bin weld --example instantiate
-weld=$repo/target/release/weld
 for project in hello-http shop; do
     "$weld" build -C "fixtures/$project" -q >/dev/null
     "$weld" compose -C "fixtures/$project" -q >/dev/null
@@ -35,10 +29,7 @@ cleanup() {
     rm -rf "$scratch"
 }
 trap cleanup EXIT
-cat >"$scratch/wasmtime-cache.toml" <<TOML
-[cache]
-directory = "$scratch/wasmtime-cache"
-TOML
+wasmtime_cache "$scratch"
 export WELD_CACHE_DIR=$scratch/weld-cache
 port=18080
 
@@ -48,7 +39,7 @@ start() { # start weld|wasmtime APP: the server on core 0, once it answers
     case $tool in
     weld) taskset -c 0 "$weld" -q serve "$app" --addr "127.0.0.1:$port" \
         >/dev/null 2>"$scratch/server.log" & ;;
-    wasmtime) taskset -c 0 "$tools/bin/wasmtime" serve -Scli -C cache-config="$scratch/wasmtime-cache.toml" \
+    wasmtime) taskset -c 0 "$wasmtime" serve -Scli -C cache-config="$scratch/wasmtime-cache.toml" \
         --addr "127.0.0.1:$port" "$app" >/dev/null 2>"$scratch/server.log" & ;;
     esac
     server=$!
