@@ -7,8 +7,8 @@
 #   hello   the Go command, cold (empty caches) and warm: `weld run` against `wasmtime run`
 #   stress  100,000 calls with strings of up to 64 KiB into the Go library (the composed app,
 #           warm): `weld run` (Winch) and `weld run --release` against `wasmtime run`, and
-#           against `wasmtime run -W timeout=…`, which bounds time as weld always does (with
-#           epoch checks in the generated code, which cost the guest's loops ~20% here)
+#           against `wasmtime run -W timeout=…`, which bounds time as weld always does (epoch
+#           checks in the generated code)
 #
 #   benches/go.sh      RUNS=5 by default; needs ./install.sh; installs wasmtime-cli 48.0.8 into
 #                      benches/.tools once (~16 min on two cores)
