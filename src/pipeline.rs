@@ -36,6 +36,13 @@ impl ProjectCheck {
 /// wiring its WAC script makes), or each against the others without `[compose]`; and each
 /// component that names a world against it.
 pub fn check(plan: &Plan) -> Result<ProjectCheck> {
+    check_inputs(plan, false)
+}
+
+/// [`check`]; with `composing`, a file the record knows valid has its modules recorded as
+/// valid (`validate::trust`), so that validating the composition skips them. Hashing them is
+/// work a check alone does not need.
+fn check_inputs(plan: &Plan, composing: bool) -> Result<ProjectCheck> {
     let inputs = ProjectInputs::of(plan)?;
     // Validating code is most of loading a large component: a file validated before, and not
     // changed since, is not validated again.
@@ -51,7 +58,12 @@ pub fn check(plan: &Plan) -> Result<ProjectCheck> {
             .as_ref()
             .is_some_and(|id| validated.contains(&(input.path.clone(), id.clone())));
         match load::load_with(&input.path, &input.name, !known) {
-            Ok(component) => loaded.push(component),
+            Ok(component) => {
+                if known && composing {
+                    check::validate::trust(&component.bytes);
+                }
+                loaded.push(component)
+            }
             // A script's wiring is typed by wac, which needs no WIT world; only a world target
             // (below) would.
             Err(e)
@@ -204,7 +216,7 @@ pub fn compose(plan: &Plan, options: &ComposeOptions) -> Result<Composition> {
     }
     // The check stage's world checks hold for compose too: a component that does not
     // implement the world weld.toml names for it is not composed.
-    let project = check(plan)?;
+    let project = check_inputs(plan, true)?;
     let errors: Vec<Finding> = project
         .findings
         .iter()

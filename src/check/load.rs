@@ -118,10 +118,6 @@ pub fn load_with(path: &Path, name: &str, validate: bool) -> Result<Loaded, Load
             help: u.help,
         },
     })?;
-    if !validate {
-        // Its modules are then known valid when a composition of it is validated.
-        super::validate::trust(&bytes);
-    }
     // Decoding reads types only: code that does not validate would pass it.
     if validate && let Err(e) = super::validate::validate(&bytes) {
         let place = match super::validate::module_at(&bytes, e.offset()) {
