@@ -37,7 +37,7 @@ echo
 weld_cold=$(time_it "$weld" build -C "$app")
 hand_cold=$(time_it by_hand)
 
-weld_noop=$(for _ in $(seq "$runs"); do time_it "$weld" build -C "$app"; done | median)
+weld_noop=$(timings "$weld" build -C "$app" | median)
 hand_noop=$(time_it by_hand)
 
 echo "# touched" >> "$app/arith-py/app.py"

@@ -29,6 +29,8 @@ TOML
 now() { date +%s%N; }
 # time_it CMD...: how long CMD took, its output discarded.
 time_it() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo $(($(now) - t0)); }
+# timings CMD...: how long CMD took in each of $runs runs, one per line.
+timings() { for _ in $(seq "$runs"); do time_it "$@"; done; }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 # secs NS [DIGITS]: seconds, to 3 decimals unless told.
 secs() { awk -v ns="$1" -v d="${2:-3}" 'BEGIN { printf "%." d "f", ns / 1e9 }'; }

@@ -14,12 +14,8 @@ built=$repo/fixtures/calc/target/weld
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-weld_ns=$(for _ in $(seq "$runs"); do
-    time_it "$weld" compose "$built/cli.wasm" --plug "$built/arith.wasm" --plug "$built/words.wasm" -o "$out/weld.wasm"
-done | median)
-wac_ns=$(for _ in $(seq "$runs"); do
-    time_it "$tools/bin/wac" plug "$built/cli.wasm" --plug "$built/arith.wasm" --plug "$built/words.wasm" -o "$out/wac.wasm"
-done | median)
+weld_ns=$(timings "$weld" compose "$built/cli.wasm" --plug "$built/arith.wasm" --plug "$built/words.wasm" -o "$out/weld.wasm" | median)
+wac_ns=$(timings "$tools/bin/wac" plug "$built/cli.wasm" --plug "$built/arith.wasm" --plug "$built/words.wasm" -o "$out/wac.wasm" | median)
 
 echo "compose fixtures/calc (cli + arith + words, $(du -h "$out/weld.wasm" | cut -f1) out), median of $runs, $(nproc) cores"
 printf '%-12s %10s\n' "tool" "seconds"

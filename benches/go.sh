@@ -31,7 +31,7 @@ wasmtime_cache "$scratch"
 # Builds: a weld cache of its own, so that Go's build cache (kept there) starts empty.
 go_build() { WELD_CACHE_DIR="$scratch/weld-cache" "$weld" build -q --force -C "$project" kinds hello; }
 build_cold=$(time_it go_build)
-build_warm=$(for _ in $(seq "$runs"); do time_it go_build; done | median)
+build_warm=$(timings go_build | median)
 # The rest of the app, once, untimed.
 WELD_CACHE_DIR="$scratch/weld-cache" "$weld" up -q "$project" >/dev/null
 
@@ -41,18 +41,18 @@ diff <(weld_hello 2>/dev/null) <(wasmtime_hello 2>/dev/null)
 rm -rf "$scratch/weld-cache/compiled" "$scratch/wasmtime-cache"
 hello_cold=$(time_it weld_hello)
 hello_wasmtime_cold=$(time_it wasmtime_hello)
-hello_warm=$(for _ in $(seq "$runs"); do time_it weld_hello; done | median)
-hello_wasmtime_warm=$(for _ in $(seq "$runs"); do time_it wasmtime_hello; done | median)
+hello_warm=$(timings weld_hello | median)
+hello_wasmtime_warm=$(timings wasmtime_hello | median)
 
 weld_stress() { WELD_CACHE_DIR="$scratch/weld-cache" "$weld" run "$@" "$built/app.wasm" --max-memory 128MiB -- stress 100000; }
 wasmtime_stress() { "$wasmtime" run -C cache-config="$scratch/wasmtime-cache.toml" "$@" "$built/app.wasm" stress 100000; }
 diff <(weld_stress 2>/dev/null) <(wasmtime_stress 2>/dev/null)
-stress_dev=$(for _ in $(seq "$runs"); do time_it weld_stress; done | median)
+stress_dev=$(timings weld_stress | median)
 weld_stress --release >/dev/null 2>&1
-stress_release=$(for _ in $(seq "$runs"); do time_it weld_stress --release; done | median)
-stress_wasmtime=$(for _ in $(seq "$runs"); do time_it wasmtime_stress; done | median)
+stress_release=$(timings weld_stress --release | median)
+stress_wasmtime=$(timings wasmtime_stress | median)
 wasmtime_stress -W timeout=600s >/dev/null 2>&1
-stress_bounded=$(for _ in $(seq "$runs"); do time_it wasmtime_stress -W timeout=600s; done | median)
+stress_bounded=$(timings wasmtime_stress -W timeout=600s | median)
 
 echo "Go components, fixtures/polyglot: median of $runs, $(nproc) cores"
 printf '%-34s %9s %13s %7s\n' "" "weld (s)" "wasmtime (s)" "ratio"

@@ -64,8 +64,8 @@ calc_wasmtime=$(cold wasmtime_run -C cache=n)
 calc_winch=$(cold wasmtime_run -C cache=n -C compiler=winch)
 weld_run >/dev/null 2>&1
 wasmtime_run -C cache-config="$scratch/wasmtime-cache.toml" >/dev/null 2>&1
-calc_warm=$(for _ in $(seq "$runs"); do time_it weld_run; done | stats)
-calc_wasmtime_warm=$(for _ in $(seq "$runs"); do time_it wasmtime_run -C cache-config="$scratch/wasmtime-cache.toml"; done | stats)
+calc_warm=$(timings weld_run | stats)
+calc_wasmtime_warm=$(timings wasmtime_run -C cache-config="$scratch/wasmtime-cache.toml" | stats)
 
 # From start to the first answer on GET /: a server started in the background, polled.
 port=18190

@@ -29,10 +29,10 @@ diff <(weld_run 2>/dev/null) <(wasmtime_run 2>/dev/null)
 rm -rf "$scratch/weld-cache" "$scratch/wasmtime-cache"
 weld_cold=$(time_it weld_run)
 wasmtime_cold=$(time_it wasmtime_run)
-weld_warm=$(for _ in $(seq "$runs"); do time_it weld_run; done | median)
-wasmtime_warm=$(for _ in $(seq "$runs"); do time_it wasmtime_run; done | median)
+weld_warm=$(timings weld_run | median)
+wasmtime_warm=$(timings wasmtime_run | median)
 diff <(weld_up 2>/dev/null) <(wasmtime_run 2>/dev/null)
-up_warm=$(for _ in $(seq "$runs"); do time_it weld_up; done | median)
+up_warm=$(timings weld_up | median)
 # Instantiation alone, as weld measures it (-v): wasmtime run does not report it.
 inst=$(for _ in $(seq "$runs"); do
     WELD_CACHE_DIR="$scratch/weld-cache" "$weld" -v run "$app" -- 3 4 5.5 2>&1 >/dev/null |
