@@ -49,10 +49,17 @@ impl Staged {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut file = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(dir)?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // A new file's usual mode, less the umask (0644 under umask 0022), as cargo and
+        // wasm-tools write theirs: not tempfile's private 0600, which only the owner can read.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let mut file = builder.tempfile_in(dir)?;
         file.write_all(bytes)?;
         file.as_file().sync_all()?;
         let meta = file.as_file().metadata()?;

@@ -80,30 +80,60 @@ pub fn trial<F>(name: impl Into<String>, test: F) -> Trial
 where
     F: FnOnce() -> Result<(), Failed> + Send + 'static,
 {
+    let name = name.into();
+    let timed = name.clone();
     Trial::test(name, move || {
-        let dir = tempfile::Builder::new().prefix("weld-test-").tempdir()?;
-        let home = dir.path().join("home");
-        std::fs::create_dir(&home)?;
-        // Reset even if the test panics (libtest-mimic catches the panic on this thread).
-        struct Reset;
-        impl Drop for Reset {
-            fn drop(&mut self) {
-                TRIAL_DIR.set(None);
-            }
-        }
-        TRIAL_DIR.set(Some(dir.path().to_path_buf()));
-        let _reset = Reset;
-        test()?;
-        let written = files_under(&home);
-        if !written.is_empty() {
-            return Err(format!(
-                "the test wrote into $HOME, which must stay untouched:\n  {}",
-                written.join("\n  ")
-            )
-            .into());
-        }
-        Ok(())
+        let start = std::time::Instant::now();
+        let result = isolated(test);
+        record_time(&timed, start.elapsed());
+        result
     })
+}
+
+/// Appends `SECONDS<TAB>NAME` to the file `WELD_TEST_TIMES` names, if set: `.ci/run` prints the
+/// slowest trials from it, so that a regression in the suite's time shows.
+fn record_time(name: &str, elapsed: std::time::Duration) {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os("WELD_TEST_TIMES") else {
+        return;
+    };
+    // One short line per write, in append mode: lines from parallel trials do not interleave.
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = file.write_all(format!("{:.1}\t{name}\n", elapsed.as_secs_f64()).as_bytes());
+    }
+}
+
+/// Runs `test` in the isolation [`trial`] describes.
+fn isolated<F>(test: F) -> Result<(), Failed>
+where
+    F: FnOnce() -> Result<(), Failed>,
+{
+    let dir = tempfile::Builder::new().prefix("weld-test-").tempdir()?;
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home)?;
+    // Reset even if the test panics (libtest-mimic catches the panic on this thread).
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            TRIAL_DIR.set(None);
+        }
+    }
+    TRIAL_DIR.set(Some(dir.path().to_path_buf()));
+    let _reset = Reset;
+    test()?;
+    let written = files_under(&home);
+    if !written.is_empty() {
+        return Err(format!(
+            "the test wrote into $HOME, which must stay untouched:\n  {}",
+            written.join("\n  ")
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// Every path under `dir`, relative to it (none if it does not exist).

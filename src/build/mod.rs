@@ -700,7 +700,7 @@ fn largest_core_module(bytes: &[u8]) -> Option<u64> {
             unchecked_range, ..
         }) = payload
         {
-            let size = (unchecked_range.end - unchecked_range.start) as u64;
+            let size = unchecked_range.end - unchecked_range.start;
             largest = Some(largest.map_or(size, |l: u64| l.max(size)));
         }
     }

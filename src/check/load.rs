@@ -120,7 +120,7 @@ pub fn load_with(path: &Path, name: &str, validate: bool) -> Result<Loaded, Load
     })?;
     // Decoding reads types only: code that does not validate would pass it.
     if validate && let Err(e) = super::validate::validate(&bytes) {
-        let place = match super::validate::module_at(&bytes, e.offset()) {
+        let place = match super::validate::module_at(&bytes, super::sections::index(e.offset())) {
             Some(module) => format!("its {module}"),
             None => "it".to_string(),
         };
@@ -262,7 +262,7 @@ fn truncated(bytes: &[u8]) -> bool {
                     | wasmparser::Payload::ComponentSection {
                         unchecked_range, ..
                     } => {
-                        let end = unchecked_range.end;
+                        let end = super::sections::index(unchecked_range.end);
                         if end > bytes.len() {
                             return true;
                         }

@@ -6,6 +6,17 @@ use std::ops::Range;
 
 use wasmparser::{Chunk, Parser, Payload};
 
+/// An offset wasmparser reports (a `u64`, for files past 4 GiB) as an index into the bytes it
+/// parsed, which are in memory and so index within `usize`.
+pub fn index(offset: u64) -> usize {
+    usize::try_from(offset).unwrap_or(usize::MAX)
+}
+
+/// [`index`] for a range.
+pub fn indices(range: Range<u64>) -> Range<usize> {
+    index(range.start)..index(range.end)
+}
+
 /// An iterator over the top-level payloads of `bytes`, each with the byte range it takes;
 /// it ends after `End`, or with one `Err` where the binary does not parse.
 pub fn top_level(bytes: &[u8]) -> TopLevel<'_> {
@@ -49,7 +60,7 @@ impl<'a> Iterator for TopLevel<'a> {
             }
             | Payload::ComponentSection {
                 unchecked_range, ..
-            } => self.pos = unchecked_range.end,
+            } => self.pos = index(unchecked_range.end),
             Payload::End(_) => self.done = true,
             _ => {}
         }

@@ -103,6 +103,7 @@ impl Modules {
                     && id != 0
                 {
                     // The id and length too: sections must not run into each other.
+                    let range = super::sections::indices(range);
                     hasher.update([id]);
                     hasher.update((range.len() as u64).to_le_bytes());
                     hasher.update(&bytes[range]);
@@ -160,7 +161,7 @@ pub fn module_at(bytes: &[u8], offset: usize) -> Option<String> {
                 unchecked_range, ..
             } => {
                 modules.push((
-                    unchecked_range.start..unchecked_range.end,
+                    super::sections::indices(unchecked_range.clone()),
                     modules.len(),
                     None,
                 ));

@@ -106,7 +106,7 @@ impl DeployArgs {
         if let Some(ns) = &self.namespace {
             deploy::kube_name(ns)?;
         }
-        let transport = self.registry.transport()?;
+        let transport = self.registry.transport(cx)?;
         let inspected = tokio_runtime()?.block_on(oci::inspect(&reference, &transport))?;
         let app = App {
             name,

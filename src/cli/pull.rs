@@ -53,7 +53,7 @@ impl PullArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("pull")?;
         let reference = oci::parse_reference(&self.reference)?;
-        let transport = self.registry.transport()?;
+        let transport = self.registry.transport(cx)?;
         let bar = Arc::new(Bar::new(&cx.reporter));
         let pulled = tokio_runtime()?.block_on(oci::pull(&reference, &transport, &*bar))?;
         bar.finish();
@@ -104,6 +104,7 @@ pub fn oci_app(
     cx: &Context,
     app: &std::path::Path,
     insecure: &[String],
+    ca_files: &[PathBuf],
 ) -> Result<Option<(PathBuf, String)>> {
     let Some(text) = oci::oci_url(app) else {
         return Ok(None);
@@ -114,6 +115,7 @@ pub fn oci_app(
     })?;
     let transport = oci::Transport {
         insecure: insecure.to_vec(),
+        ca_files: ca_files.iter().map(|f| cx.cwd.join(f)).collect(),
         credentials: None,
     };
     let store = oci::Store::new(&cache);

@@ -28,8 +28,10 @@ Examples:
   echo \"$TOKEN\" | weld push --username you --password-stdin ghcr.io/you/shop:0.1.0
 
 Credentials come from Docker's config (~/.docker/config.json and its credential helpers), or
---username with --password-stdin. Loopback registries (localhost, 127.0.0.0/8) and those given
-with --insecure speak plain HTTP; others TLS.
+--username with --password-stdin. Registries speak TLS, checked against the system's CA
+certificates (SSL_CERT_FILE and SSL_CERT_DIR replace them) and any --ca-file; a certificate
+that fails the check is refused, never bypassed. Those given with --insecure, and loopback ones
+(localhost, 127.0.0.0/8) unless --ca-file is given, speak plain HTTP.
 
 Exit status:
   0  pushed; the digest is printed
@@ -55,9 +57,15 @@ pub struct PushArgs {
 /// How to reach and log in to a registry (push and pull).
 #[derive(Debug, Args)]
 pub struct RegistryFlags {
-    /// Speak plain HTTP to this registry (HOST:PORT); repeatable. Loopback ones always are.
+    /// Speak plain HTTP to this registry (HOST:PORT); repeatable. Loopback ones are, unless
+    /// --ca-file is given.
     #[arg(long, value_name = "HOST:PORT")]
     insecure: Vec<String>,
+
+    /// Trust the certificate authorities in this PEM file too (a registry with a private CA);
+    /// repeatable. A loopback registry then speaks TLS.
+    #[arg(long, value_name = "CA.pem")]
+    ca_file: Vec<PathBuf>,
 
     /// Log in as USER (the password is read from stdin, see --password-stdin)
     #[arg(long, value_name = "USER", requires = "password_stdin")]
@@ -69,7 +77,7 @@ pub struct RegistryFlags {
 }
 
 impl RegistryFlags {
-    pub fn transport(&self) -> Result<Transport> {
+    pub fn transport(&self, cx: &Context) -> Result<Transport> {
         let credentials = match &self.username {
             Some(user) => {
                 let mut password = String::new();
@@ -90,6 +98,7 @@ impl RegistryFlags {
         };
         Ok(Transport {
             insecure: self.insecure.clone(),
+            ca_files: self.ca_file.iter().map(|f| cx.cwd.join(f)).collect(),
             credentials,
         })
     }
@@ -99,7 +108,7 @@ impl PushArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("push")?;
         let reference = oci::parse_reference(&self.reference)?;
-        let transport = self.registry.transport()?;
+        let transport = self.registry.transport(cx)?;
         let (path, mut meta) = match &self.app {
             Some(app) => {
                 let path = cx.cwd.join(app);

@@ -38,9 +38,15 @@ pub struct RunArgs {
     #[arg(value_name = "APP.wasm")]
     app: Option<PathBuf>,
 
-    /// Speak plain HTTP to this registry (HOST:PORT) for an oci:// app; loopback ones always are
+    /// Speak plain HTTP to this registry (HOST:PORT) for an oci:// app; loopback ones are, unless
+    /// --ca-file is given
     #[arg(long, value_name = "HOST:PORT")]
     insecure: Vec<String>,
+
+    /// Trust the certificate authorities in this PEM file too, for an oci:// app's registry
+    /// (a private CA); a loopback registry then speaks TLS
+    #[arg(long, value_name = "CA.pem")]
+    ca_file: Vec<PathBuf>,
 
     /// Call an export instead of wasi:cli/run, in WAVE syntax: 'iface.func("arg", 1)'
     #[arg(long, value_name = "CALL")]
@@ -79,7 +85,7 @@ impl RunArgs {
         // nothing granted but what the flags grant.
         let (path, name, base, profile) = match &self.app {
             // Relative paths are the process's own: messages show the path as written.
-            Some(path) => match super::pull::oci_app(cx, path, &self.insecure)? {
+            Some(path) => match super::pull::oci_app(cx, path, &self.insecure, &self.ca_file)? {
                 Some((file, name)) => (file, name, grants::defaults(), Profile::Dev),
                 None => (
                     path.clone(),
@@ -300,7 +306,7 @@ fn run_app(
     }
     let app = match linked {
         Some(app) => app,
-        None => runtime.load_notify(path, name, &|compiling| {
+        None => runtime.load_notify(path, name, action.entry(), &|compiling| {
             r.status(&compiling_status(
                 &cx.show_app(path, name),
                 compiling,

@@ -38,9 +38,15 @@ pub struct ServeArgs {
     #[arg(value_name = "APP.wasm")]
     app: Option<PathBuf>,
 
-    /// Speak plain HTTP to this registry (HOST:PORT) for an oci:// app; loopback ones always are
+    /// Speak plain HTTP to this registry (HOST:PORT) for an oci:// app; loopback ones are, unless
+    /// --ca-file is given
     #[arg(long, value_name = "HOST:PORT")]
     insecure: Vec<String>,
+
+    /// Trust the certificate authorities in this PEM file too, for an oci:// app's registry
+    /// (a private CA); a loopback registry then speaks TLS
+    #[arg(long, value_name = "CA.pem")]
+    ca_file: Vec<PathBuf>,
 
     /// Address to listen on (port 0 picks a free one) [default: 127.0.0.1:8080]
     #[arg(long, value_name = "IP:PORT")]
@@ -86,7 +92,7 @@ impl ServeArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("serve")?;
         let (path, name, base) = match &self.app {
-            Some(path) => match super::pull::oci_app(cx, path, &self.insecure)? {
+            Some(path) => match super::pull::oci_app(cx, path, &self.insecure, &self.ca_file)? {
                 Some((file, name)) => (file, name, serve::defaults()),
                 None => (path.clone(), cx.show(path), serve::defaults()),
             },
@@ -209,7 +215,7 @@ pub(super) fn start(
 /// app is the server's to judge (`Server::new`, `Reloader::replace`).
 pub(super) fn load(cx: &Context, runtime: &Runtime, path: &Path, name: &str) -> Result<App> {
     let r = &cx.reporter;
-    let app = runtime.load_notify(path, name, &|compiling| {
+    let app = runtime.load_notify(path, name, weld::run::Entry::Http, &|compiling| {
         r.status(&super::run::compiling_status(
             &cx.show_app(path, name),
             compiling,

@@ -126,7 +126,7 @@ fn relabel_module(bytes: &[u8], label: &str) -> Option<Vec<u8>> {
             let mut reader = BinaryReader::new(payload, 0);
             if reader.read_string().ok()? == "name" {
                 named = true;
-                let content = &payload[reader.original_position()..];
+                let content = &payload[crate::check::sections::index(reader.original_position())..];
                 relabel_names(content, label)?
                     .as_custom()
                     .append_to(&mut out);

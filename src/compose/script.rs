@@ -139,7 +139,7 @@ fn resolve<T>(
             // A WIT package, as wac's own resolver takes a directory: types for the script's
             // `import` statements, never instantiated.
             let (resolve, package) = crate::wit::load_dir(&dep.input.path, &dep.input.path)?;
-            wit_component::encode(&resolve, package).map_err(|e| ComposeError::Graph {
+            wit_component::encode(&resolve, package, false).map_err(|e| ComposeError::Graph {
                 message: format!(
                     "cannot encode the WIT package in {}: {e}",
                     crate::fsutil::shown(&dep.input.path)

@@ -109,6 +109,33 @@ pub enum OciError {
         message: String,
     },
 
+    /// The registry's TLS certificate was refused: weld never falls back to plain HTTP.
+    #[error("{registry}: its TLS certificate is not trusted: {reason}")]
+    #[diagnostic(code(weld::oci::certificate), help("{help}"))]
+    Certificate {
+        /// The registry host.
+        registry: String,
+        /// Which check failed, in words.
+        reason: String,
+        /// What to do about that check.
+        help: String,
+    },
+
+    /// A `--ca-file` that cannot be read or holds no certificate.
+    #[error("{}: {message}", crate::fsutil::printable(path))]
+    #[diagnostic(
+        code(weld::oci::ca_file),
+        help(
+            "give --ca-file a PEM file of the CA certificates that sign the registry's certificate"
+        )
+    )]
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+
     /// Docker's credential store failed (other than having no entry).
     #[error("cannot read credentials for {registry}: {message}")]
     #[diagnostic(code(weld::oci::credentials))]
@@ -197,25 +224,36 @@ pub fn project_metadata(plan: &crate::project::Plan) -> Metadata {
 pub struct Transport {
     /// Registries (`HOST:PORT`) spoken to in plain HTTP besides loopback ones.
     pub insecure: Vec<String>,
+    /// PEM files of certificate authorities trusted besides the system's (whose store
+    /// `SSL_CERT_FILE` and `SSL_CERT_DIR` replace): for a registry with a private CA. With one,
+    /// a loopback registry speaks TLS too.
+    pub ca_files: Vec<PathBuf>,
     /// Credentials given on the command line, for every registry.
     pub credentials: Option<(String, String)>,
 }
 
 impl Transport {
-    /// An oci-client for `reference`'s registry: plain HTTP for loopback and `insecure` ones,
-    /// TLS (rustls, ring, the system's roots) for the rest.
-    fn client(&self, reference: &Reference) -> Client {
+    /// An oci-client for `reference`'s registry: plain HTTP for `insecure` ones and for
+    /// loopback ones when no CA is given; TLS (rustls, ring, the system's roots and the CA
+    /// files) for the rest.
+    fn client(&self, reference: &Reference) -> Result<Client, OciError> {
         // reqwest is built without a default crypto provider; ring is the one weld ships.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let registry = reference.resolve_registry().to_string();
         let mut plain = self.insecure.clone();
-        if is_loopback(&registry) {
-            plain.push(registry);
+        if is_loopback(&registry) && self.ca_files.is_empty() {
+            plain.push(registry.clone());
         }
-        Client::new(ClientConfig {
+        let mut extra_root_certificates = Vec::new();
+        for path in &self.ca_files {
+            extra_root_certificates.extend(ca_certificates(path)?);
+        }
+        Client::try_from(ClientConfig {
             protocol: ClientProtocol::HttpsExcept(plain),
+            extra_root_certificates,
             ..ClientConfig::default()
         })
+        .map_err(|e| classify(&registry, &reference.whole(), e))
     }
 
     /// The credentials for `reference`'s registry: the command line's, Docker's, or none.
@@ -247,6 +285,85 @@ impl Transport {
                 message: e.to_string(),
             }),
         }
+    }
+}
+
+/// The certificates of a PEM file, each checked to parse, so that a wrong file is named now
+/// rather than taken for an untrusted registry later.
+fn ca_certificates(path: &Path) -> Result<Vec<oci_client::client::Certificate>, OciError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let fail = |message: String| OciError::CaFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let pem = crate::fsutil::read_file(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let mut certificates = Vec::new();
+    for (i, der) in CertificateDer::pem_slice_iter(&pem).enumerate() {
+        let der = der.map_err(|e| fail(format!("certificate {} is not valid PEM: {e}", i + 1)))?;
+        certificates.push(oci_client::client::Certificate {
+            encoding: oci_client::client::CertificateEncoding::Der,
+            data: der.to_vec(),
+        });
+    }
+    if certificates.is_empty() {
+        return Err(fail(
+            "it holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into(),
+        ));
+    }
+    Ok(certificates)
+}
+
+/// The TLS certificate check that refused the registry, if that is why a request failed:
+/// found as rustls' own error in the chain, not in its wording.
+fn certificate_error(
+    error: &(dyn std::error::Error + 'static),
+) -> Option<rustls::CertificateError> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(rustls::Error::InvalidCertificate(c)) = e.downcast_ref() {
+            return Some(c.clone());
+        }
+        // io::Error's `source` skips the error it wraps (itself often an io::Error): step
+        // into it instead.
+        next = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    None
+}
+
+/// What a refused certificate means and what to do, in words.
+fn certificate_words(error: &rustls::CertificateError) -> (String, String) {
+    use rustls::CertificateError as C;
+    match error {
+        C::UnknownIssuer => (
+            "it is signed by an unknown certificate authority".into(),
+            "if the registry uses a private CA, pass its certificate with --ca-file CA.pem (or set SSL_CERT_FILE)".into(),
+        ),
+        C::NotValidForName | C::NotValidForNameContext { .. } => (
+            "it is not valid for this host name".into(),
+            "use the host name the certificate was issued for, or ask for a certificate that names this one".into(),
+        ),
+        C::Expired | C::ExpiredContext { .. } => (
+            "it has expired".into(),
+            "the registry must renew its certificate; check this machine's clock too".into(),
+        ),
+        C::NotValidYet | C::NotValidYetContext { .. } => (
+            "it is not valid yet".into(),
+            "check this machine's clock".into(),
+        ),
+        C::Revoked => (
+            "it has been revoked".into(),
+            "the registry must replace its certificate".into(),
+        ),
+        other => (
+            format!("{other:?}"),
+            "check the registry's certificate, or pass the CA that signs it with --ca-file".into(),
+        ),
     }
 }
 
@@ -595,7 +712,7 @@ struct Head {
 impl<'a> Session<'a> {
     fn open(reference: &'a Reference, transport: &Transport) -> Result<Self, OciError> {
         Ok(Session {
-            client: transport.client(reference),
+            client: transport.client(reference)?,
             auth: transport.auth(reference)?,
             reference,
         })
@@ -722,6 +839,16 @@ fn classify(registry: &str, reference: &str, e: OciDistributionError) -> OciErro
         }
         other => other.to_string(),
     };
+    if let OciDistributionError::RequestError(r) = &e
+        && let Some(refused) = certificate_error(r)
+    {
+        let (reason, help) = certificate_words(&refused);
+        return OciError::Certificate {
+            registry: registry.to_string(),
+            reason,
+            help,
+        };
+    }
     match e {
         OciDistributionError::ImageManifestNotFoundError(_) => OciError::NotFound {
             reference: reference.to_string(),
@@ -730,7 +857,7 @@ fn classify(registry: &str, reference: &str, e: OciDistributionError) -> OciErro
             if envelope
                 .errors
                 .iter()
-                .any(|e| format!("{:?}", e.code).contains("ManifestUnknown")) =>
+                .any(|e| e.code == oci_client::errors::OciErrorCode::ManifestUnknown) =>
         {
             OciError::NotFound {
                 reference: reference.to_string(),

@@ -109,6 +109,17 @@ pub enum RunError {
         path: Option<String>,
     },
 
+    /// A request whose client went away before its answer was complete: the guest answering
+    /// it was stopped, and its request slot freed.
+    #[error(
+        "the client closed the connection before `{name}` finished answering; the request was stopped"
+    )]
+    #[diagnostic(code(weld::serve::abandoned))]
+    Abandoned {
+        /// The app.
+        name: String,
+    },
+
     /// `weld serve` on a component that does not handle HTTP requests.
     #[error(
         "`{name}` does not export wasi:http/incoming-handler, so it cannot answer HTTP requests"

@@ -157,6 +157,89 @@ pub(super) fn exported_functions(
     out
 }
 
+/// What an app is loaded for: a component that cannot be used so is refused from its WIT, before
+/// its code is compiled (which may take seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// Running it as a command: it must export `wasi:cli/run`.
+    Command,
+    /// Serving it: it must export `wasi:http/incoming-handler`.
+    Http,
+    /// Calling any of its exports (`--invoke`, tests): judged when the call is resolved.
+    Any,
+}
+
+impl Action {
+    /// What running this action needs of the component.
+    pub fn entry(&self) -> Entry {
+        match self {
+            Action::Run { .. } => Entry::Command,
+            Action::Invoke(_) => Entry::Any,
+        }
+    }
+}
+
+impl Entry {
+    /// The error the link would give later, found now from the component's own WIT.
+    pub(super) fn refuse(
+        self,
+        name: &str,
+        path: &std::path::Path,
+        resolve: &wit_parser::Resolve,
+        world: wit_parser::WorldId,
+    ) -> Result<(), RunError> {
+        let exports = &resolve.worlds[world].exports;
+        let exports_interface = |wanted: &str| {
+            exports.keys().any(|key| {
+                matches!(key, wit_parser::WorldKey::Interface(id)
+                    if resolve.id_of(*id).is_some_and(|i| interface_names(&i).0 == wanted))
+            })
+        };
+        let command = exports_interface("wasi:cli/run");
+        let http = exports_interface("wasi:http/incoming-handler");
+        match self {
+            Entry::Command if !command && http => Err(RunError::HttpApp {
+                name: name.to_string(),
+                path: Some(path.display().to_string()),
+            }),
+            Entry::Command if !command => Err(RunError::NotACommand {
+                name: name.to_string(),
+                available: wit_functions(resolve, world).iter().map(short).collect(),
+            }),
+            Entry::Http if !http => Err(RunError::NotHttp {
+                name: name.to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// [`exported_functions`] read from a component's WIT instead of its compiled types.
+fn wit_functions(
+    resolve: &wit_parser::Resolve,
+    world: wit_parser::WorldId,
+) -> Vec<(Option<String>, String)> {
+    let mut out = Vec::new();
+    for (key, item) in &resolve.worlds[world].exports {
+        match item {
+            wit_parser::WorldItem::Function(f) => out.push((None, f.name.clone())),
+            wit_parser::WorldItem::Interface { id, .. } => {
+                let name = resolve.name_world_key(key);
+                let functions = &resolve.interfaces[*id].functions;
+                // componentize-py's own pre-initialisation hook, as in `exported_functions`.
+                if name == "exports" && functions.contains_key("init") {
+                    continue;
+                }
+                for func in functions.keys().filter(|f| !f.starts_with('[')) {
+                    out.push((Some(name.clone()), func.clone()));
+                }
+            }
+            wit_parser::WorldItem::Type { .. } => {}
+        }
+    }
+    out
+}
+
 /// Whether an interface as written (`words`, `weld:example/words`, `weld:example/words@0.1.0`)
 /// names the export `export`.
 fn interface_matches(written: &str, export: &str) -> bool {

@@ -35,16 +35,28 @@ pub(super) fn imports_only(bytes: &[u8]) -> Option<Vec<u8>> {
             Payload::Version { .. } => return None,
             Payload::CustomSection(_) => {}
             Payload::CoreTypeSection(s) if leading => {
-                out.section(&section(COMPONENT_CORE_TYPE, s.range()));
+                out.section(&section(
+                    COMPONENT_CORE_TYPE,
+                    crate::check::sections::indices(s.range()),
+                ));
             }
             Payload::ComponentTypeSection(s) if leading => {
-                out.section(&section(COMPONENT_TYPE, s.range()));
+                out.section(&section(
+                    COMPONENT_TYPE,
+                    crate::check::sections::indices(s.range()),
+                ));
             }
             Payload::ComponentAliasSection(s) if leading => {
-                out.section(&section(COMPONENT_ALIAS, s.range()));
+                out.section(&section(
+                    COMPONENT_ALIAS,
+                    crate::check::sections::indices(s.range()),
+                ));
             }
             Payload::ComponentImportSection(s) if leading => {
-                out.section(&section(COMPONENT_IMPORT, s.range()));
+                out.section(&section(
+                    COMPONENT_IMPORT,
+                    crate::check::sections::indices(s.range()),
+                ));
             }
             Payload::ComponentImportSection(_) => return None,
             Payload::End(_) => return Some(out.finish()),

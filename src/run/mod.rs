@@ -31,7 +31,7 @@ pub use cache::{
     toolchains_dir,
 };
 pub use error::RunError;
-pub use invoke::{Call, typed_arguments};
+pub use invoke::{Call, Entry, typed_arguments};
 
 use crate::project::RunSettings;
 use host::{Host, LimitHit};
@@ -185,6 +185,14 @@ pub enum Compiled {
     },
 }
 
+/// How a component is loaded: as an app, for `Entry`; or as a part of an app run as its parts,
+/// which shares the profile's engine and is judged by the link of all the parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    App(Entry),
+    Part,
+}
+
 /// What to do with an instance.
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -319,15 +327,17 @@ impl Runtime {
     /// Reads the component at `path`, compiles it (or loads its compiled code from the cache)
     /// and links it, so that every import it has is known to be provided.
     pub fn load(&self, path: &Path, name: &str) -> Result<App, RunError> {
-        self.load_notify(path, name, &|_| {})
+        self.load_notify(path, name, Entry::Any, &|_| {})
     }
 
-    /// [`Runtime::load`], calling `compiling` before a compile that the cache cannot spare (it
-    /// may take a while: tell the user).
+    /// [`Runtime::load`] for `entry` (a component that cannot serve it is refused before it
+    /// is compiled), calling `compiling` before a compile that the cache cannot spare (it may
+    /// take a while: tell the user).
     pub fn load_notify(
         &self,
         path: &Path,
         name: &str,
+        entry: Entry,
         compiling: &dyn Fn(&Compiling),
     ) -> Result<App, RunError> {
         let Loaded {
@@ -335,7 +345,7 @@ impl Runtime {
             component,
             compiled,
             read,
-        } = self.component(path, name, false, compiling)?;
+        } = self.component(path, name, Role::App(entry), compiling)?;
         let bytes = std::sync::OnceLock::new();
         if let Some(read) = read {
             let _ = bytes.set(read);
@@ -372,7 +382,7 @@ impl Runtime {
         let mut loaded = Vec::with_capacity(parts.len());
         let mut fresh = false;
         for (part, file) in parts {
-            match self.component(file, part, true, &|c| compiling(part, c)) {
+            match self.component(file, part, Role::Part, &|c| compiling(part, c)) {
                 Ok(Loaded {
                     component,
                     compiled,
@@ -417,14 +427,14 @@ impl Runtime {
         &self,
         path: &Path,
         name: &str,
-        part: bool,
+        role: Role,
         compiling: &dyn Fn(&Compiling),
     ) -> Result<Loaded<'_>, RunError> {
         let start = Instant::now();
         let meta = std::fs::metadata(path).map_err(|e| RunError::read(path, e))?;
         let remembered = self.primary.cache.as_ref().and_then(|cache| {
             let key = cache.remembered_key(path, &meta)?;
-            self.cached(&key, part)
+            self.cached(&key, role)
         });
         if let Some((backend, component)) = remembered {
             let load = start.elapsed();
@@ -441,7 +451,7 @@ impl Runtime {
         // Hashed once, and only when there is a cache to key.
         let key = self.primary.cache.as_ref().map(|_| CodeCache::key(&read));
         let (backend, component, compiled) =
-            self.compile(path, name, &read, key.as_deref(), part, compiling)?;
+            self.compile(path, name, &read, key.as_deref(), role, compiling)?;
         if let (Some(cache), Some(key)) = (&self.primary.cache, &key) {
             cache.remember(path, &meta, key);
         }
@@ -455,12 +465,12 @@ impl Runtime {
 
     /// The compiled form of the component with `key`, from the profile's cache or, for one
     /// Winch could not compile (and not a part), from Cranelift's.
-    fn cached(&self, key: &str, part: bool) -> Option<(&Backend, Component)> {
+    fn cached(&self, key: &str, role: Role) -> Option<(&Backend, Component)> {
         let cache = self.primary.cache.as_ref()?;
         if let Some(component) = cache.get(key) {
             return Some((&self.primary, component));
         }
-        if part || !cache.falls_back(key) {
+        if role == Role::Part || !cache.falls_back(key) {
             return None;
         }
         let fallback = self.fallback().ok()?;
@@ -473,25 +483,28 @@ impl Runtime {
         name: &str,
         bytes: &[u8],
         key: Option<&str>,
-        part: bool,
+        role: Role,
         compiling: &dyn Fn(&Compiling),
     ) -> Result<(&Backend, Component, Compiled), RunError> {
         let start = Instant::now();
-        if let Some((backend, component)) = key.and_then(|key| self.cached(key, part)) {
+        if let Some((backend, component)) = key.and_then(|key| self.cached(key, role)) {
             let load = start.elapsed();
             return Ok((backend, component, Compiled::Cached { load }));
         }
-        if !part {
+        if let Role::App(entry) = role {
             // A file that is not a component gets check's one-line reason, not the
             // compiler's; one whose types only WIT cannot express runs.
-            if let Err(u) = crate::check::load::decode(bytes)
-                && !u.valid
-            {
-                return Err(RunError::NotAComponent {
-                    path: path.to_path_buf(),
-                    reason: u.reason,
-                    help: u.help,
-                });
+            match crate::check::load::decode(bytes) {
+                Err(u) if !u.valid => {
+                    return Err(RunError::NotAComponent {
+                        path: path.to_path_buf(),
+                        reason: u.reason,
+                        help: u.help,
+                    });
+                }
+                // What it exports is found when it is linked.
+                Err(_) => {}
+                Ok((resolve, world)) => entry.refuse(name, path, &resolve, world)?,
             }
             self.primary.link_imports(name, bytes)?;
         }
@@ -522,7 +535,7 @@ impl Runtime {
                 Err(e) => return Err(e),
             }
         };
-        if part {
+        if role == Role::Part {
             // The parts share Winch's engine: the composed file runs instead.
             return Err(winch_error.unwrap_or_else(|| RunError::Compile {
                 name: name.to_string(),

@@ -9,7 +9,10 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -18,7 +21,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{Notify, Semaphore, oneshot};
 use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -290,23 +293,132 @@ impl Answer {
     }
 }
 
+/// Whether the client still waits for a request's answer. It leaves when hyper drops the
+/// request's future (the connection closed before the response) or the response's body before
+/// its end; then the guest answering it is stopped at once rather than at its deadline, and its
+/// request slot is freed.
+#[derive(Clone, Default)]
+struct Client(Arc<(AtomicBool, Notify)>);
+
+impl Client {
+    fn leave(&self) {
+        self.0.0.store(true, Ordering::Release);
+        self.0.1.notify_waiters();
+    }
+
+    fn is_gone(&self) -> bool {
+        self.0.0.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the client has left.
+    async fn gone(&self) {
+        loop {
+            let notified = self.0.1.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so that a leave in between is not missed.
+            notified.as_mut().enable();
+            if self.is_gone() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Tells its client it left when dropped while still holding it.
+struct LeaveOnDrop(Option<Client>);
+
+impl Drop for LeaveOnDrop {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            client.leave();
+        }
+    }
+}
+
+/// The error a guest is stopped with when its client has left.
+#[derive(Debug, thiserror::Error)]
+#[error("the client closed the connection")]
+struct ClientGone;
+
+/// The status the request log gives a request whose client left before the response (nginx's
+/// "client closed request"); no client ever sees it.
+const CLIENT_CLOSED: u16 = 499;
+
+/// A response body that tells its client it left when dropped before its end.
+struct Watched {
+    body: HyperOutgoingBody,
+    /// Until the body has ended.
+    client: Option<Client>,
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take()
+            && !hyper::body::Body::is_end_stream(&self.body)
+        {
+            client.leave();
+        }
+    }
+}
+
+impl hyper::body::Body for Watched {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        let frame = Pin::new(&mut self.body).poll_frame(cx);
+        if let Poll::Ready(None) = frame {
+            // Sent in full: nobody left.
+            self.client = None;
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// Answers one request: a fresh instance of the app in its own store, bounded by the request
 /// deadline and the memory limit. Whatever the guest does, the client gets a response.
 async fn handle(
     shared: Arc<Shared>,
     req: hyper::Request<Incoming>,
 ) -> Result<Response, Infallible> {
+    let client = Client::default();
+    let mut leaves = LeaveOnDrop(Some(client.clone()));
+    // On a task of its own, so that a request whose client left (and whose future hyper
+    // dropped) still ends, frees its slot and is logged.
+    let response = tokio::spawn(answer(shared, req, client))
+        .await
+        .unwrap_or_else(|_| internal_error());
+    // From here the body watches the client.
+    leaves.0 = None;
+    Ok(response)
+}
+
+/// [`respond`], counted and logged, with the body watched for a client that leaves.
+async fn answer(shared: Arc<Shared>, req: hyper::Request<Incoming>, client: Client) -> Response {
     let start = Instant::now();
     // Only what the log needs, and only when there is a log.
     let head = shared
         .log
         .as_ref()
         .map(|_| (req.method().clone(), req.uri().path().to_string()));
-    let answer = respond(&shared, req, start).await;
-    shared
-        .served
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let status = answer.response.status().as_u16();
+    let answer = respond(&shared, req, start, &client).await;
+    shared.served.fetch_add(1, Ordering::Relaxed);
+    let status = match &answer.failure {
+        Some(RunError::Abandoned { .. }) => CLIENT_CLOSED,
+        _ => answer.response.status().as_u16(),
+    };
     if let (Some(log), Some((method, path))) = (&shared.log, &head) {
         log(&RequestRecord {
             method: method.clone(),
@@ -316,8 +428,8 @@ async fn handle(
             failure: answer.failure,
         });
     }
-    // The guest may still be writing the body; if it fails now, the body is cut short and the
-    // log says why.
+    // The guest may still be writing the body; if it fails now (or its client leaves), the
+    // body is cut short and the log says why.
     if let (Some(guest), Some((method, path))) = (answer.guest, head) {
         let shared = shared.clone();
         tokio::spawn(async move {
@@ -334,7 +446,12 @@ async fn handle(
             }
         });
     }
-    Ok(answer.response)
+    answer.response.map(|body| {
+        HyperOutgoingBody::new(Watched {
+            body,
+            client: Some(client),
+        })
+    })
 }
 
 impl Shared {
@@ -364,7 +481,16 @@ impl Shared {
 
     /// What a guest's error means, as a diagnostic that names the app.
     fn failure(&self, e: &wasmtime::Error, hit: Option<LimitHit>) -> RunError {
+        if e.downcast_ref::<ClientGone>().is_some() {
+            return self.abandoned();
+        }
         self.stopped(&crate::run::classify(e, hit, &self.run), e)
+    }
+
+    fn abandoned(&self) -> RunError {
+        RunError::Abandoned {
+            name: self.name.clone(),
+        }
     }
 
     /// [`RunError::stopped`] for `status`, which `e` ended the guest with.
@@ -374,7 +500,12 @@ impl Shared {
     }
 }
 
-async fn respond<B>(shared: &Arc<Shared>, req: hyper::Request<B>, start: Instant) -> Answer
+async fn respond<B>(
+    shared: &Arc<Shared>,
+    req: hyper::Request<B>,
+    start: Instant,
+    client: &Client,
+) -> Answer
 where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -394,7 +525,14 @@ where
             None,
         );
     }
-    let Ok(permit) = shared.requests.clone().acquire_owned().await else {
+    // A client that leaves while its request waits for a slot never takes one.
+    let permit = tokio::select! {
+        permit = shared.requests.clone().acquire_owned() => permit,
+        () = client.gone() => {
+            return Answer::weld(internal_error(), Some(shared.abandoned()));
+        }
+    };
+    let Ok(permit) = permit else {
         return Answer::weld(
             plain(http::StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
             None,
@@ -420,6 +558,7 @@ where
         streams,
         shared.run.max_memory,
         deadline,
+        client.clone(),
     ) {
         Ok(store) => store,
         Err(e) => return Answer::weld(internal_error(), Some(e)),
@@ -444,6 +583,7 @@ where
 
     let pre = shared.pre.clone();
     let timeout = deadline.saturating_duration_since(Instant::now());
+    let watching = client.clone();
     let guest = tokio::spawn(async move {
         let _permit = permit;
         let call = async {
@@ -453,9 +593,14 @@ where
                 .call_handle(&mut store, req, out)
                 .await
         };
-        let result = match tokio::time::timeout(timeout, call).await {
-            Ok(result) => result,
-            Err(_) => Err(wasmtime::Error::new(DeadlinePassed)),
+        // A guest computing is stopped by its epoch callback; one waiting in the host (a
+        // sleep, an outgoing request) by dropping the call.
+        let result = tokio::select! {
+            result = tokio::time::timeout(timeout, call) => match result {
+                Ok(result) => result,
+                Err(_) => Err(wasmtime::Error::new(DeadlinePassed)),
+            },
+            () = watching.gone() => Err(wasmtime::Error::new(ClientGone)),
         };
         let hit = store.data().limits.hit.clone();
         (result, hit)
@@ -481,6 +626,9 @@ where
                 ))),
                 None,
             ),
+            Ok((Err(e), _)) if e.downcast_ref::<ClientGone>().is_some() => {
+                (internal_error(), Some(shared.abandoned()), None)
+            }
             Ok((Err(e), hit)) => {
                 let status = crate::run::classify(&e, hit, &shared.run);
                 let code = match &status {
@@ -515,13 +663,14 @@ where
 }
 
 /// A request's store: WASI from `grants`, the memory limiter, and an epoch deadline at
-/// `deadline`.
+/// `deadline`; the guest is stopped at the next epoch tick once `client` has left.
 fn new_store(
     engine: &wasmtime::Engine,
     grants: &Grants,
     streams: Streams<'_>,
     max_memory: u64,
     deadline: Instant,
+    client: Client,
 ) -> Result<(Store<Host>, Captured), RunError> {
     let (host, captured) = Host::new(grants, &[], streams, max_memory)?;
     let mut store = Store::new(engine, host);
@@ -532,6 +681,8 @@ fn new_store(
         let now = Instant::now();
         if now >= deadline {
             Err(wasmtime::Error::new(DeadlinePassed))
+        } else if client.is_gone() {
+            Err(wasmtime::Error::new(ClientGone))
         } else if now - start >= YIELD_AFTER {
             // A long request yields at every tick, so that it shares its thread with others.
             Ok(UpdateDeadline::Yield(1))
@@ -579,7 +730,8 @@ pub fn exchange(
     let start = Instant::now();
     let timeout = settings.timeout;
     runtime.tokio().block_on(async move {
-        let answer = respond(&shared, request.map(Full::new), start).await;
+        // In process, nobody leaves.
+        let answer = respond(&shared, request.map(Full::new), start, &Client::default()).await;
         let status = answer.response.status().as_u16();
         let from_app = answer.from_app;
         let (parts, body) = answer.response.into_parts();
@@ -669,6 +821,7 @@ pub fn instantiation_times(
                 Streams::Output,
                 settings.max_memory,
                 start + settings.timeout,
+                Client::default(),
             )?;
             pre.instantiate_async(&mut store)
                 .await

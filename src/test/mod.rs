@@ -93,7 +93,7 @@ impl Targets {
                 continue;
             }
             let app = runtime
-                .load_notify(path, name, &|c| compiling(name, c))
+                .load_notify(path, name, crate::run::Entry::Any, &|c| compiling(name, c))
                 .map_err(|e| render_error(&e));
             apps.insert(name.clone(), app);
         }

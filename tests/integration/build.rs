@@ -414,7 +414,7 @@ fn instantiation_args(
             }
             | Payload::ComponentSection {
                 unchecked_range, ..
-            } => pos = unchecked_range.end,
+            } => pos = weld::check::sections::index(unchecked_range.end),
             Payload::End(_) => break,
             _ => {}
         }

@@ -136,10 +136,13 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<String, Failed> {
     Ok(path.display().to_string())
 }
 
-/// Where each top-level section of a component starts, and the end.
+/// Where each section of a component starts, at every depth (inside nested modules and
+/// components too), and where each ends.
 fn section_bounds(bytes: &[u8]) -> Vec<usize> {
     let mut bounds = Vec::new();
     let mut parser = wasmparser::Parser::new(0);
+    // The parsers of the modules and components being read, innermost last.
+    let mut stack = Vec::new();
     let mut pos = 0;
     while let Ok(wasmparser::Chunk::Parsed { consumed, payload }) =
         parser.parse(&bytes[pos..], true)
@@ -147,41 +150,95 @@ fn section_bounds(bytes: &[u8]) -> Vec<usize> {
         bounds.push(pos);
         pos += consumed;
         match payload {
-            wasmparser::Payload::ModuleSection {
-                unchecked_range, ..
+            wasmparser::Payload::ModuleSection { parser: inner, .. }
+            | wasmparser::Payload::ComponentSection { parser: inner, .. } => {
+                stack.push(std::mem::replace(&mut parser, inner));
             }
-            | wasmparser::Payload::ComponentSection {
-                unchecked_range, ..
-            } => pos = unchecked_range.end,
-            wasmparser::Payload::End(_) => break,
+            wasmparser::Payload::End(_) => {
+                bounds.push(pos);
+                match stack.pop() {
+                    Some(outer) => parser = outer,
+                    None => break,
+                }
+            }
             _ => {}
         }
     }
+    bounds.sort_unstable();
+    bounds.dedup();
     bounds
 }
 
-/// Components cut, flipped and oversized, through check, wit, run and compose.
+/// Whether the reference validator accepts `bytes`: wasmparser (the version wasm-tools 1.263
+/// is built on) with every feature, and `wasm-tools validate` too where it is installed. weld
+/// may refuse what they accept (a name WIT cannot hold), never accept what they refuse.
+fn oracle_accepts(bytes: &[u8], file: &str) -> bool {
+    let library = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(bytes)
+        .is_ok();
+    let tool = wasm_tools().is_none_or(|tool| {
+        Command::new(tool)
+            .args(["validate", "--features", "all", file])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    library && tool
+}
+
+/// wasm-tools, where installed: on PATH, or in benches/.tools (benches/common.sh).
+fn wasm_tools() -> Option<&'static Path> {
+    static FOUND: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let local = root().join("benches/.tools/bin/wasm-tools");
+            if local.is_file() {
+                return Some(local);
+            }
+            let on_path = Command::new("wasm-tools")
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success());
+            on_path.then(|| PathBuf::from("wasm-tools"))
+        })
+        .as_deref()
+}
+
+/// A component of `depth` components nested in each other: over the validator's limit of
+/// 1,000 modules and components when `depth` exceeds it.
+fn nested(depth: usize) -> Vec<u8> {
+    let mut component = wasm_encoder::Component::new();
+    for _ in 0..depth {
+        let mut outer = wasm_encoder::Component::new();
+        outer.section(&wasm_encoder::NestedComponentSection(&component));
+        component = outer;
+    }
+    component.finish()
+}
+
+/// Components cut, flipped, oversized and nested too deep, through check, wit, run and
+/// compose. Each is judged against the reference validator: what it refuses, weld must refuse.
 fn components(dir: &Path, rng: &mut fastrand::Rng, cases: &mut Vec<Case>) -> Result<(), Failed> {
     let sources = root().join("tests/cli/check/components");
     let app = std::fs::read(sources.join("app.wasm"))?;
     let arith = std::fs::read(sources.join("arith.wasm"))?;
+    // A real wit-bindgen component: its core module nests a dozen sections of its own.
+    let types = std::fs::read(super::run::guests()?.join("types.wasm"))?;
     let arith_path = sources.join("arith.wasm").display().to_string();
-    let mut files = Vec::new();
-    // Truncated at every section boundary (a prefix of whole sections may be a valid, smaller
-    // component) and one byte either side of it (never valid).
-    for (base, bytes) in [("app", &app), ("arith", &arith)] {
-        for bound in section_bounds(bytes) {
-            for cut in [bound.saturating_sub(1), bound, bound + 1] {
-                if cut == 0 || cut >= bytes.len() {
-                    continue;
-                }
-                let name = format!("{base}-cut-{cut}.wasm");
-                files.push((
-                    name.clone(),
-                    write(dir, &name, &bytes[..cut])?,
-                    cut == bound,
-                ));
-            }
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    // Truncated at every section boundary, at every depth (a prefix of whole top-level
+    // sections may be a valid, smaller component), and one byte either side of each.
+    for (base, bytes) in [("app", &app), ("arith", &arith), ("types", &types)] {
+        let mut cuts: Vec<usize> = section_bounds(bytes)
+            .into_iter()
+            .flat_map(|b| [b.saturating_sub(1), b, b + 1])
+            .filter(|cut| *cut > 0 && *cut < bytes.len())
+            .collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        for cut in cuts {
+            files.push((format!("{base}-cut-{cut}.wasm"), bytes[..cut].to_vec()));
         }
     }
     // Single bits flipped anywhere: a flip in a name may leave a valid component.
@@ -189,8 +246,7 @@ fn components(dir: &Path, rng: &mut fastrand::Rng, cases: &mut Vec<Case>) -> Res
         let mut bytes = arith.clone();
         let at = rng.usize(8..bytes.len());
         bytes[at] ^= 1 << rng.u8(0..8);
-        let name = format!("arith-flip-{i}-{at}.wasm");
-        files.push((name.clone(), write(dir, &name, &bytes)?, true));
+        files.push((format!("arith-flip-{i}-{at}.wasm"), bytes));
     }
     // Sections that declare more than the file holds: custom, type and nested module.
     for (i, (id, size)) in [
@@ -209,15 +265,23 @@ fn components(dir: &Path, rng: &mut fastrand::Rng, cases: &mut Vec<Case>) -> Res
         wasm_encoder::Encode::encode(&size, &mut leb);
         bytes.extend(leb);
         bytes.extend([0u8; 4]);
-        let name = format!("app-declares-{i}.wasm");
-        files.push((name.clone(), write(dir, &name, &bytes)?, false));
+        files.push((format!("app-declares-{i}.wasm"), bytes));
     }
-    for (name, path, may_pass) in files {
+    // Past the validator's limit on modules and components.
+    files.push(("nested-1001.wasm".into(), nested(1001)));
+    for (name, bytes) in files {
+        let path = write(dir, &name, &bytes)?;
+        let may_pass = oracle_accepts(&bytes, &path);
+        assert!(
+            !(may_pass && name.starts_with("nested")),
+            "the validator accepts {name}: the case no longer tests its limit"
+        );
         for args in [
             vec!["check", path.as_str()],
             vec!["wit", path.as_str()],
             vec!["run", path.as_str(), "--invoke", "run()"],
             vec!["compose", path.as_str(), "--plug", &arith_path, "-o"],
+            vec!["compose", &arith_path, "--plug", path.as_str(), "-o"],
         ] {
             let mut args = args.clone();
             let out = dir
@@ -322,19 +386,46 @@ fn wit(dir: &Path, cases: &mut Vec<Case>) -> Result<(), Failed> {
         "cycle".into(),
         "package a:b;\ninterface i { type x = y; type y = x; }\n".into(),
     ));
+    // What the current wit-parser refuses and 0.254 (weld's until 2026-12) let through: names
+    // that must be unique, or unique up to case, twice; an empty tuple.
+    let refused = [
+        ("dup-field", "record r { count: u32, count: u32 }"),
+        ("dup-field-case", "record r { count: u32, COUNT: u32 }"),
+        ("dup-field-kebab", "record r { a-b: u32, a-B: u32 }"),
+        ("dup-case", "variant v { a, b(u32), a }"),
+        ("dup-case-case", "variant v { x(u32), X }"),
+        ("dup-enum", "enum e { red, green, red }"),
+        ("dup-flag", "flags f { read, write, read }"),
+        ("dup-param", "f: func(a: u32, a: u32);"),
+        ("dup-type", "type t = u32; type t = u64;"),
+        ("dup-func", "f: func(); f: func();"),
+        ("dup-method", "resource r { m: func(); m: func(); }"),
+        ("empty-tuple", "f: func() -> tuple<>;"),
+    ];
+    for (name, body) in refused {
+        variants.push((
+            name.into(),
+            format!("package a:b;\ninterface i {{\n  {body}\n}}\n"),
+        ));
+    }
     for (name, body) in variants {
         let wit = dir.join(format!("wit-{name}"));
         std::fs::create_dir_all(&wit)?;
         std::fs::write(wit.join("calc.wit"), body)?;
         let path = wit.display().to_string();
-        // A cut between declarations may leave valid WIT; a problem names the file, or the
-        // directory when it is about the package as a whole.
-        let cut = name.starts_with("cut");
+        // A cut between declarations may leave valid WIT: whatever the current wit-parser
+        // accepts may pass. A problem names the file, or the directory when it is about the
+        // package as a whole.
+        let may_pass = wit_parser::Resolve::default().push_dir(&wit).is_ok();
+        assert!(
+            !(may_pass && refused.iter().any(|(r, _)| *r == name)),
+            "wit-parser accepts the {name} case: it no longer tests anything"
+        );
         cases.push(case(
             format!("WIT {name}"),
             &["check", "--wit", &path],
             &format!("wit-{name}"),
-            cut,
+            may_pass,
         ));
     }
     Ok(())

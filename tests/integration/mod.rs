@@ -10,6 +10,7 @@ use crate::weld;
 mod build;
 mod check;
 mod corpus;
+mod files;
 mod fuzz;
 mod go;
 mod new;
@@ -65,6 +66,7 @@ pub fn trials() -> Vec<Trial> {
         guide_ci_workflow_is_valid,
     ));
     trials.extend(build::trials());
+    trials.extend(files::trials());
     trials.extend(check::trials());
     trials.extend(run::trials());
     trials.extend(profile::trials());
@@ -462,6 +464,7 @@ pub fn component_from_wit(wit: &str) -> Vec<u8> {
         &resolve,
         world,
         wit_component::StringEncoding::UTF8,
+        false,
     )
     .expect("metadata embeds");
     wit_component::ComponentEncoder::default()

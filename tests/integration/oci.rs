@@ -3,6 +3,7 @@
 //! storage directory, started for each test and killed after it.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,7 @@ pub fn trials() -> Vec<Trial> {
         ("oci::push_pull_round_trip_and_reproducible", round_trip),
         ("oci::refuses_what_is_not_a_wasm_artifact", not_wasm),
         ("oci::registry_that_requires_a_login", login),
+        ("oci::tls_registry_with_a_private_ca", tls),
         (
             "deploy::manifests_validate_against_published_schemas",
             deploy,
@@ -43,15 +45,32 @@ impl Registry {
 
     /// With `auth` (a YAML `auth:` section, or nothing) in its config.
     fn with_auth(auth: &str) -> Result<Registry, Failed> {
+        Registry::with_config(auth, None)
+    }
+
+    /// Serving TLS with this certificate chain and key (PEM files).
+    fn with_tls(certificate: &Path, key: &Path) -> Result<Registry, Failed> {
+        Registry::with_config("", Some((certificate, key)))
+    }
+
+    fn with_config(auth: &str, tls: Option<(&Path, &Path)>) -> Result<Registry, Failed> {
         let dir = crate::scratch("registry")?;
         // A free port: bound, read, released, then given to the registry.
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let host = format!("127.0.0.1:{port}");
         let config = dir.join("config.yml");
+        let tls_config = match tls {
+            Some((certificate, key)) => format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                certificate.display(),
+                key.display()
+            ),
+            None => String::new(),
+        };
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\nlog:\n  level: warn\n{auth}",
+                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n{tls_config}log:\n  level: warn\n{auth}",
                 dir.join("data").display()
             ),
         )?;
@@ -65,6 +84,14 @@ impl Registry {
         let registry = Registry { child, host };
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {
+            if tls.is_some() {
+                // The test's HTTP client speaks no TLS: listening is enough.
+                if std::net::TcpStream::connect(&registry.host).is_ok() {
+                    return Ok(registry);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
             // 401 is an answer too: a registry that wants a login is up.
             let agent: ureq::Agent = ureq::Agent::config_builder()
                 .http_status_as_error(false)
@@ -412,6 +439,123 @@ fn login() -> Result<(), Failed> {
         digest.rsplit('@').next().unwrap_or_default()
     )));
     assert!(std::fs::read(&out)? == std::fs::read(app)?);
+    Ok(())
+}
+
+/// A certificate authority made for the test, and certificates it signs.
+struct Authority {
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+    pem: String,
+}
+
+impl Authority {
+    fn new(name: &str) -> Result<Authority, Failed> {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let key = rcgen::KeyPair::generate()?;
+        let pem = params.self_signed(&key)?.pem();
+        Ok(Authority {
+            issuer: rcgen::Issuer::new(params, key),
+            pem,
+        })
+    }
+
+    /// A server certificate for `names`, valid from `from` to `until` (years), written to
+    /// `dir` as `stem.pem` (the chain) and `stem.key`.
+    fn sign(
+        &self,
+        dir: &Path,
+        stem: &str,
+        names: &[&str],
+        (from, until): (i32, i32),
+    ) -> Result<(std::path::PathBuf, std::path::PathBuf), Failed> {
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, names[0]);
+        params.not_before = rcgen::date_time_ymd(from, 1, 1);
+        params.not_after = rcgen::date_time_ymd(until, 1, 1);
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let key = rcgen::KeyPair::generate()?;
+        let certificate = params.signed_by(&key, &self.issuer)?;
+        let (chain, key_file) = (
+            dir.join(format!("{stem}.pem")),
+            dir.join(format!("{stem}.key")),
+        );
+        std::fs::write(&chain, certificate.pem())?;
+        std::fs::write(&key_file, key.serialize_pem())?;
+        Ok((chain, key_file))
+    }
+}
+
+/// A registry serving TLS with a certificate from a private CA: with that CA given
+/// (`--ca-file`, or as the system's store through SSL_CERT_FILE) a component is pushed and
+/// pulled back whole; a certificate from another CA, for another host, or expired is refused
+/// with a message that says which, and nothing is sent in plain HTTP instead. A bad CA file is
+/// named.
+fn tls() -> Result<(), Failed> {
+    let dir = crate::scratch("tls")?;
+    let ca = Authority::new("weld test CA")?;
+    let other = Authority::new("another CA")?;
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, &ca.pem)?;
+    let other_file = dir.join("other.pem");
+    std::fs::write(&other_file, &other.pem)?;
+    let ca_arg = ca_file.display().to_string();
+    let other_arg = other_file.display().to_string();
+    let app = "tests/cli/check/components/arith.wasm";
+    let out = dir.join("pulled.wasm");
+    let out_arg = out.display().to_string();
+
+    let (chain, key) = ca.sign(&dir, "good", &["127.0.0.1"], (2000, 4000))?;
+    let registry = Registry::with_tls(&chain, &key)?;
+    let reference = format!("{}/arith:tls", registry.host);
+    let pushed = run(&["push", "--ca-file", &ca_arg, &reference, app])?;
+    expect_code(&pushed, 0);
+    let pulled = run(&["pull", "--ca-file", &ca_arg, &reference, "-o", &out_arg])?;
+    expect_code(&pulled, 0);
+    assert!(std::fs::read(&out)? == std::fs::read(app)?);
+    // SSL_CERT_FILE replaces the system's store (here with the private CA); --ca-file adds.
+    let via_env = weld()
+        .env("SSL_CERT_FILE", &ca_file)
+        .args(["pull", "--ca-file", &other_arg, &reference, "-o", &out_arg])
+        .output()?;
+    expect_code(&via_env, 0);
+
+    let refused = |reference: &str, ca: &str, says: &str| -> Result<(), Failed> {
+        let out = run(&["pull", "--ca-file", ca, reference, "-o", &out_arg])?;
+        expect_code(&out, 2);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("weld::oci::certificate"), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        Ok(())
+    };
+    refused(&reference, &other_arg, "unknown certificate")?;
+    drop(registry);
+    let (chain, key) = ca.sign(&dir, "elsewhere", &["registry.example"], (2000, 4000))?;
+    let registry = Registry::with_tls(&chain, &key)?;
+    let reference = format!("{}/arith:tls", registry.host);
+    refused(&reference, &ca_arg, "not valid for this host")?;
+    drop(registry);
+    let (chain, key) = ca.sign(&dir, "expired", &["127.0.0.1"], (2000, 2001))?;
+    let registry = Registry::with_tls(&chain, &key)?;
+    let reference = format!("{}/arith:tls", registry.host);
+    refused(&reference, &ca_arg, "expired")?;
+
+    // A CA file that is not one is named, before any connection.
+    let out = run(&["pull", "--ca-file", app, &reference, "-o", &out_arg])?;
+    expect_code(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("weld::oci::ca_file"), "{stderr}");
+    assert!(stderr.contains("arith.wasm"), "{stderr}");
     Ok(())
 }
 

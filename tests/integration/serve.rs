@@ -26,6 +26,7 @@ pub fn trials() -> Vec<Trial> {
             shutdown,
         ),
         ("serve::h2c_and_keep_alive", protocols),
+        ("serve::a_client_that_leaves_frees_its_slot", abandoned),
         ("serve::malformed_requests_get_400", malformed),
         ("serve::body_limit_and_grants", body_and_grants),
         ("serve::json_request_log", json_log),
@@ -312,6 +313,57 @@ fn shutdown() -> Result<(), Failed> {
     let log = server.log();
     assert!(log.contains("GET /sleep 200"), "{log}");
     assert!(log.contains("stopped after 1 request"), "{log}");
+    Ok(())
+}
+
+/// A client that gives up on its request stops the guest answering it: with one request at a
+/// time and a five-minute deadline, the next request is answered at once (the client gives up
+/// after one minute, long before the deadline), and the log says the client left. Whether the
+/// guest is computing (`/loop`), waiting in the host (`/sleep`), or writing an endless body
+/// that it does not stop when writes fail (`/drip`).
+fn abandoned() -> Result<(), Failed> {
+    let server = Server::start(&["--max-concurrency", "1", "--timeout", "300s"])?;
+    for path in ["/loop", "/sleep?ms=300000", "/drip"] {
+        let mut stream = std::net::TcpStream::connect(server.addr)?;
+        write!(stream, "GET {path} HTTP/1.1\r\nhost: test\r\n\r\n")?;
+        if path == "/drip" {
+            // Gone in the middle of the body.
+            stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+            let mut reader = BufReader::new(stream.try_clone()?);
+            let mut line = String::new();
+            while line.trim() != "drip" {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 {
+                    return Err("the body ended".into());
+                }
+            }
+        } else {
+            // The request has taken the only slot by now on all but a very busy machine; it
+            // must be freed either way.
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        drop(stream);
+        assert_eq!(
+            server.get("/count")?,
+            (200, "1\n".into()),
+            "after {path}: {}",
+            server.log()
+        );
+    }
+    let log = server.log();
+    for left in ["GET /loop 499", "GET /sleep 499"] {
+        assert!(log.contains(left), "{log}");
+    }
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("GET /drip 200") && l.contains("the client closed")),
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("the client closed the connection").count(),
+        3,
+        "{log}"
+    );
     Ok(())
 }
 

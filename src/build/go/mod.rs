@@ -172,6 +172,7 @@ pub(in crate::build) fn go(job: &Job) -> Result<Vec<u8>, Failure> {
                 &resolve,
                 world,
                 wit_component::StringEncoding::UTF8,
+                false,
             )?;
         }
         let adapter = match shape {

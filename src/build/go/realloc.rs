@@ -279,7 +279,8 @@ impl Guard {
         let store = MemArg {
             offset: 0,
             align: 0,
-            memory_index: 0,
+            target: wasm_encoder::MemArgTarget::Memory(0),
+            ordering: None,
         };
         // Inside the flag: the wall clock (id 0) answers with the last wall time, every other
         // clock with the last monotonic time, which never runs backwards.
@@ -333,7 +334,8 @@ impl Guard {
             .instruction(&Instruction::I32Store(MemArg {
                 offset: 0,
                 align: 0,
-                memory_index: 0,
+                target: wasm_encoder::MemArgTarget::Memory(0),
+                ordering: None,
             }))
             .instruction(&Instruction::I32Const(0))
             .instruction(&Instruction::Else);
