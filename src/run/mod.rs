@@ -494,19 +494,21 @@ impl Runtime {
         if let Role::App(entry) = role {
             // A file that is not a component gets check's one-line reason, not the
             // compiler's; one whose types only WIT cannot express runs.
-            match crate::check::load::decode(bytes) {
-                Err(u) if !u.valid => {
-                    return Err(RunError::NotAComponent {
-                        path: path.to_path_buf(),
-                        reason: u.reason,
-                        help: u.help,
-                    });
-                }
-                // What it exports is found when it is linked.
-                Err(_) => {}
-                Ok((resolve, world)) => entry.refuse(name, path, &resolve, world)?,
+            let decoded = crate::check::load::decode(bytes);
+            if let Err(u) = &decoded
+                && !u.valid
+            {
+                return Err(RunError::NotAComponent {
+                    path: path.to_path_buf(),
+                    reason: u.reason.clone(),
+                    help: u.help.clone(),
+                });
             }
             self.primary.link_imports(name, bytes)?;
+            // One whose types WIT cannot express is judged by what it exports once linked.
+            if let Ok((resolve, world)) = &decoded {
+                entry.refuse(name, path, resolve, *world)?;
+            }
         }
         let size = bytes.len() as u64;
         let known = key.is_some_and(|key| {

@@ -24,6 +24,9 @@ const SEED: u64 = 0x5EED_0FBA_D1A9;
 /// How many cases at least (the floor).
 const AT_LEAST: usize = 300;
 
+/// Cases run at once.
+const WORKERS: usize = 4;
+
 /// One bad input and what to run on it.
 struct Case {
     /// What the case is, for failure messages.
@@ -47,15 +50,43 @@ pub fn corpus() -> Result<(), Failed> {
     wave(&mut cases);
     special(&dir, &mut cases)?;
     assert!(cases.len() >= AT_LEAST, "only {} cases", cases.len());
-    let mut failures = Vec::new();
-    for case in &cases {
-        if let Err(why) = run(case) {
-            let command = case.args.join(" ");
-            let command: String = command.chars().take(160).collect();
-            let why: String = why.chars().take(600).collect();
-            failures.push(format!("{}: `weld {command}`: {why}", case.what));
-        }
+    // Most of a case is waiting for a process: a few at a time. The commands are made here,
+    // on the trial's thread, which holds its isolated environment.
+    let commands: Vec<(&Case, Command)> = cases
+        .iter()
+        .map(|case| {
+            let mut command = weld();
+            command.args(&case.args);
+            (case, command)
+        })
+        .collect();
+    let mut shares: Vec<Vec<(&Case, Command)>> = (0..WORKERS).map(|_| Vec::new()).collect();
+    for (i, item) in commands.into_iter().enumerate() {
+        shares[i % WORKERS].push(item);
     }
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                scope.spawn(move || {
+                    let mut failures = Vec::new();
+                    for (case, command) in share {
+                        if let Err(why) = run(case, command) {
+                            let command = case.args.join(" ");
+                            let command: String = command.chars().take(160).collect();
+                            let why: String = why.chars().take(600).collect();
+                            failures.push(format!("{}: `weld {command}`: {why}", case.what));
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a corpus worker does not panic"))
+            .collect()
+    });
     if failures.is_empty() {
         Ok(())
     } else {
@@ -69,10 +100,9 @@ pub fn corpus() -> Result<(), Failed> {
     }
 }
 
-/// Runs one case within [`BOUND`] and judges it.
-fn run(case: &Case) -> Result<(), String> {
-    let mut child = weld()
-        .args(&case.args)
+/// Runs one case (`command`, weld with its arguments) within [`BOUND`] and judges it.
+fn run(case: &Case, mut command: Command) -> Result<(), String> {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -147,7 +177,10 @@ fn section_bounds(bytes: &[u8]) -> Vec<usize> {
     while let Ok(wasmparser::Chunk::Parsed { consumed, payload }) =
         parser.parse(&bytes[pos..], true)
     {
-        bounds.push(pos);
+        // Function bodies are entries of the code section, not sections.
+        if !matches!(payload, wasmparser::Payload::CodeSectionEntry(_)) {
+            bounds.push(pos);
+        }
         pos += consumed;
         match payload {
             wasmparser::Payload::ModuleSection { parser: inner, .. }
