@@ -20,6 +20,7 @@ MYPY_VERSION=2.4.1
 TYPESCRIPT_VERSION=7.0.2
 GO_VERSION=1.27.3
 WORKFLOW_PARSER_VERSION=0.3.61
+AJV_VERSION=8.20.0
 RUST_TARGET=wasm32-wasip2
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -121,16 +122,19 @@ if [ "$install_dev" = 1 ]; then
         die "install Graphviz (it provides \`dot\`) with your package manager"
     fi
 
-    step "@actions/workflow-parser $WORKFLOW_PARSER_VERSION (a test checks docs/guide.md's CI workflow with GitHub's parser)"
+    step "@actions/workflow-parser $WORKFLOW_PARSER_VERSION and ajv $AJV_VERSION (tests check docs/guide.md's CI workflow with GitHub's parser, and weld deploy's objects against their JSON schemas)"
     dev=$tools/dev
-    if [ -f "$dev/node_modules/@actions/workflow-parser/package.json" ] &&
-        node -e "process.exit(require(process.argv[1]).version === process.argv[2] ? 0 : 1)" \
-            "$dev/node_modules/@actions/workflow-parser/package.json" "$WORKFLOW_PARSER_VERSION"; then
+    version_of() { # version_of PACKAGE: the installed version, or nothing
+        node -e "try { process.stdout.write(require(process.argv[1]).version) } catch {}" \
+            "$dev/node_modules/$1/package.json"
+    }
+    if [ "$(version_of @actions/workflow-parser)" = "$WORKFLOW_PARSER_VERSION" ] &&
+        [ "$(version_of ajv)" = "$AJV_VERSION" ]; then
         ok "already installed in $dev"
     else
         mkdir -p "$dev"
         (cd "$dev" && npm install --no-audit --no-fund --loglevel=error --no-save \
-            "@actions/workflow-parser@$WORKFLOW_PARSER_VERSION")
+            "@actions/workflow-parser@$WORKFLOW_PARSER_VERSION" "ajv@$AJV_VERSION")
         ok "installed in $dev"
     fi
 

@@ -161,8 +161,8 @@ pub(super) struct Started {
     pub listener: std::net::TcpListener,
 }
 
-/// Loads the app (compiling it, or from the cache) into a runtime sized for `settings`, binds
-/// `addr` and prints where it serves.
+/// Binds `addr`, loads the app (compiling it, or from the cache) into a runtime sized for
+/// `settings` and prints where it serves.
 pub(super) fn start(
     cx: &Context,
     path: &Path,
@@ -172,6 +172,13 @@ pub(super) fn start(
     profile: Profile,
     no_cache: bool,
 ) -> Result<Started> {
+    // Bound first: a busy port is refused before seconds of compiling, and the address the
+    // banner prints is one that answers.
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| Error::Usage {
+        message: format!(
+            "cannot listen on {addr}: {e}; choose another address with --addr or [serve] addr (port 0 picks a free one)"
+        ),
+    })?;
     let runtime = Runtime::new(RuntimeOptions {
         cache_dir: if no_cache { None } else { default_cache_dir() },
         pool: Some(Pool {
@@ -184,12 +191,6 @@ pub(super) fn start(
     let r = &cx.reporter;
     let log = (r.verbosity() >= 0).then(|| request_log(r.clone()));
     let server = Server::new(&app, settings, log)?;
-    // Bound before the banner, so that the address printed is one that answers.
-    let listener = std::net::TcpListener::bind(addr).map_err(|e| Error::Usage {
-        message: format!(
-            "cannot listen on {addr}: {e}; choose another address with --addr or [serve] addr (port 0 picks a free one)"
-        ),
-    })?;
     let local = listener.local_addr().unwrap_or(addr);
     // Scripts and tests read the address from this line, even with -q or JSON.
     if r.json() {

@@ -585,7 +585,6 @@ where
     let timeout = deadline.saturating_duration_since(Instant::now());
     let watching = client.clone();
     let guest = tokio::spawn(async move {
-        let _permit = permit;
         let call = async {
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy
@@ -603,6 +602,10 @@ where
             () = watching.gone() => Err(wasmtime::Error::new(ClientGone)),
         };
         let hit = store.data().limits.hit.clone();
+        // The instance goes back to the pool before the slot is given up: the pool holds
+        // one instance per slot, so the next request would otherwise find it still taken.
+        drop(store);
+        drop(permit);
         (result, hit)
     });
 

@@ -619,14 +619,27 @@ fn strict(mut schema: Value) -> Value {
     schema
 }
 
-/// Validates `object` against `schema`, listing every error.
+/// Validates `object` against `schema`, listing every error: with Ajv (from `install.sh
+/// --dev`), run by Node, so that the test build needs no JSON Schema crate of its own.
 fn validate(schema: &Value, object: &Value, what: &str) -> Result<(), Failed> {
-    let validator = jsonschema::validator_for(schema)
-        .map_err(|e| format!("{what}: the schema does not compile: {e}"))?;
-    let errors: Vec<String> = validator
-        .iter_errors(object)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect();
+    let dir = crate::scratch("schema")?;
+    let (schema_file, object_file) = (dir.join("schema.json"), dir.join("object.json"));
+    std::fs::write(&schema_file, schema.to_string())?;
+    std::fs::write(&object_file, object.to_string())?;
+    let ajv = weld::toolchain::weld_home().join("toolchains/dev/node_modules/ajv");
+    let out = Command::new("node")
+        .arg(crate::root().join("tests/support/schema.mjs"))
+        .args([&ajv, &schema_file, &object_file])
+        .output()
+        .map_err(|e| format!("cannot run node: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{what}: the schema check failed (did install.sh --dev install ajv?): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let errors: Vec<String> = serde_json::from_slice(&out.stdout)?;
     if errors.is_empty() {
         Ok(())
     } else {

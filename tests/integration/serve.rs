@@ -30,7 +30,10 @@ pub fn trials() -> Vec<Trial> {
         ("serve::malformed_requests_get_400", malformed),
         ("serve::body_limit_and_grants", body_and_grants),
         ("serve::json_request_log", json_log),
-        ("serve::refuses_what_is_not_an_http_app", not_http),
+        (
+            "serve::refuses_a_non_http_app_and_a_busy_port_before_compiling",
+            not_http,
+        ),
         ("serve::shop_example_answers_every_route", shop),
         (
             "serve::python_js_and_go_handlers_from_wit_without_deps",
@@ -528,8 +531,8 @@ fn json_log() -> Result<(), Failed> {
 /// A command is not served, and an HTTP app is not run: each says which command fits.
 fn not_http() -> Result<(), Failed> {
     let guests = super::run::guests()?;
+    // Both refused before anything is compiled (the trial's own cache stays empty).
     let out = weld()
-        .env("WELD_CACHE_DIR", shared_cache())
         .arg("serve")
         .arg(guests.join("hostile.wasm"))
         .args(["--addr", "127.0.0.1:0"])
@@ -539,6 +542,21 @@ fn not_http() -> Result<(), Failed> {
     assert!(
         err.contains("does not export wasi:http/incoming-handler"),
         "{err}"
+    );
+    assert!(!err.contains("compiling"), "{err}");
+    let busy = TcpListener::bind("127.0.0.1:0")?;
+    let out = weld()
+        .arg("serve")
+        .arg(guests.join("http.wasm"))
+        .args(["--addr", &busy.local_addr()?.to_string()])
+        .output()?;
+    expect_code(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot listen on"), "{err}");
+    assert!(!err.contains("compiling"), "{err}");
+    assert_eq!(
+        crate::files_under(&crate::trial_cache()),
+        Vec::<String>::new()
     );
     let out = weld()
         .env("WELD_CACHE_DIR", shared_cache())
