@@ -350,11 +350,26 @@ pub fn for_toolchain(dir: &Path, dest: &Path) -> Result<PathBuf, WitError> {
     let deps = dest.join("deps");
     std::fs::create_dir_all(&deps).map_err(|e| io(e, &deps))?;
     for (name, text) in added {
-        // deps/weld-runtime-0.2.0-cli.wit: a name no user dependency collides with by accident.
-        let path = deps.join(format!("weld-runtime-{name}"));
+        let path = deps.join(runtime_dep_name(&name));
         std::fs::write(&path, text).map_err(|e| io(e, &path))?;
     }
     Ok(dest.to_path_buf())
+}
+
+/// deps/weld-runtime-0.2.0-cli.wit: a name no user dependency collides with by accident.
+pub fn runtime_dep_name(name: &str) -> String {
+    format!("weld-runtime-{name}")
+}
+
+/// The runtime's WASI packages that `dir` uses without declaring them in its deps/, as
+/// (file name, WIT text): what a tool that reads `dir` on its own (wit-bindgen's macro) needs
+/// written into deps/. Empty when `dir` resolves as it is, or not even with them.
+pub fn undeclared_wasi(dir: &Path) -> Vec<(String, String)> {
+    let mut resolve = Resolve::default();
+    if let Ok(Ok(_)) = crate::contained(|| resolve.push_dir(dir)) {
+        return Vec::new();
+    }
+    with_runtime_wasi(dir).map_or_else(Vec::new, |(_, _, added)| added)
 }
 
 /// Copies the .wit files of `from` and, at the top level only, its deps/ (one level of package

@@ -8,7 +8,7 @@ use super::Context;
 use weld::error::Result;
 use weld::project::Lang;
 use weld::report::Style;
-use weld::scaffold::{self, Template};
+use weld::scaffold::{self, Place, Template};
 
 /// Start a component: from a template (a command or an HTTP app), or implementing a world
 ///
@@ -122,23 +122,34 @@ impl NewArgs {
             ),
             cx.show(&created.manifest)
         ));
-        let next = if created.root {
-            let up = if dir == cx.cwd {
-                "weld up".to_string()
-            } else {
-                format!("weld up {}", cx.show(&dir))
-            };
-            match template {
-                Template::Cli => format!("next: `{up}` builds and runs it"),
-                Template::Http => {
-                    format!("next: `{up}` builds and serves it on http://127.0.0.1:8080")
-                }
-            }
+        let up = if dir == cx.cwd {
+            "weld up".to_string()
         } else {
-            format!(
-                "next: `weld build {}`; add it to [compose] plugs for the app to use it",
-                self.name
-            )
+            format!("weld up {}", cx.show(&dir))
+        };
+        let serves = matches!(created.kind, "http");
+        let name = &self.name;
+        let next = match (&created.place, created.kind) {
+            (Place::Root { .. }, _) if serves => {
+                format!("next: `{up}` builds and serves it on http://127.0.0.1:8080")
+            }
+            (Place::Root { .. }, _) => format!("next: `{up}` builds and runs it"),
+            (Place::Plug { root }, _) => format!(
+                "next: `{up}`: it is in [compose] plugs, as `{root}`'s app imports what it exports"
+            ),
+            (Place::Provided { by }, _) => format!(
+                "next: `weld build {name}`; the app gets what it exports from `{by}`: to use this one instead, replace `{by}` with `{name}` in [compose] plugs"
+            ),
+            (Place::Apart, "library") => format!(
+                "next: `weld build {name}`; it joins [compose] plugs once a component of the app imports what it exports (`weld new --world` adds it then)"
+            ),
+            // A second command or HTTP app: [compose] has its root already.
+            (Place::Apart, _) => {
+                let verb = if serves { "serve" } else { "run" };
+                format!(
+                    "next: `weld build {name}`, then `weld {verb} target/weld/{name}.wasm` ([compose] has its root already)"
+                )
+            }
         };
         r.print(&format!("{next}\n"))?;
         Ok(0)

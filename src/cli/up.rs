@@ -120,8 +120,13 @@ pub(super) fn prepare(
     let Some(compose) = &plan.compose else {
         return Err(Error::Usage {
             message: format!(
-                "{} has no [compose] section, so there is no app: `weld build` builds its components",
-                cx.show(&plan.manifest)
+                "{} has no [compose] section, so there is no app. Name the component the app starts from (a command or an HTTP app) and those that provide what it imports:\n\n[compose]\nroot = \"NAME\"\nplugs = [\"NAME\", ...]\n\n(its components: {}; `weld build` builds them without an app)",
+                cx.show(&plan.manifest),
+                plan.components
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ),
         });
     };

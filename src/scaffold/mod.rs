@@ -117,6 +117,11 @@ pub struct Created {
     pub files: Vec<PathBuf>,
     /// Whether the component became the app's root (`[compose] root`).
     pub root: bool,
+    /// Where it went in `[compose]`.
+    pub place: Place,
+    /// What the component is: `command`, `http`, `library` or `imports-only` (`--world`), or
+    /// the template's `cli` or `http`.
+    pub kind: &'static str,
 }
 
 /// Adds starter component `name` in `lang` to the project whose directory is `dir` (its
@@ -176,13 +181,18 @@ pub fn new_component(
     };
     // The app's root when there is no [compose] yet.
     let root = doc.get("compose").is_none();
+    let place = if root {
+        Place::Root { plugs: Vec::new() }
+    } else {
+        Place::Apart
+    };
     finish(
         &manifest,
         &mut doc,
         name,
         lang,
         (own_wit.as_deref(), world),
-        root,
+        &place,
         &files,
     )?;
     Ok(Created {
@@ -190,6 +200,11 @@ pub fn new_component(
         new_project,
         files: files.into_iter().map(|(p, _)| p).collect(),
         root,
+        place,
+        kind: match template {
+            Template::Cli => "cli",
+            Template::Http => "http",
+        },
     })
 }
 
@@ -232,21 +247,162 @@ pub fn new_from_world(
         Lang::Go => skeleton::go(&src)?,
         Lang::Wasm => unreachable!("refused by open()"),
     };
+    let (resolve, world_id, _) = src.world()?;
+    let shape = skeleton::Shape::of(&resolve, world_id);
+    let place = place(dir, &doc, shape, &interfaces(&resolve, world_id));
     finish(
         &manifest,
         &mut doc,
         name,
         lang,
         (None, Some(world)),
-        false,
+        &place,
         &files,
     )?;
     Ok(Created {
         manifest,
         new_project,
         files: files.into_iter().map(|(p, _)| p).collect(),
-        root: false,
+        root: matches!(place, Place::Root { .. }),
+        place,
+        kind: match shape {
+            skeleton::Shape::Command => "command",
+            skeleton::Shape::Http => "http",
+            skeleton::Shape::Library => "library",
+            skeleton::Shape::ImportsOnly => "imports-only",
+        },
     })
+}
+
+/// Where a new component went in `[compose]`.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "as", rename_all = "kebab-case")]
+pub enum Place {
+    /// The app's root (there was no `[compose]`).
+    Root {
+        /// The components that export what it imports, now its plugs.
+        plugs: Vec<String>,
+    },
+    /// One of the app's plugs.
+    Plug {
+        /// The app's root.
+        root: String,
+    },
+    /// Not in the app, which gets what it exports from another component.
+    Provided {
+        /// That component.
+        by: String,
+    },
+    /// Not in the app: a second command, or a library nothing in the app imports.
+    Apart,
+}
+
+/// The interfaces a world imports and exports, by their WIT names (`demo:app/greet@1.0.0`).
+#[derive(Default)]
+struct Interfaces {
+    imports: std::collections::BTreeSet<String>,
+    exports: std::collections::BTreeSet<String>,
+}
+
+fn interfaces(resolve: &wit_parser::Resolve, world: wit_parser::WorldId) -> Interfaces {
+    let names = |items: &wit_parser::IndexMap<wit_parser::WorldKey, wit_parser::WorldItem>| {
+        items
+            .values()
+            .filter_map(|item| match item {
+                wit_parser::WorldItem::Interface { id, .. } => resolve.id_of(*id),
+                _ => None,
+            })
+            .collect()
+    };
+    let w = &resolve.worlds[world];
+    Interfaces {
+        imports: names(&w.imports),
+        exports: names(&w.exports),
+    }
+}
+
+/// The interfaces of component `name` of weld.toml, from its `world` (None for a component
+/// with no world, a template's, or WIT that does not load).
+fn component_interfaces(dir: &Path, doc: &DocumentMut, name: &str) -> Option<Interfaces> {
+    let entry = doc.get("components")?.get(name)?;
+    let world = entry.get("world")?.as_str()?;
+    let wit = entry
+        .get("wit")
+        .and_then(Item::as_str)
+        .map_or_else(|| wit_key(doc), str::to_string);
+    let (resolve, pkg) = crate::wit::load_dir(&dir.join(&wit), Path::new(&wit)).ok()?;
+    let id = resolve.select_world(&[pkg], Some(world)).ok()?;
+    Some(interfaces(&resolve, id))
+}
+
+/// A component that can start an app becomes its root when there is none, plugged with the
+/// components that export what it imports; a library joins the app's plugs when something
+/// in the app imports what it exports. Never a plug that nothing would use.
+fn place(dir: &Path, doc: &DocumentMut, shape: skeleton::Shape, new: &Interfaces) -> Place {
+    let names: Vec<String> = doc
+        .get("components")
+        .and_then(Item::as_table_like)
+        .map(|t| t.iter().map(|(k, _)| k.to_string()).collect())
+        .unwrap_or_default();
+    let Some(compose) = doc.get("compose") else {
+        if shape == skeleton::Shape::Library {
+            return Place::Apart;
+        }
+        // One provider for each import: the first component, in weld.toml's order, that
+        // exports it (a second one would be an unused plug).
+        let mut unprovided = new.imports.clone();
+        let mut plugs = Vec::new();
+        for other in names {
+            let Some(o) = component_interfaces(dir, doc, &other) else {
+                continue;
+            };
+            let provides: Vec<String> = o.exports.intersection(&unprovided).cloned().collect();
+            if !provides.is_empty() {
+                for i in &provides {
+                    unprovided.remove(i);
+                }
+                plugs.push(other);
+            }
+        }
+        return Place::Root { plugs };
+    };
+    if shape != skeleton::Shape::Library {
+        return Place::Apart;
+    }
+    let Some(root) = compose.get("root").and_then(Item::as_str) else {
+        return Place::Apart;
+    };
+    let plugs = compose
+        .get("plugs")
+        .and_then(Item::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_else(Vec::new);
+    // The app's components and what each imports and exports.
+    let app: Vec<(String, Interfaces)> = std::iter::once(root.to_string())
+        .chain(plugs)
+        .filter_map(|c| component_interfaces(dir, doc, &c).map(|i| (c, i)))
+        .collect();
+    let imported: Vec<&String> = app
+        .iter()
+        .flat_map(|(_, c)| &c.imports)
+        .filter(|i| new.exports.contains(*i))
+        .collect();
+    if imported.is_empty() {
+        return Place::Apart;
+    }
+    match app
+        .iter()
+        .find(|(_, c)| imported.iter().any(|i| c.exports.contains(*i)))
+    {
+        Some((by, _)) => Place::Provided { by: by.clone() },
+        None => Place::Plug {
+            root: root.to_string(),
+        },
+    }
 }
 
 /// weld.toml (parsed, or a new one) once the name is known to be free.
@@ -313,7 +469,7 @@ fn finish(
     name: &str,
     lang: Lang,
     (wit, world): (Option<&str>, Option<&str>),
-    root: bool,
+    place: &Place,
     files: &[(PathBuf, String)],
 ) -> Result<(), ScaffoldError> {
     let components = doc
@@ -348,11 +504,29 @@ fn finish(
         entry.insert("world", value(world));
     }
     components.insert(name, Item::Table(entry));
-    if root {
-        let mut compose = Table::new();
-        compose.insert("root", value(name));
-        compose.insert("plugs", value(toml_edit::Array::new()));
-        doc.insert("compose", Item::Table(compose));
+    match place {
+        Place::Root { plugs } => {
+            let mut compose = Table::new();
+            compose.insert("root", value(name));
+            compose.insert("plugs", value(plugs.iter().collect::<toml_edit::Array>()));
+            doc.insert("compose", Item::Table(compose));
+        }
+        Place::Plug { .. } => {
+            let compose = doc
+                .get_mut("compose")
+                .and_then(Item::as_table_like_mut)
+                .ok_or_else(|| ScaffoldError::Manifest {
+                    path: manifest.to_path_buf(),
+                    message: "`compose` is not a table".into(),
+                })?;
+            match compose.get_mut("plugs").and_then(Item::as_array_mut) {
+                Some(plugs) => plugs.push(name),
+                None => {
+                    compose.insert("plugs", value(toml_edit::Array::from_iter([name])));
+                }
+            }
+        }
+        Place::Provided { .. } | Place::Apart => {}
     }
     for (path, text) in files {
         write_new(path, text)?;

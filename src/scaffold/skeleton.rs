@@ -43,7 +43,7 @@ impl Source<'_> {
     }
 
     /// The world and the file that declares it (for the comments that point at it).
-    fn world(&self) -> Result<(Resolve, WorldId, String), ScaffoldError> {
+    pub(super) fn world(&self) -> Result<(Resolve, WorldId, String), ScaffoldError> {
         let (resolve, pkg) = crate::wit::load_dir(self.wit, Path::new(self.wit_key))?;
         let id = resolve
             .select_world(&[pkg], Some(self.world))
@@ -71,6 +71,26 @@ impl Source<'_> {
         Ok((resolve, id, file))
     }
 
+    /// Refuses a world that exports nothing in a language whose components only export what
+    /// their world says: the component would have nothing to run and nothing to call.
+    fn refuse_imports_only(
+        &self,
+        (resolve, world): (&Resolve, WorldId),
+        lang: &str,
+        file: &str,
+    ) -> Result<(), ScaffoldError> {
+        if Shape::of(resolve, world) != Shape::ImportsOnly {
+            return Ok(());
+        }
+        Err(self.fail(format!(
+            "world `{world}` ({file}) only imports, so a {lang} component of it would export nothing: nothing for `weld up` to run and nothing for another component to call. \
+             To make it a command, add `export wasi:cli/run@{wasi};` to world `{world}` (the skeleton then has a `run` to write), \
+             or write it in Rust or Go, where a `main` makes it a command",
+            world = self.world,
+            wasi = crate::wit::runtime_wasi_version(),
+        )))
+    }
+
     /// The WIT directory to give a bindings generator (with the runtime's WASI where needed).
     fn staged_wit(&self) -> Result<PathBuf, ScaffoldError> {
         crate::wit::for_toolchain(self.wit, &self.scratch.join("wit"))
@@ -90,6 +110,43 @@ impl Source<'_> {
             )));
         }
         Ok(())
+    }
+}
+
+/// What a world makes a component: what `weld up` does with it and where it goes in
+/// `[compose]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shape {
+    /// It exports `wasi:cli/run`: a command, an app's root.
+    Command,
+    /// It exports `wasi:http/incoming-handler`: an HTTP app's root.
+    Http,
+    /// It exports interfaces or functions for other components: a plug.
+    Library,
+    /// It exports nothing; only a language's `main` can make it a command.
+    ImportsOnly,
+}
+
+impl Shape {
+    pub(super) fn of(resolve: &Resolve, world: WorldId) -> Shape {
+        let exports = &resolve.worlds[world].exports;
+        let exports_interface = |wanted: &str| {
+            exports.values().any(|item| match item {
+                WorldItem::Interface { id, .. } => resolve
+                    .id_of(*id)
+                    .is_some_and(|name| name.split('@').next() == Some(wanted)),
+                _ => false,
+            })
+        };
+        if exports_interface("wasi:cli/run") {
+            Shape::Command
+        } else if exports_interface("wasi:http/incoming-handler") {
+            Shape::Http
+        } else if exports.is_empty() {
+            Shape::ImportsOnly
+        } else {
+            Shape::Library
+        }
     }
 }
 
@@ -272,6 +329,7 @@ fn python_method(out: &mut String, m: &Method, wit: Option<String>, what: &str, 
 
 pub(super) fn python(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError> {
     let (resolve, world, file) = src.world()?;
+    src.refuse_imports_only((&resolve, world), "Python", &file)?;
     let staged = src.staged_wit()?;
     let bindings = src.scratch.join("bindings");
     let tool = src
@@ -610,6 +668,7 @@ fn js_doc(
 
 pub(super) fn js(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError> {
     let (resolve, world, file) = src.world()?;
+    src.refuse_imports_only((&resolve, world), "JavaScript", &file)?;
     let staged = src.staged_wit()?;
     let types = src.scratch.join("types");
     let node = crate::toolchain::find_in_path("node")
@@ -931,6 +990,94 @@ impl RustCx<'_> {
 
 pub(super) fn rust(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError> {
     let (resolve, world, file) = src.world()?;
+    // wit-bindgen's macro reads the WIT directory on its own, so the WASI packages weld
+    // supplies at build time must be on disk for it (and for rust-analyzer), as `wkg wit
+    // fetch` would put them.
+    let mut files: Vec<(PathBuf, String)> = crate::wit::undeclared_wasi(src.wit)
+        .into_iter()
+        .map(|(name, text)| {
+            (
+                src.wit
+                    .join("deps")
+                    .join(crate::wit::runtime_dep_name(&name)),
+                text,
+            )
+        })
+        .collect();
+    let wit_path = if Path::new(src.wit_key).is_absolute() {
+        src.wit_key.to_string()
+    } else {
+        format!("../{}", src.wit_key)
+    };
+    // WASI's interfaces get bindings of their own (wit-bindgen asks which crate's to use
+    // otherwise).
+    let uses_wasi = {
+        let w = &resolve.worlds[world];
+        w.imports
+            .values()
+            .chain(w.exports.values())
+            .any(|item| match item {
+                WorldItem::Interface { id, .. } => resolve.interfaces[*id]
+                    .package
+                    .is_some_and(|p| resolve.packages[p].name.namespace == "wasi"),
+                _ => false,
+            })
+    };
+    let all = if uses_wasi { "    generate_all,\n" } else { "" };
+    if Shape::of(&resolve, world) == Shape::ImportsOnly {
+        // A world that exports nothing is a command: a `bin` crate, whose `main` std exports
+        // as `wasi:cli/run`, with the world's imports generated beside it.
+        let mut kept = String::new();
+        for item in resolve.worlds[world].imports.values() {
+            let WorldItem::Interface { id, .. } = item else {
+                continue;
+            };
+            let i = &resolve.interfaces[*id];
+            let is_wasi = i
+                .package
+                .is_some_and(|p| resolve.packages[p].name.namespace == "wasi");
+            if is_wasi || i.name.is_none() {
+                continue;
+            }
+            for f in i.functions.values() {
+                if matches!(
+                    f.kind,
+                    FunctionKind::Freestanding | FunctionKind::AsyncFreestanding
+                ) {
+                    let _ = writeln!(
+                        kept,
+                        "        {}::{} as *const (),",
+                        rust_module(&resolve, *id, false),
+                        rust_ident(&f.name)
+                    );
+                }
+            }
+        }
+        let kept = if kept.is_empty() {
+            String::new()
+        } else {
+            // rustc drops what nothing calls, and with it the import: the plugs that
+            // `[compose]` names would then have nothing to plug into.
+            format!(
+                "    // The world's imports, ready to call. Referenced here so that they stay in the\n    \
+                 // component until `main` calls them (the compiler drops what nothing uses).\n    \
+                 std::hint::black_box([\n{kept}    ]);\n"
+            )
+        };
+        let main = format!(
+            "//! `{name}`: a command implementing world `{world}` ({file}).\n//!\n\
+             //! Made by `weld new --world`: the world's imports are the modules wit-bindgen\n\
+             //! generates here; `main` is where the command starts, and arguments after `--`\n\
+             //! reach `std::env::args`.\n\n\
+             wit_bindgen::generate!({{\n    world: \"{world}\",\n    path: \"{wit_path}\",\n{all}}});\n\n\
+             fn main() {{\n{kept}    todo!(\"{name} is not written yet (see {file})\")\n}}\n",
+            name = src.name,
+            world = src.world,
+        );
+        files.push((src.dir.join("Cargo.toml"), rust_manifest(src.name, "")));
+        files.push((src.dir.join("src/main.rs"), main));
+        return Ok(files);
+    }
     let w = &resolve.worlds[world];
     let exported: Vec<wit_parser::InterfaceId> = w
         .exports
@@ -946,16 +1093,11 @@ pub(super) fn rust(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError
             src.world
         ))
     };
-    let wit_path = if Path::new(src.wit_key).is_absolute() {
-        src.wit_key.to_string()
-    } else {
-        format!("../{}", src.wit_key)
-    };
     let mut code = format!(
         "//! `{}`: implements world `{}` ({file}).\n//!\n\
          //! Made by `weld new --world`: every export is here, with the signature wit-bindgen's\n\
          //! traits give it. Replace each `todo!` with the real thing.\n\n\
-         wit_bindgen::generate!({{\n    world: \"{}\",\n    path: \"{wit_path}\",\n}});\n\n\
+         wit_bindgen::generate!({{\n    world: \"{}\",\n    path: \"{wit_path}\",\n{all}}});\n\n\
          struct Component;\n",
         src.name, src.world, src.world
     );
@@ -1086,17 +1228,21 @@ pub(super) fn rust(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError
         )
     };
     let lib = format!("{code}{resources_code}\nexport!(Component);\n");
-    let cargo = format!(
-        "[package]\nname = \"{}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
-         [lib]\ncrate-type = [\"cdylib\"]\n\n\
-         [dependencies]\nwit-bindgen = \"{}\"\n\n\
-         # A crate of its own, not a member of a workspace that holds this directory.\n[workspace]\n",
-        src.name, WIT_BINDGEN
-    );
-    Ok(vec![
-        (src.dir.join("Cargo.toml"), cargo),
-        (src.dir.join("src/lib.rs"), lib),
-    ])
+    files.push((
+        src.dir.join("Cargo.toml"),
+        rust_manifest(src.name, "[lib]\ncrate-type = [\"cdylib\"]\n\n"),
+    ));
+    files.push((src.dir.join("src/lib.rs"), lib));
+    Ok(files)
+}
+
+/// A skeleton's Cargo.toml, with `lib` (a `[lib]` section, or nothing for a `bin`).
+fn rust_manifest(name: &str, lib: &str) -> String {
+    format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
+         {lib}[dependencies]\nwit-bindgen = \"{WIT_BINDGEN}\"\n\n\
+         # A crate of its own, not a member of a workspace that holds this directory.\n[workspace]\n"
+    )
 }
 
 /// The wit-bindgen a Rust skeleton depends on (the one weld's fixtures build with).
@@ -1140,12 +1286,52 @@ pub(super) fn go(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError> 
     };
     let mut files = Vec::new();
     if !bindings.exports {
+        // The functions of the world's own imports, by package, as the bindings name them.
+        let func = regex::Regex::new(r"(?m)^func ([A-Z]\w*)\(").expect("a valid pattern");
+        let mut packages = Vec::new();
+        let mut kept = Vec::new();
+        for (path, code) in &bindings.files {
+            let Some(package) = path.strip_suffix("/wit_bindings.go") else {
+                continue;
+            };
+            if package.contains('/')
+                || package.starts_with("export_")
+                || package.starts_with("wasi_")
+            {
+                continue;
+            }
+            let code = String::from_utf8_lossy(code);
+            let names: Vec<String> = func
+                .captures_iter(&code)
+                .map(|c| format!("{package}.{}", &c[1]))
+                .collect();
+            if !names.is_empty() {
+                packages.push(format!("\t\"wit_component/{package}\""));
+                kept.extend(names);
+            }
+        }
+        let (imports, keep) = if kept.is_empty() {
+            (String::new(), String::new())
+        } else {
+            packages.sort();
+            (
+                format!("import (\n\t\"runtime\"\n\n{}\n)\n\n", packages.join("\n")),
+                // The linker drops what nothing calls, and with it the import: the plugs that
+                // `[compose]` names would then have nothing to plug into.
+                format!(
+                    "\t// The world's imports, ready to call. Kept alive here so that they stay in the\n\
+                     \t// component until main calls them (the linker drops what nothing uses).\n\
+                     \truntime.KeepAlive([]any{{{}}})\n",
+                    kept.join(", ")
+                ),
+            )
+        };
         files.push((
             src.dir.join("main.go"),
             format(format!(
                 "// `{name}`: a command implementing world `{world}` ({file}); its imports are\n\
                  // the `wit_component/...` packages weld generates at build time.\n\
-                 package main\n\nfunc main() {{\n\tpanic(\"{name} is not written yet (see {file})\")\n}}\n",
+                 package main\n\n{imports}func main() {{\n{keep}\tpanic(\"{name} is not written yet (see {file})\")\n}}\n",
                 name = src.name,
                 world = src.world,
             )),
