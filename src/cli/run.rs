@@ -83,15 +83,16 @@ impl RunArgs {
         let call = self.invoke.as_deref().map(Call::parse).transpose()?;
         // With no file, the project's app and its [run] settings; a file runs on its own, with
         // nothing granted but what the flags grant.
-        let (path, name, base, profile) = match &self.app {
+        let (path, name, base, profile, parts) = match &self.app {
             // Relative paths are the process's own: messages show the path as written.
             Some(path) => match super::pull::oci_app(cx, path, &self.insecure, &self.ca_file)? {
-                Some((file, name)) => (file, name, grants::defaults(), Profile::Dev),
+                Some((file, name)) => (file, name, grants::defaults(), Profile::Dev, None),
                 None => (
                     path.clone(),
                     cx.show(path),
                     grants::defaults(),
                     Profile::Dev,
+                    None,
                 ),
             },
             None => {
@@ -110,18 +111,33 @@ impl RunArgs {
                         ),
                     });
                 }
+                // As `weld up` ran it, so that what it compiled is what this run needs: the
+                // parts, when they are still the ones composed.
+                let parts = dev_parts(&plan, plan.profile).filter(|parts| {
+                    let composed = std::fs::metadata(&compose.output).and_then(|m| m.modified());
+                    parts.iter().all(|(_, part)| {
+                        match (
+                            std::fs::metadata(part).and_then(|m| m.modified()),
+                            &composed,
+                        ) {
+                            (Ok(part), Ok(composed)) => part <= *composed,
+                            _ => false,
+                        }
+                    })
+                });
                 (
                     compose.output.clone(),
                     plan.name.clone(),
                     plan.run.clone(),
                     plan.profile,
+                    parts,
                 )
             }
         };
-        let profile = if self.release {
-            Profile::Release
+        let (profile, parts) = if self.release {
+            (Profile::Release, None)
         } else {
-            profile
+            (profile, parts)
         };
         let overrides = self.grants.overrides(
             self.timeout,
@@ -140,7 +156,7 @@ impl RunArgs {
         let load = Load {
             profile,
             no_cache: self.no_cache,
-            parts: None,
+            parts,
         };
         run_app(cx, &path, &name, &settings, &action, load)
     }
@@ -217,24 +233,27 @@ pub(super) fn run_project_app(
     let action = Action::Run {
         args: settings.args.clone(),
     };
-    // A dev run of an app composed by plugging, just composed: its parts, linked in the host,
-    // so that an edit to one of them compiles only that one.
-    let parts = match &compose.wiring {
+    let load = Load {
+        profile,
+        no_cache: false,
+        parts: dev_parts(plan, profile),
+    };
+    run_app(cx, &compose.output, &plan.name, &settings, &action, load)
+}
+
+/// A dev run of an app composed by plugging runs its parts, linked in the host, so that an
+/// edit to one of them compiles only that one: the parts (name and file, the root first).
+fn dev_parts(plan: &Plan, profile: Profile) -> Option<Vec<(String, PathBuf)>> {
+    match &plan.compose.as_ref()?.wiring {
         Wiring::Plug { root, plugs } if profile == Profile::Dev => std::iter::once(root)
             .chain(plugs)
             .map(|name| {
                 plan.component(name)
                     .map(|c| (c.name.clone(), c.output.clone()))
             })
-            .collect::<Option<Vec<_>>>(),
+            .collect(),
         _ => None,
-    };
-    let load = Load {
-        profile,
-        no_cache: false,
-        parts,
-    };
-    run_app(cx, &compose.output, &plan.name, &settings, &action, load)
+    }
 }
 
 /// How [`run_app`] gets the app's code.

@@ -296,13 +296,29 @@ fn only_the_changed_part() -> Result<(), Failed> {
     );
     let third = up()?;
     assert!(!third.contains("compiling"), "{third}");
-    // The composed file, run whole, says the same.
-    let out = weld().args(["run", "-C"]).arg(&dir).output()?;
+    // `weld run` of the project after `weld up` runs what `up` ran and compiled: the parts.
+    let out = weld().args(["-v", "run", "-C"]).arg(&dir).output()?;
     expect_code(&out, 1);
+    let run = stderr(&out);
     assert!(
-        stderr(&out).contains("in component `api`"),
-        "{}",
-        stderr(&out)
+        run.contains("as its 2 parts") && !run.contains("compiling"),
+        "{run}"
     );
+    assert!(run.contains("in component `api`"), "{run}");
+    // A part newer than the composed app is not what was composed: the composed file runs,
+    // and says the same.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(dir.join("target/weld/api.wasm"))?
+        .set_modified(later)?;
+    let out = weld().args(["-v", "run", "-C"]).arg(&dir).output()?;
+    expect_code(&out, 1);
+    let whole = stderr(&out);
+    assert!(
+        !whole.contains("as its 2 parts") && whole.contains("compiling"),
+        "{whole}"
+    );
+    assert!(whole.contains("in component `api`"), "{whole}");
     Ok(())
 }
