@@ -20,6 +20,11 @@ use weld::units::{self, format_elapsed};
 /// Each request runs in its own instance with the grants given here and nothing else, bounded by
 /// a deadline and a memory limit; a guest that fails gets a 500, 503 or 504 and the server keeps
 /// serving. SIGINT or SIGTERM stops accepting, lets requests in flight finish, and exits 0.
+///
+/// The app is compiled with Cranelift, for optimised code (a server runs longer than it
+/// compiles), once: later starts load it from the compiled-code cache. The address is bound and
+/// the app's exports and imports checked first, so a taken port or a component that is not an
+/// HTTP app is refused before anything compiles.
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
 Examples:
