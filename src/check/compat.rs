@@ -174,8 +174,9 @@ impl Cx<'_> {
         if ef.params.len() != ff.params.len() {
             let (e, f) = (sig(self.e, ef), sig(self.f, ff));
             let what = format!(
-                "{} parameters expected, {} found",
+                "{} parameter{} expected, {} found",
                 ef.params.len(),
+                if ef.params.len() == 1 { "" } else { "s" },
                 ff.params.len()
             );
             self.diff(&item, e, f, what);
@@ -418,5 +419,31 @@ fn name_change(kind: &'static str, expected: Vec<String>, found: Vec<String>) ->
         })
     } else {
         Some(What::Other(format!("the {kind}s are in a different order")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn function(wit: &str) -> (Resolve, Function) {
+        let mut resolve = Resolve::default();
+        let pkg = resolve.push_str("t.wit", wit).expect("valid WIT");
+        let iface = resolve.packages[pkg].interfaces["i"];
+        let f = resolve.interfaces[iface].functions["f"].clone();
+        (resolve, f)
+    }
+
+    /// Expected is what the contract says, found what the export has, in the right number.
+    #[test]
+    fn arity_is_worded_from_the_contract() {
+        let one = function("package t:t; interface i { f: func(a: u32); }");
+        let two = function("package t:t; interface i { f: func(a: u32, b: u32); }");
+        let d = compare_functions((&one.0, &one.1), (&two.0, &two.1));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].what.to_string(), "1 parameter expected, 2 found");
+        assert_eq!(d[0].expected, "f: func(a: u32)");
+        let d = compare_functions((&two.0, &two.1), (&one.0, &one.1));
+        assert_eq!(d[0].what.to_string(), "2 parameters expected, 1 found");
     }
 }

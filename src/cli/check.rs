@@ -241,6 +241,19 @@ fn check_wit_dir(cx: &Context, wit: &std::path::Path) -> Result<u8> {
     Ok(0)
 }
 
+/// An error's row under its component: what is wrong, in a few words (the finding below says
+/// it whole).
+fn error_row(f: &Finding) -> String {
+    let with = match (f.against, f.provider.as_deref()) {
+        (Against::World, Some(world)) => format!(" against {world}"),
+        (Against::Source, Some(world)) => format!(" in the source, against {world}"),
+        (Against::Runtime, _) => " against weld's runtime".to_string(),
+        (_, Some(provider)) => format!(" with `{provider}`"),
+        (_, None) => String::new(),
+    };
+    format!("{}{with} (below)", f.code.as_str())
+}
+
 /// The findings grouped by component, then each problem with both sides, then a summary.
 pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) -> String {
     let r = &cx.reporter;
@@ -255,8 +268,18 @@ pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) ->
     for &c in components {
         let _ = writeln!(out, "{}", r.paint(c, Style::Bold));
         let mine: Vec<&Finding> = findings.iter().filter(|f| f.consumer == c).collect();
+        // One row per interface, one verdict: an error outranks what was fine about it.
+        let failed: Vec<&str> = mine
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.interface.as_str())
+            .collect();
         let mut runtime: Vec<&str> = Vec::new();
+        let mut shown: Vec<&str> = Vec::new();
         for f in &mine {
+            if f.severity == Severity::Info && failed.contains(&f.interface.as_str()) {
+                continue;
+            }
             match (f.code, f.severity) {
                 (Code::Satisfied, _) => {
                     let _ = writeln!(
@@ -301,8 +324,15 @@ pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) ->
                         f.interface
                     );
                 }
-                (_, Severity::Error) => {
-                    let _ = writeln!(out, "  {} {}", r.paint("error  ", Style::Bad), f.interface);
+                (_, Severity::Error) if !shown.contains(&f.interface.as_str()) => {
+                    shown.push(&f.interface);
+                    let _ = writeln!(
+                        out,
+                        "  {} {:width$}  {}",
+                        r.paint("error  ", Style::Bad),
+                        f.interface,
+                        error_row(f)
+                    );
                 }
                 _ => {}
             }
