@@ -140,7 +140,17 @@ fn render(cx: &Context, report: &Report, plan: Option<&Plan>) -> String {
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        let _ = writeln!(out, "  {label} {:16} {:10} {place}", p.name, version);
+        // Found, but this project has no component that needs it: not counted as required.
+        let unneeded = if !e.required && p.status == Status::Ok {
+            "  (not needed by this project)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  {label} {:16} {:10} {place}{unneeded}",
+            p.name, version
+        );
         if let Some(problem) = &p.problem {
             let note = if e.required || p.status != Status::Missing {
                 problem.clone()

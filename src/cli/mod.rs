@@ -41,8 +41,8 @@ Exit status:
   124 a limit stopped the app: its deadline (--timeout) or its memory (--max-memory)
   A guest's own exit code is passed through by `weld run`. Any other code (101: a panic) is a bug.";
 
-/// weld builds, checks, composes and runs WebAssembly components written in Rust, Python and
-/// JavaScript.
+/// weld builds, checks, composes and runs WebAssembly components written in Rust, Python,
+/// JavaScript and Go.
 ///
 /// A project is a weld.toml naming its components, their WIT worlds and how they compose into one
 /// application component, which weld runs under an embedded wasmtime with explicit capabilities.

@@ -101,7 +101,7 @@ pub enum ManifestError {
     #[diagnostic(
         code(weld::manifest::not_found),
         help(
-            "run weld inside a project, or name one with `-C path/to/weld.toml` (or its directory); docs/manifest.md describes the format"
+            "start one with `weld new NAME --lang rust` (or python, js, go), run weld inside one, or name one with `-C path/to/weld.toml` (or its directory)"
         )
     )]
     NotFound {
@@ -110,10 +110,10 @@ pub enum ManifestError {
     },
 
     /// `-C` named something that is not there.
-    #[error("manifest {} does not exist", path.display())]
+    #[error("no project at {}: it does not exist", path.display())]
     #[diagnostic(
         code(weld::manifest::missing),
-        help("`-C` takes a weld.toml file or the directory that holds one")
+        help("a project is named by its weld.toml or the directory that holds it")
     )]
     Missing {
         /// The path given.
