@@ -89,8 +89,23 @@ fn example_apps_agree() -> Result<(), Failed> {
             "{fixture}: {}",
             stderr(&release)
         );
-        // The composed file under Winch, and its parts linked in the host (`weld up`).
-        let dev = run("run", &[])?;
+        // The composed file under Winch (named, with the project's [run] arguments, since
+        // the project's own `weld run` runs the parts as `weld up` does), and its parts linked
+        // in the host.
+        let args: &[&str] = if fixture == "calc" {
+            &["3", "4", "5.5"]
+        } else {
+            &["weld"]
+        };
+        let out = weld()
+            .env("WELD_CACHE_DIR", shared_cache())
+            .arg("run")
+            .arg(format!("fixtures/{fixture}/target/weld/app.wasm"))
+            .arg("--")
+            .args(args)
+            .output()?;
+        expect_code(&out, 0);
+        let dev = out;
         let parts = run("up", &[])?;
         assert!(
             stderr(&parts).contains("as its"),
