@@ -8,7 +8,7 @@ use super::Context;
 use weld::error::Result;
 use weld::project::Lang;
 use weld::report::Style;
-use weld::scaffold::{self, Place, Template};
+use weld::scaffold::{self, Kind, Place, Template};
 
 /// Start a component: from a template (a command or an HTTP app), or implementing a world
 ///
@@ -127,7 +127,7 @@ impl NewArgs {
         } else {
             format!("weld up {}", cx.show(&dir))
         };
-        let serves = matches!(created.kind, "http");
+        let serves = created.kind == Kind::Http;
         let name = &self.name;
         let next = match (&created.place, created.kind) {
             (Place::Root { .. }, _) if serves => {
@@ -140,7 +140,7 @@ impl NewArgs {
             (Place::Provided { by }, _) => format!(
                 "next: `weld build {name}`; the app gets what it exports from `{by}`: to use this one instead, replace `{by}` with `{name}` in [compose] plugs"
             ),
-            (Place::Apart, "library") => format!(
+            (Place::Apart, Kind::Library) => format!(
                 "next: `weld build {name}`; it joins [compose] plugs once a component of the app imports what it exports (`weld new --world` adds it then)"
             ),
             // A second command or HTTP app: [compose] has its root already.

@@ -119,9 +119,24 @@ pub struct Created {
     pub root: bool,
     /// Where it went in `[compose]`.
     pub place: Place,
-    /// What the component is: `command`, `http`, `library` or `imports-only` (`--world`), or
-    /// the template's `cli` or `http`.
-    pub kind: &'static str,
+    /// What the component is.
+    pub kind: Kind,
+}
+
+/// What a new component is, as `weld up` would treat it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// The `cli` template: a command.
+    Cli,
+    /// An HTTP app: the `http` template, or a world exporting `wasi:http/incoming-handler`.
+    Http,
+    /// A world exporting `wasi:cli/run`.
+    Command,
+    /// A world exporting other interfaces or functions: a plug.
+    Library,
+    /// A world that exports nothing, made a command by its language's `main`.
+    ImportsOnly,
 }
 
 /// Adds starter component `name` in `lang` to the project whose directory is `dir` (its
@@ -202,8 +217,8 @@ pub fn new_component(
         root,
         place,
         kind: match template {
-            Template::Cli => "cli",
-            Template::Http => "http",
+            Template::Cli => Kind::Cli,
+            Template::Http => Kind::Http,
         },
     })
 }
@@ -266,10 +281,10 @@ pub fn new_from_world(
         root: matches!(place, Place::Root { .. }),
         place,
         kind: match shape {
-            skeleton::Shape::Command => "command",
-            skeleton::Shape::Http => "http",
-            skeleton::Shape::Library => "library",
-            skeleton::Shape::ImportsOnly => "imports-only",
+            skeleton::Shape::Command => Kind::Command,
+            skeleton::Shape::Http => Kind::Http,
+            skeleton::Shape::Library => Kind::Library,
+            skeleton::Shape::ImportsOnly => Kind::ImportsOnly,
         },
     })
 }
