@@ -137,6 +137,21 @@ impl Server {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// The log once it holds every one of `wanted`: a request's line is written after its
+    /// response, and read from weld's stderr by another thread, so it can trail the response.
+    /// The bound only keeps a missing line from hanging the test.
+    fn log_with(&self, wanted: &[&str]) -> String {
+        let start = Instant::now();
+        loop {
+            let log = self.log();
+            if wanted.iter().all(|w| log.contains(w)) || start.elapsed() > Duration::from_secs(120)
+            {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// SIGINT, then the exit code (within `within`).
     fn interrupt(&mut self, within: Duration) -> Result<Option<i32>, Failed> {
         // SAFETY: kill(2) on our own child's pid.
@@ -216,7 +231,7 @@ fn faults() -> Result<(), Failed> {
     );
     assert_eq!(server.get("/alloc")?.0, 503);
     assert_eq!(server.get("/count")?, (200, "1\n".into()));
-    let log = server.log();
+    let log = server.log_with(&["GET /trap 500", "GET /loop 504", "GET /alloc 503"]);
     assert!(log.contains("GET /trap 500"), "{log}");
     assert!(
         log.contains("trapped: wasm trap: wasm `unreachable`"),
@@ -353,7 +368,7 @@ fn abandoned() -> Result<(), Failed> {
             server.log()
         );
     }
-    let log = server.log();
+    let log = server.log_with(&["GET /loop 499", "GET /sleep 499", "GET /drip 200"]);
     for left in ["GET /loop 499", "GET /sleep 499"] {
         assert!(log.contains(left), "{log}");
     }
@@ -496,11 +511,7 @@ fn json_log() -> Result<(), Failed> {
     let server = Server::start(&["--format", "json", "--timeout", "1s"])?;
     assert_eq!(server.get("/count")?.0, 200);
     assert_eq!(server.get("/trap")?.0, 500);
-    // The log line is written after the response; give it a moment.
-    let start = Instant::now();
-    while !server.log().contains("/trap") && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    server.log_with(&["/trap"]);
     // The guest's own stderr (its panic message) passes through between weld's lines.
     let lines: Vec<serde_json::Value> = server
         .log()
