@@ -51,6 +51,9 @@ pub struct BuildArgs {
     /// Rebuild even what the cache says is up to date
     #[arg(long)]
     force: bool,
+
+    #[command(flatten)]
+    pub(super) source: super::SourceCheck,
 }
 
 /// One line of `--format json` output.

@@ -52,6 +52,9 @@ pub struct CheckArgs {
     /// An older version of the WIT package in --wit, to list breaking changes
     #[arg(long, value_name = "DIR", requires = "wit")]
     against: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(super) source: super::SourceCheck,
 }
 
 #[derive(Serialize)]

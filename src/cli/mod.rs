@@ -97,10 +97,14 @@ struct GlobalOptions {
     /// current directory]
     #[arg(short = 'C', long, value_name = "PATH", global = true)]
     manifest_path: Option<PathBuf>,
+}
 
+/// `--no-source-check`, for the commands that build or check.
+#[derive(Debug, Args)]
+pub struct SourceCheck {
     /// Build and check Python and JavaScript components without checking their source against
     /// their world (like `source-check = false` on each)
-    #[arg(long, global = true)]
+    #[arg(long)]
     no_source_check: bool,
 }
 
@@ -192,7 +196,15 @@ impl Cli {
         let cx = Context {
             reporter,
             manifest_path: self.global.manifest_path,
-            no_source_check: self.global.no_source_check,
+            no_source_check: match &self.command {
+                Command::Build(a) => a.source.no_source_check,
+                Command::Check(a) => a.source.no_source_check,
+                Command::Push(a) => a.source.no_source_check,
+                Command::Serve(a) => a.source.no_source_check,
+                Command::Test(a) => a.source.no_source_check,
+                Command::Up(a) => a.source.no_source_check,
+                _ => false,
+            },
             cwd: std::env::current_dir().map_err(|e| Error::Usage {
                 message: format!("the current directory is unusable: {e}"),
             })?,

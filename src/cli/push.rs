@@ -52,6 +52,9 @@ pub struct PushArgs {
     /// Build at most N components at once [default: number of cores]
     #[arg(short, long, value_name = "N")]
     jobs: Option<std::num::NonZeroUsize>,
+
+    #[command(flatten)]
+    pub(super) source: super::SourceCheck,
 }
 
 /// How to reach and log in to a registry (push and pull).

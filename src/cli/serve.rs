@@ -91,6 +91,9 @@ pub struct ServeArgs {
     /// Compile from scratch instead of using the compiled-code cache
     #[arg(long)]
     no_cache: bool,
+
+    #[command(flatten)]
+    pub(super) source: super::SourceCheck,
 }
 
 impl ServeArgs {

@@ -44,6 +44,9 @@ pub struct TestArgs {
     /// [default: [run] profile, or dev]
     #[arg(long)]
     release: bool,
+
+    #[command(flatten)]
+    pub(super) source: super::SourceCheck,
 }
 
 #[derive(Serialize)]

@@ -55,6 +55,9 @@ pub struct UpArgs {
     /// Arguments for the app (replacing [run] args)
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
+
+    #[command(flatten)]
+    pub(super) source: super::SourceCheck,
 }
 
 impl UpArgs {
