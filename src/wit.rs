@@ -325,13 +325,11 @@ fn reversion(text: &str, version: &semver::Version) -> String {
 /// (the same fallback [`load_dir`] applies), so componentize-py and componentize-js see the
 /// exact WASI that `weld serve` implements. `dest` is replaced wholesale.
 pub fn for_toolchain(dir: &Path, dest: &Path) -> Result<PathBuf, WitError> {
-    let mut resolve = Resolve::default();
-    if let Ok(Ok(_)) = crate::contained(|| resolve.push_dir(dir)) {
-        return Ok(dir.to_path_buf());
-    }
-    let Some((_, _, added)) = with_runtime_wasi(dir) else {
+    let added = match wasi_to_add(dir) {
+        Some(added) if added.is_empty() => return Ok(dir.to_path_buf()),
+        Some(added) => added,
         // Not resolvable either way: load_dir says why, with the location.
-        return load_dir(dir, dir).map(|_| dir.to_path_buf());
+        None => return load_dir(dir, dir).map(|_| dir.to_path_buf()),
     };
     let io = |e: std::io::Error, what: &Path| WitError {
         dir: dir.to_path_buf(),
@@ -365,11 +363,17 @@ pub fn runtime_dep_name(name: &str) -> String {
 /// (file name, WIT text): what a tool that reads `dir` on its own (wit-bindgen's macro) needs
 /// written into deps/. Empty when `dir` resolves as it is, or not even with them.
 pub fn undeclared_wasi(dir: &Path) -> Vec<(String, String)> {
+    wasi_to_add(dir).unwrap_or_default()
+}
+
+/// The runtime's WASI packages `dir` needs beside its own to resolve: none when it resolves as
+/// it is, `None` when it does not resolve even with them.
+fn wasi_to_add(dir: &Path) -> Option<Vec<WitFile>> {
     let mut resolve = Resolve::default();
     if let Ok(Ok(_)) = crate::contained(|| resolve.push_dir(dir)) {
-        return Vec::new();
+        return Some(Vec::new());
     }
-    with_runtime_wasi(dir).map_or_else(Vec::new, |(_, _, added)| added)
+    with_runtime_wasi(dir).map(|(_, _, added)| added)
 }
 
 /// Copies the .wit files of `from` and, at the top level only, its deps/ (one level of package

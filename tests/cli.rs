@@ -170,6 +170,13 @@ pub fn trial_cache() -> PathBuf {
     trial_dir().join("cache")
 }
 
+/// A Node package that `install.sh --dev` installs for the tests.
+pub fn dev_node_module(name: &str) -> PathBuf {
+    weld::toolchain::weld_home()
+        .join("toolchains/dev/node_modules")
+        .join(name)
+}
+
 /// A compiled-code cache that tests running the same large components share, so each compiles
 /// once per checkout rather than once per test. It lives in the checkout's target/, never in the
 /// user's home; tests whose output depends on the cache's state use their own (the default).

@@ -113,16 +113,11 @@ impl RunArgs {
                 }
                 // As `weld up` ran it, so that what it compiled is what this run needs: the
                 // parts, when they are still the ones composed.
+                let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+                let composed = modified(&compose.output);
                 let parts = dev_parts(&plan, plan.profile).filter(|parts| {
-                    let composed = std::fs::metadata(&compose.output).and_then(|m| m.modified());
                     parts.iter().all(|(_, part)| {
-                        match (
-                            std::fs::metadata(part).and_then(|m| m.modified()),
-                            &composed,
-                        ) {
-                            (Ok(part), Ok(composed)) => part <= *composed,
-                            _ => false,
-                        }
+                        matches!((modified(part), composed), (Some(p), Some(c)) if p <= c)
                     })
                 });
                 (

@@ -255,16 +255,18 @@ pub fn new_from_world(
         scratch: scratch.path(),
         toolchains,
     };
+    let loaded = src.world()?;
     let files = match lang {
-        Lang::Python => skeleton::python(&src)?,
-        Lang::Js => skeleton::js(&src)?,
-        Lang::Rust => skeleton::rust(&src)?,
-        Lang::Go => skeleton::go(&src)?,
+        Lang::Python => skeleton::python(&src, &loaded)?,
+        Lang::Js => skeleton::js(&src, &loaded)?,
+        Lang::Rust => skeleton::rust(&src, &loaded)?,
+        Lang::Go => skeleton::go(&src, &loaded)?,
         Lang::Wasm => unreachable!("refused by open()"),
     };
-    let (resolve, world_id, _) = src.world()?;
-    let shape = skeleton::Shape::of(&resolve, world_id);
-    let place = place(dir, &doc, shape, &interfaces(&resolve, world_id));
+    let (resolve, world_id, _) = &loaded;
+    let world_id = *world_id;
+    let shape = skeleton::Shape::of(resolve, world_id);
+    let place = place(dir, &doc, shape, &interfaces(resolve, world_id));
     finish(
         &manifest,
         &mut doc,
@@ -313,7 +315,6 @@ pub enum Place {
 }
 
 /// The interfaces a world imports and exports, by their WIT names (`demo:app/greet@1.0.0`).
-#[derive(Default)]
 struct Interfaces {
     imports: std::collections::BTreeSet<String>,
     exports: std::collections::BTreeSet<String>,
@@ -336,24 +337,44 @@ fn interfaces(resolve: &wit_parser::Resolve, world: wit_parser::WorldId) -> Inte
     }
 }
 
-/// The interfaces of component `name` of weld.toml, from its `world` (None for a component
-/// with no world, a template's, or WIT that does not load).
-fn component_interfaces(dir: &Path, doc: &DocumentMut, name: &str) -> Option<Interfaces> {
-    let entry = doc.get("components")?.get(name)?;
-    let world = entry.get("world")?.as_str()?;
-    let wit = entry
-        .get("wit")
-        .and_then(Item::as_str)
-        .map_or_else(|| wit_key(doc), str::to_string);
-    let (resolve, pkg) = crate::wit::load_dir(&dir.join(&wit), Path::new(&wit)).ok()?;
-    let id = resolve.select_world(&[pkg], Some(world)).ok()?;
-    Some(interfaces(&resolve, id))
+/// The interfaces of weld.toml's components, from their `world`s, each WIT directory loaded
+/// once.
+struct Components<'a> {
+    dir: &'a Path,
+    doc: &'a DocumentMut,
+    loaded: std::collections::HashMap<String, Option<(wit_parser::Resolve, wit_parser::PackageId)>>,
+}
+
+impl Components<'_> {
+    /// Component `name`'s interfaces (None for a component with no world, a template's, or
+    /// WIT that does not load).
+    fn interfaces(&mut self, name: &str) -> Option<Interfaces> {
+        let entry = self.doc.get("components")?.get(name)?;
+        let world = entry.get("world")?.as_str()?;
+        let wit = entry
+            .get("wit")
+            .and_then(Item::as_str)
+            .map_or_else(|| wit_key(self.doc), str::to_string);
+        let dir = self.dir;
+        let (resolve, pkg) = self
+            .loaded
+            .entry(wit)
+            .or_insert_with_key(|wit| crate::wit::load_dir(&dir.join(wit), Path::new(wit)).ok())
+            .as_ref()?;
+        let id = resolve.select_world(&[*pkg], Some(world)).ok()?;
+        Some(interfaces(resolve, id))
+    }
 }
 
 /// A component that can start an app becomes its root when there is none, plugged with the
 /// components that export what it imports; a library joins the app's plugs when something
 /// in the app imports what it exports. Never a plug that nothing would use.
 fn place(dir: &Path, doc: &DocumentMut, shape: skeleton::Shape, new: &Interfaces) -> Place {
+    let mut components = Components {
+        dir,
+        doc,
+        loaded: Default::default(),
+    };
     let names: Vec<String> = doc
         .get("components")
         .and_then(Item::as_table_like)
@@ -368,7 +389,7 @@ fn place(dir: &Path, doc: &DocumentMut, shape: skeleton::Shape, new: &Interfaces
         let mut unprovided = new.imports.clone();
         let mut plugs = Vec::new();
         for other in names {
-            let Some(o) = component_interfaces(dir, doc, &other) else {
+            let Some(o) = components.interfaces(&other) else {
                 continue;
             };
             let provides: Vec<String> = o.exports.intersection(&unprovided).cloned().collect();
@@ -399,7 +420,7 @@ fn place(dir: &Path, doc: &DocumentMut, shape: skeleton::Shape, new: &Interfaces
     // The app's components and what each imports and exports.
     let app: Vec<(String, Interfaces)> = std::iter::once(root.to_string())
         .chain(plugs)
-        .filter_map(|c| component_interfaces(dir, doc, &c).map(|i| (c, i)))
+        .filter_map(|c| components.interfaces(&c).map(|i| (c, i)))
         .collect();
     let imported: Vec<&String> = app
         .iter()

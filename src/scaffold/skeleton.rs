@@ -43,7 +43,7 @@ impl Source<'_> {
     }
 
     /// The world and the file that declares it (for the comments that point at it).
-    pub(super) fn world(&self) -> Result<(Resolve, WorldId, String), ScaffoldError> {
+    pub(super) fn world(&self) -> Result<World, ScaffoldError> {
         let (resolve, pkg) = crate::wit::load_dir(self.wit, Path::new(self.wit_key))?;
         let id = resolve
             .select_world(&[pkg], Some(self.world))
@@ -112,6 +112,9 @@ impl Source<'_> {
         Ok(())
     }
 }
+
+/// A world of the project's WIT: (its resolve, its id, the WIT file that declares it).
+pub(super) type World = (Resolve, WorldId, String);
 
 /// What a world makes a component: what `weld up` does with it and where it goes in
 /// `[compose]`.
@@ -327,9 +330,12 @@ fn python_method(out: &mut String, m: &Method, wit: Option<String>, what: &str, 
     );
 }
 
-pub(super) fn python(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError> {
-    let (resolve, world, file) = src.world()?;
-    src.refuse_imports_only((&resolve, world), "Python", &file)?;
+pub(super) fn python(
+    src: &Source,
+    (resolve, world, file): &World,
+) -> Result<Vec<(PathBuf, String)>, ScaffoldError> {
+    let world = *world;
+    src.refuse_imports_only((resolve, world), "Python", file)?;
     let staged = src.staged_wit()?;
     let bindings = src.scratch.join("bindings");
     let tool = src
@@ -346,7 +352,7 @@ pub(super) fn python(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldErr
         .env("RUST_BACKTRACE", "0");
     src.run(&mut cmd, "componentize-py bindings")?;
 
-    let exports = exported_functions(&resolve, world);
+    let exports = exported_functions(resolve, world);
     let wit_of = |iface: Option<&Interface>, py: &str| -> Option<String> {
         exports
             .iter()
@@ -355,7 +361,7 @@ pub(super) fn python(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldErr
                 fs.iter()
                     .find(|f| crate::check::source::python_name(&f.name) == py)
             })
-            .map(|f| wit_line(&resolve, f))
+            .map(|f| wit_line(resolve, f))
     };
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
     let world_text = read(&bindings.join("wit_world/__init__.py"));
@@ -376,7 +382,7 @@ pub(super) fn python(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldErr
                 body.push('\n');
             }
             signatures.push_str(&m.def);
-            python_method(&mut body, m, wit_of(None, &m.name), &m.name, &file);
+            python_method(&mut body, m, wit_of(None, &m.name), &m.name, file);
         }
     }
     let mut uses_exports = false;
@@ -390,7 +396,7 @@ pub(super) fn python(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldErr
             let _ = writeln!(
                 body,
                 "    \"\"\"Exports {}.\"\"\"\n",
-                interface_id(&resolve, i)
+                interface_id(resolve, i)
             );
         }
         for (n, m) in methods.iter().enumerate() {
@@ -403,7 +409,7 @@ pub(super) fn python(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldErr
                 m,
                 wit_of(iface, &m.name),
                 &format!("{class}.{}", m.name),
-                &file,
+                file,
             );
         }
     }
@@ -464,7 +470,7 @@ pub(super) fn python(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldErr
                 resource
                     .and_then(|r| resolve.types[r].name.clone())
                     .unwrap_or_default(),
-                interface_id(&resolve, i)
+                interface_id(resolve, i)
             );
             for (n, m) in methods.iter().enumerate() {
                 if n > 0 {
@@ -483,15 +489,15 @@ pub(super) fn python(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldErr
                             };
                             py == m.name
                         })
-                        .map(|f| wit_line(&resolve, f))
+                        .map(|f| wit_line(resolve, f))
                 });
-                python_method(&mut body, m, wit, &format!("{class}.{}", m.name), &file);
+                python_method(&mut body, m, wit, &format!("{class}.{}", m.name), file);
             }
         }
         let mut head = format!(
             "\"\"\"Resources of {} for `{}`.\n\n\
              componentize-py looks for them in a module named `{module}`. Made by `weld new --world`.\n\"\"\"\n\n",
-            interface_id(&resolve, i),
+            interface_id(resolve, i),
             src.name,
         );
         let mut imports = python_imports(&text, &signatures);
@@ -666,9 +672,12 @@ fn js_doc(
     let _ = writeln!(out, "{indent} */");
 }
 
-pub(super) fn js(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError> {
-    let (resolve, world, file) = src.world()?;
-    src.refuse_imports_only((&resolve, world), "JavaScript", &file)?;
+pub(super) fn js(
+    src: &Source,
+    (resolve, world, file): &World,
+) -> Result<Vec<(PathBuf, String)>, ScaffoldError> {
+    let world = *world;
+    src.refuse_imports_only((resolve, world), "JavaScript", file)?;
     let staged = src.staged_wit()?;
     let types = src.scratch.join("types");
     let node = crate::toolchain::find_in_path("node")
@@ -691,7 +700,7 @@ pub(super) fn js(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError> 
         }
     }
     let modules = ts_modules(&all);
-    let exports = exported_functions(&resolve, world);
+    let exports = exported_functions(resolve, world);
     // The world's own declarations are in the top-level file; its interfaces' in interfaces/.
     let top = std::fs::read_dir(&types)
         .into_iter()
@@ -713,7 +722,7 @@ pub(super) fn js(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError> 
                 fs.iter()
                     .find(|f| crate::check::source::js_name(f.item_name()) == js)
             })
-            .map(|f| wit_line(&resolve, f))
+            .map(|f| wit_line(resolve, f))
     };
 
     let mut out = format!(
@@ -823,7 +832,7 @@ pub(super) fn js(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError> 
                                 FunctionKind::Constructor(_) => f.name == "constructor",
                                 _ => crate::check::source::js_name(wf.item_name()) == f.name,
                             })
-                            .map(|wf| wit_line(&resolve, wf))
+                            .map(|wf| wit_line(resolve, wf))
                     });
                     js_doc(&mut out, "    ", wit, &f, spec, &local);
                     let params: Vec<&str> = f.params.iter().map(|(n, _)| n.as_str()).collect();
@@ -988,8 +997,11 @@ impl RustCx<'_> {
     }
 }
 
-pub(super) fn rust(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError> {
-    let (resolve, world, file) = src.world()?;
+pub(super) fn rust(
+    src: &Source,
+    (resolve, world, file): &World,
+) -> Result<Vec<(PathBuf, String)>, ScaffoldError> {
+    let world = *world;
     // wit-bindgen's macro reads the WIT directory on its own, so the WASI packages weld
     // supplies at build time must be on disk for it (and for rust-analyzer), as `wkg wit
     // fetch` would put them.
@@ -1017,14 +1029,12 @@ pub(super) fn rust(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError
             .values()
             .chain(w.exports.values())
             .any(|item| match item {
-                WorldItem::Interface { id, .. } => resolve.interfaces[*id]
-                    .package
-                    .is_some_and(|p| resolve.packages[p].name.namespace == "wasi"),
+                WorldItem::Interface { id, .. } => is_wasi(resolve, *id),
                 _ => false,
             })
     };
     let all = if uses_wasi { "    generate_all,\n" } else { "" };
-    if Shape::of(&resolve, world) == Shape::ImportsOnly {
+    if Shape::of(resolve, world) == Shape::ImportsOnly {
         // A world that exports nothing is a command: a `bin` crate, whose `main` std exports
         // as `wasi:cli/run`, with the world's imports generated beside it.
         let mut kept = String::new();
@@ -1033,10 +1043,7 @@ pub(super) fn rust(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError
                 continue;
             };
             let i = &resolve.interfaces[*id];
-            let is_wasi = i
-                .package
-                .is_some_and(|p| resolve.packages[p].name.namespace == "wasi");
-            if is_wasi || i.name.is_none() {
+            if is_wasi(resolve, *id) || i.name.is_none() {
                 continue;
             }
             for f in i.functions.values() {
@@ -1047,7 +1054,7 @@ pub(super) fn rust(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError
                     let _ = writeln!(
                         kept,
                         "        {}::{} as *const (),",
-                        rust_module(&resolve, *id, false),
+                        rust_module(resolve, *id, false),
                         rust_ident(&f.name)
                     );
                 }
@@ -1102,7 +1109,7 @@ pub(super) fn rust(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError
         src.name, src.world, src.world
     );
     let mut resources_code = String::new();
-    for (iface, functions) in exported_functions(&resolve, world) {
+    for (iface, functions) in exported_functions(resolve, world) {
         let id = iface.and_then(|i| {
             exported
                 .iter()
@@ -1110,21 +1117,21 @@ pub(super) fn rust(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError
                 .find(|e| std::ptr::eq(&resolve.interfaces[*e], i))
         });
         let cx = RustCx {
-            resolve: &resolve,
+            resolve,
             here: id,
             exported: &exported,
         };
         let (trait_path, label) = match (iface, id) {
             (Some(i), Some(id)) => (
-                format!("{}::Guest", rust_module(&resolve, id, true)),
-                interface_id(&resolve, i),
+                format!("{}::Guest", rust_module(resolve, id, true)),
+                interface_id(resolve, i),
             ),
             _ => ("Guest".to_string(), format!("world `{}`", src.world)),
         };
         let mut items = String::new();
         // Resources first: the trait names each one's implementation.
         if let (Some(i), Some(id)) = (iface, id) {
-            let module = rust_module(&resolve, id, true);
+            let module = rust_module(resolve, id, true);
             for (tname, tid) in &i.types {
                 if !matches!(resolve.types[*tid].kind, TypeDefKind::Resource) {
                     continue;
@@ -1148,7 +1155,7 @@ pub(super) fn rust(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError
                     let _ = writeln!(
                         resources_code,
                         "    /// WIT: `{}`\n    {sig} {{\n        todo!(\"{tname}.{} is not written yet (see {file})\")\n    }}",
-                        wit_line(&resolve, f),
+                        wit_line(resolve, f),
                         f.item_name()
                     );
                 }
@@ -1172,7 +1179,7 @@ pub(super) fn rust(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError
             let _ = writeln!(
                 items,
                 "    /// WIT: `{}`\n    {sig} {{\n        todo!(\"{} is not written yet (see {file})\")\n    }}",
-                wit_line(&resolve, f),
+                wit_line(resolve, f),
                 f.name
             );
         }
@@ -1213,7 +1220,7 @@ pub(super) fn rust(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError
             let _ = writeln!(
                 uses,
                 "#[allow(unused_imports)]\nuse {}::{{{}}};",
-                rust_module(&resolve, *id, true),
+                rust_module(resolve, *id, true),
                 names.join(", ")
             );
         }
@@ -1236,6 +1243,13 @@ pub(super) fn rust(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError
     Ok(files)
 }
 
+/// Whether interface `id` is one of WASI's.
+fn is_wasi(resolve: &Resolve, id: wit_parser::InterfaceId) -> bool {
+    resolve.interfaces[id]
+        .package
+        .is_some_and(|p| resolve.packages[p].name.namespace == "wasi")
+}
+
 /// A skeleton's Cargo.toml, with `lib` (a `[lib]` section, or nothing for a `bin`).
 fn rust_manifest(name: &str, lib: &str) -> String {
     format!(
@@ -1253,8 +1267,10 @@ const WIT_BINDGEN: &str = "0.63";
 /// componentize-go's layout (`export_<ns>_<pkg>_<iface>/`), holding the functions and resource
 /// types the glue calls, each panicking until it is written. A world that exports nothing is a
 /// command: a `main` package.
-pub(super) fn go(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError> {
-    let (_, _, file) = src.world()?;
+pub(super) fn go(
+    src: &Source,
+    (_, _, file): &World,
+) -> Result<Vec<(PathBuf, String)>, ScaffoldError> {
     let staged = src.staged_wit()?;
     let bindings = crate::build::GoBindings::with_stubs(&staged, src.world)
         .map_err(|e| src.fail(e.to_string()))?;
@@ -1361,7 +1377,7 @@ pub(super) fn go(src: &Source) -> Result<Vec<(PathBuf, String)>, ScaffoldError> 
                 src.name
             )));
         };
-        let user = fill_go_stubs(user.trim(), &file);
+        let user = fill_go_stubs(user.trim(), file);
         let kept: Vec<&str> = imports
             .iter()
             .filter(|line| {

@@ -494,8 +494,7 @@ fn guide_ci_workflow_is_valid() -> Result<(), Failed> {
     let file = dir.join("weld.yml");
     let check = |text: &str| -> Result<Value, Failed> {
         std::fs::write(&file, text)?;
-        let parser = weld::toolchain::weld_home()
-            .join("toolchains/dev/node_modules/@actions/workflow-parser/dist/index.js");
+        let parser = crate::dev_node_module("@actions/workflow-parser/dist/index.js");
         if !parser.is_file() {
             return Err(format!("{} is missing: run ./install.sh --dev", parser.display()).into());
         }

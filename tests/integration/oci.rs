@@ -626,7 +626,7 @@ fn validate(schema: &Value, object: &Value, what: &str) -> Result<(), Failed> {
     let (schema_file, object_file) = (dir.join("schema.json"), dir.join("object.json"));
     std::fs::write(&schema_file, schema.to_string())?;
     std::fs::write(&object_file, object.to_string())?;
-    let ajv = weld::toolchain::weld_home().join("toolchains/dev/node_modules/ajv");
+    let ajv = crate::dev_node_module("ajv");
     let out = Command::new("node")
         .arg(crate::root().join("tests/support/schema.mjs"))
         .args([&ajv, &schema_file, &object_file])

@@ -92,17 +92,21 @@ fn example_apps_agree() -> Result<(), Failed> {
         // The composed file under Winch (named, with the project's [run] arguments, since
         // the project's own `weld run` runs the parts as `weld up` does), and its parts linked
         // in the host.
-        let args: &[&str] = if fixture == "calc" {
-            &["3", "4", "5.5"]
-        } else {
-            &["weld"]
-        };
+        let manifest: toml::Table =
+            std::fs::read_to_string(crate::root().join(format!("fixtures/{fixture}/weld.toml")))?
+                .parse()?;
+        let args: Vec<&str> = manifest["run"]["args"]
+            .as_array()
+            .ok_or("the fixture has no [run] args")?
+            .iter()
+            .filter_map(toml::Value::as_str)
+            .collect();
         let out = weld()
             .env("WELD_CACHE_DIR", shared_cache())
             .arg("run")
             .arg(format!("fixtures/{fixture}/target/weld/app.wasm"))
             .arg("--")
-            .args(args)
+            .args(&args)
             .output()?;
         expect_code(&out, 0);
         let dev = out;
