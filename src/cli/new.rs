@@ -17,7 +17,9 @@ use weld::scaffold::{self, Kind, Place, Template};
 /// it makes the project too, with the component as the app's root, so `weld up` runs (or
 /// serves) it at once. With --world, writes a skeleton of a world in the project's WIT: every
 /// export, typed as the language's bindings type it, each stub failing with a message that
-/// points at the WIT until it is written. Nothing is overwritten.
+/// points at the WIT until it is written; a world that exports nothing is a command (Rust, Go).
+/// The component joins [compose] where the app needs it: the first command or HTTP app as its
+/// root, a library as a plug once the app imports what it exports. Nothing is overwritten.
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
 Examples:
