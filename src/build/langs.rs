@@ -24,14 +24,16 @@ pub(super) fn rust(job: &Job) -> Result<Vec<u8>, Failure> {
     let manifest = manifest
         .canonicalize()
         .map_err(|e| job.env_failure(format!("cannot resolve {}: {e}", manifest.display())))?;
+    // One target dir per project: components share compiled dependencies.
+    let cargo_dir = job.target_dir.join("cargo");
+    forget_if_moved(job, &cargo_dir, &manifest)?;
     let mut cmd = Command::new(&job.tools.cargo);
     cmd.arg("build")
         .args(["--target", crate::toolchain::RUST_TARGET])
         .arg("--manifest-path")
         .arg(&manifest)
-        // One target dir per project: components share compiled dependencies.
         .arg("--target-dir")
-        .arg(job.target_dir.join("cargo"))
+        .arg(&cargo_dir)
         .args(["--message-format", "json", "--color", "never"]);
     if job.profile == Profile::Release {
         cmd.arg("--release");
@@ -85,6 +87,54 @@ pub(super) fn rust(job: &Job) -> Result<Vec<u8>, Failure> {
             ),
         )),
     }
+}
+
+/// Cargo remembers the files a package's build read (the WIT that `generate!` parsed) by
+/// absolute path when they lie outside the package. A target directory copied from another
+/// project (`cp -a`) would compare the old project's WIT and call a stale build fresh, so when
+/// the package is not where this target directory last built it, cargo forgets the package's
+/// own records (its dependencies stay compiled).
+fn forget_if_moved(job: &Job, cargo_dir: &Path, manifest: &Path) -> Result<(), Failure> {
+    let marker = cargo_dir
+        .join(".weld")
+        .join(format!("{}.manifest", job.component.name));
+    let here = manifest.to_string_lossy();
+    if std::fs::read_to_string(&marker).is_ok_and(|last| last == here) {
+        return Ok(());
+    }
+    let package = std::fs::read_to_string(manifest)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("package")?.get("name")?.as_str().map(String::from));
+    if let (true, Some(package)) = (cargo_dir.exists(), package) {
+        job.stage("cargo clean");
+        for profile in ["dev", "release"] {
+            let mut cmd = Command::new(&job.tools.cargo);
+            cmd.args([
+                "clean",
+                "--quiet",
+                "--package",
+                &package,
+                "--profile",
+                profile,
+            ])
+            .args(["--target", crate::toolchain::RUST_TARGET])
+            .arg("--manifest-path")
+            .arg(manifest)
+            .arg("--target-dir")
+            .arg(cargo_dir);
+            let out = run(job, &mut cmd)?;
+            if !out.status.success() {
+                return Err(job.env_failure(format!(
+                    "cannot clear cargo's records of a package built elsewhere: {}",
+                    cargo_stderr(&out.stderr)
+                )));
+            }
+        }
+    }
+    crate::fsutil::write_atomic(&marker, here.as_bytes())
+        .map(drop)
+        .map_err(|e| job.env_failure(format!("cannot write {}: {e}", marker.display())))
 }
 
 /// rustc names files relative to the package (`--> src/main.rs:3:5`); the user runs weld from

@@ -590,6 +590,24 @@ fn hello_example() -> Result<(), Failed> {
     crate::expect_code(&out, 0);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("\n4 passed, 0 failed"), "{text}");
+
+    // A copy of the project, target/ and all (`cp -a` keeps the times), whose WIT then changes:
+    // cargo's records in the copied target/ still name the original's WIT, which has not
+    // changed, yet the build must see the copy's and fail against the unchanged source.
+    let copy = crate::scratch("hello-copy")?.join("hello");
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(crate::root().join("fixtures/hello"))
+        .arg(&copy)
+        .status()?;
+    assert!(status.success());
+    let wit = copy.join("wit/hello.wit");
+    let text = std::fs::read_to_string(&wit)?;
+    std::fs::write(&wit, text.replace("greet: func", "salute: func"))?;
+    let (code, lines, stderr) = build_json(&["-C", &copy.to_string_lossy()])?;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(line(&lines, "greeter")["status"], "failed", "{stderr}");
+    assert!(stderr.contains("salute"), "{stderr}");
     Ok(())
 }
 
