@@ -42,6 +42,19 @@ pub enum What {
         /// Its name.
         name: String,
     },
+    /// The expecting side has the whole item (`function`, `type`); the other lacks it.
+    Absent(&'static str),
+    /// The other side has an item (`function`, `type`) that the expecting side lacks.
+    Extra(&'static str),
+    /// The sides have different numbers of `kind` (`parameter`).
+    Count {
+        /// What is counted.
+        kind: &'static str,
+        /// How many the expecting side has.
+        expected: usize,
+        /// How many the other side has.
+        found: usize,
+    },
     /// Any other difference, in a few words.
     Other(String),
 }
@@ -52,7 +65,45 @@ impl What {
         match self {
             What::Missing { kind, name } => format!("{kind} `{name}` was removed"),
             What::Unexpected { kind, name } => format!("{kind} `{name}` was added"),
-            What::Other(text) => text.clone(),
+            What::Absent(kind) => format!("the {kind} was removed"),
+            What::Extra(kind) => format!("the {kind} was added"),
+            What::Count { .. } | What::Other(_) => self.to_string(),
+        }
+    }
+
+    /// The same difference seen from the other side.
+    fn reversed(self) -> What {
+        match self {
+            What::Missing { kind, name } => What::Unexpected { kind, name },
+            What::Unexpected { kind, name } => What::Missing { kind, name },
+            What::Absent(kind) => What::Extra(kind),
+            What::Extra(kind) => What::Absent(kind),
+            What::Count {
+                kind,
+                expected,
+                found,
+            } => What::Count {
+                kind,
+                expected: found,
+                found: expected,
+            },
+            // Every other wording is symmetric ("the types differ").
+            What::Other(text) => What::Other(text),
+        }
+    }
+}
+
+impl Difference {
+    /// The same difference with the sides exchanged: what was found becomes what is expected.
+    /// For a comparison that had to run from one side (an import is judged by what the importer
+    /// needs) but is reported from the other's (a world states the contract).
+    pub fn reversed(self) -> Difference {
+        Difference {
+            code: self.code,
+            item: self.item,
+            expected: self.found,
+            found: self.expected,
+            what: self.what.reversed(),
         }
     }
 }
@@ -62,6 +113,17 @@ impl std::fmt::Display for What {
         match self {
             What::Missing { kind, name } => write!(f, "{kind} `{name}` is missing"),
             What::Unexpected { kind, name } => write!(f, "{kind} `{name}` is not expected"),
+            What::Absent(kind) => write!(f, "the {kind} is missing"),
+            What::Extra(kind) => write!(f, "the {kind} is not expected"),
+            What::Count {
+                kind,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{expected} {kind}{} expected, {found} found",
+                if *expected == 1 { "" } else { "s" }
+            ),
             What::Other(text) => f.write_str(text),
         }
     }
@@ -104,7 +166,7 @@ pub fn compare_interfaces(
                 item: format!("{} `{name}`", kind_word(cx.e, eid)),
                 expected: typedef_str(cx.e, eid),
                 found: "(nothing)".into(),
-                what: "the type is missing".into(),
+                what: What::Absent("type"),
             }),
         }
     }
@@ -116,7 +178,7 @@ pub fn compare_interfaces(
                 item: format!("function `{name}`"),
                 expected: format!("{name}: {}", func_sig(cx.e, ef)),
                 found: "(nothing)".into(),
-                what: "the function is missing".into(),
+                what: What::Absent("function"),
             }),
         }
     }
@@ -173,12 +235,11 @@ impl Cx<'_> {
         }
         if ef.params.len() != ff.params.len() {
             let (e, f) = (sig(self.e, ef), sig(self.f, ff));
-            let what = format!(
-                "{} parameter{} expected, {} found",
-                ef.params.len(),
-                if ef.params.len() == 1 { "" } else { "s" },
-                ff.params.len()
-            );
+            let what = What::Count {
+                kind: "parameter",
+                expected: ef.params.len(),
+                found: ff.params.len(),
+            };
             self.diff(&item, e, f, what);
             return;
         }
@@ -445,5 +506,38 @@ mod tests {
         assert_eq!(d[0].expected, "f: func(a: u32)");
         let d = compare_functions((&two.0, &two.1), (&one.0, &one.1));
         assert_eq!(d[0].what.to_string(), "2 parameters expected, 1 found");
+    }
+
+    /// A comparison run from the importer's side and reported from the world's reads as if the
+    /// world had been the expecting side: the text turns with the sides.
+    #[test]
+    fn a_reversed_difference_speaks_from_the_other_side() {
+        let one = function("package t:t; interface i { f: func(a: u32); }");
+        let two = function("package t:t; interface i { f: func(a: u32, b: u32); }");
+        let forward = compare_functions((&two.0, &two.1), (&one.0, &one.1));
+        let reversed = compare_functions((&one.0, &one.1), (&two.0, &two.1))
+            .remove(0)
+            .reversed();
+        assert_eq!(reversed, forward[0]);
+
+        let r = |wit: &str| {
+            let mut resolve = Resolve::default();
+            let pkg = resolve.push_str("t.wit", wit).expect("valid WIT");
+            let id = resolve.packages[pkg].interfaces["i"];
+            (resolve, id)
+        };
+        let with = r("package t:t; interface i { record r { a: u32, b: u32 } g: func(); }");
+        let without = r("package t:t; interface i { record r { a: u32 } }");
+        let d = compare_interfaces((&with.0, with.1), (&without.0, without.1));
+        let words: Vec<String> = d.iter().map(|d| d.what.to_string()).collect();
+        assert_eq!(words, ["field `b` is missing", "the function is missing"]);
+        let words: Vec<String> = d
+            .into_iter()
+            .map(|d| d.reversed().what.to_string())
+            .collect();
+        assert_eq!(
+            words,
+            ["field `b` is not expected", "the function is not expected"]
+        );
     }
 }

@@ -140,11 +140,7 @@ fn explain(
     d: Difference,
     swapped: bool,
 ) -> Finding {
-    let (expected, found) = if swapped {
-        (d.found, d.expected)
-    } else {
-        (d.expected, d.found)
-    };
+    let d = if swapped { d.reversed() } else { d };
     Finding {
         location: None,
         severity: Severity::Error,
@@ -158,8 +154,8 @@ fn explain(
             component.name, d.item, d.what
         ),
         item: Some(d.item),
-        expected: Some(expected),
-        found: Some(found),
+        expected: Some(d.expected),
+        found: Some(d.found),
         help: Some(format!(
             "rebuild `{}` against the WIT of {target}",
             component.name
