@@ -56,10 +56,40 @@ fn main() {
         http_wit.into_std_path_buf(),
     ));
     let mut out = format!(
-        "/// The WASI WIT of wasmtime-wasi {} and wasmtime-wasi-http {}, as (file name, contents).\n\
+        "/// The WASI 0.2 WIT of wasmtime-wasi {} and wasmtime-wasi-http {}, as (file name, contents).\n\
          pub const WASI: &[(&str, &str)] = &[\n",
         wasi.version, http.version
     );
+    for (name, file) in &files {
+        writeln!(out, "    ({name:?}, include_str!({file:?})),").unwrap();
+    }
+    out.push_str("];\n");
+    // WASI 0.3: each crate keeps its p3 host's WIT in src/p3/wit/deps, wasi:http's beside
+    // copies of the others.
+    let wasi_p3 = dir(wasi, "src/p3/wit/deps");
+    let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(&wasi_p3)
+        .unwrap_or_else(|e| panic!("reading {wasi_p3}: {e}"))
+        .map(|entry| entry.expect("a readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wit"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (format!("wasmtime-wasi-{}/p3/{name}", wasi.version), p)
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{wasi_p3} holds no .wit files");
+    let http_p3 = dir(http, "src/p3/wit/deps/http.wit");
+    assert!(http_p3.is_file(), "{http_p3} is missing");
+    files.push((
+        format!("wasmtime-wasi-http-{}/p3/http.wit", http.version),
+        http_p3.into_std_path_buf(),
+    ));
+    writeln!(
+        out,
+        "/// The WASI 0.3 WIT of the same crates, as (file name, contents).\n\
+         pub const WASI_P3: &[(&str, &str)] = &["
+    )
+    .unwrap();
     for (name, file) in &files {
         writeln!(out, "    ({name:?}, include_str!({file:?})),").unwrap();
     }

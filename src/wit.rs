@@ -146,6 +146,9 @@ mod embedded {
 /// weld's runtime implements.
 pub(crate) const RUNTIME_WASI: &[(&str, &str)] = embedded::WASI;
 
+/// The WASI 0.3 WIT of the same crates, as (file name, contents).
+pub(crate) const RUNTIME_WASI_P3: &[(&str, &str)] = embedded::WASI_P3;
+
 /// Where [`RUNTIME_WASI`] came from: `wasmtime-wasi and wasmtime-wasi-http 48.0.8`.
 pub const RUNTIME_WASI_SOURCE: &str = embedded::SOURCE;
 
@@ -199,8 +202,18 @@ fn with_runtime_wasi(dir: &Path) -> Option<(Resolve, PackageId, Vec<WitFile>)> {
     let mut added = Vec::new();
     let mut groups = Vec::new();
     for version in runtime_wasi_as(&wanted)? {
-        for (name, text) in RUNTIME_WASI {
-            let text = reversion(text, &version);
+        let (files, p3) = if version.minor == 3 {
+            (RUNTIME_WASI_P3, true)
+        } else {
+            (RUNTIME_WASI, false)
+        };
+        for (name, text) in files {
+            // 0.3.0 is the first 0.3 release: there is no older one to make.
+            let text = if p3 {
+                text.to_string()
+            } else {
+                reversion(text, &version)
+            };
             // Built into weld, and a unit test parses every release: these always parse.
             let group = UnresolvedPackageGroup::parse(name, &text).ok()?;
             if !declared.contains(&group.main.name) {
@@ -220,17 +233,20 @@ fn with_runtime_wasi(dir: &Path) -> Option<(Resolve, PackageId, Vec<WitFile>)> {
 
 /// The WASI releases the runtime's packages should stand in for: those `wanted` (the WASI
 /// packages a WIT uses and does not declare) names, each a 0.2.x release at most the runtime's
-/// own, since a world written against `wasi:http@0.2.0` also runs on a 0.2.12 host. `None`
-/// when nothing is wanted, or a release is newer than the runtime's or of another line.
+/// own, since a world written against `wasi:http@0.2.0` also runs on a 0.2.12 host, or the
+/// runtime's 0.3 release. `None` when nothing is wanted, or a release is newer than the
+/// runtime's or of another line.
 fn runtime_wasi_as(wanted: &HashSet<&PackageName>) -> Option<Vec<semver::Version>> {
     let runtime = runtime_wasi_version();
     let mut versions = Vec::new();
     for name in wanted {
         let v = name.version.as_ref()?;
-        let compatible = v.major == runtime.major
-            && v.minor == runtime.minor
-            && v.patch <= runtime.patch
-            && v.pre.is_empty();
+        let compatible = v.pre.is_empty()
+            && if v.minor == 3 {
+                v == runtime_wasi_p3_version()
+            } else {
+                v.major == runtime.major && v.minor == runtime.minor && v.patch <= runtime.patch
+            };
         if !compatible {
             return None;
         }
@@ -247,6 +263,23 @@ pub fn runtime_wasi_version() -> &'static semver::Version {
     static VERSION: std::sync::OnceLock<semver::Version> = std::sync::OnceLock::new();
     VERSION.get_or_init(|| {
         let http = RUNTIME_WASI
+            .iter()
+            .find(|(name, _)| name.ends_with("/http.wit"))
+            .expect("build.rs embeds wasi:http");
+        let group = UnresolvedPackageGroup::parse(http.0, http.1).expect("the embedded WIT parses");
+        group
+            .main
+            .name
+            .version
+            .expect("WASI packages are versioned")
+    })
+}
+
+/// The WASI 0.3 release the runtime implements (`0.3.0` for wasmtime 48).
+pub fn runtime_wasi_p3_version() -> &'static semver::Version {
+    static VERSION: std::sync::OnceLock<semver::Version> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        let http = RUNTIME_WASI_P3
             .iter()
             .find(|(name, _)| name.ends_with("/http.wit"))
             .expect("build.rs embeds wasi:http");

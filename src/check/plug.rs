@@ -291,7 +291,7 @@ impl Import<'_> {
         );
         x.help = Some(if name.base.starts_with("wasi:") {
             format!(
-                "weld's runtime provides WASI 0.2 ({}); plug a component that exports {interface}",
+                "weld's runtime provides WASI 0.2 and 0.3 ({}); plug a component that exports {interface}",
                 runtime.packages().join(", ")
             )
         } else {
@@ -581,7 +581,7 @@ fn unfit_for_runtime(consumer: &Loaded, interface: &str, d: Difference) -> Findi
         provider: Some("weld's runtime".into()),
         interface: interface.to_string(),
         help: Some(format!(
-            "build `{}` against the WASI 0.2 WIT weld's runtime implements ({}), or plug a component that exports {interface}",
+            "build `{}` against the WASI WIT weld's runtime implements ({}), or plug a component that exports {interface}",
             consumer.name,
             runtime.packages().join(", ")
         )),
@@ -613,12 +613,14 @@ mod tests {
     }
 
     #[test]
-    fn runtime_provides_wasi_0_2_imports_only() {
+    fn runtime_provides_wasi_0_2_and_0_3_imports_only() {
         assert!(InterfaceName::parse("wasi:cli/environment@0.2.6").runtime_provided());
         assert!(InterfaceName::parse("wasi:io/streams@0.2.12").runtime_provided());
         assert!(InterfaceName::parse("wasi:http/types@0.2.0").runtime_provided());
         assert!(!InterfaceName::parse("wasi:http/incoming-handler@0.2.0").runtime_provided());
-        assert!(!InterfaceName::parse("wasi:cli/environment@0.3.0").runtime_provided());
+        assert!(InterfaceName::parse("wasi:cli/environment@0.3.0").runtime_provided());
+        assert!(!InterfaceName::parse("wasi:http/handler@0.3.0").runtime_provided());
+        assert!(!InterfaceName::parse("wasi:cli/environment@0.4.0").runtime_provided());
         assert!(!InterfaceName::parse("weld:example/arith@0.1.0").runtime_provided());
     }
 }

@@ -41,6 +41,7 @@ fn parse() -> anyhow::Result<Runtime> {
     let main = group("wit/runtime.wit", RUN_WIT)?;
     let deps = crate::wit::RUNTIME_WASI
         .iter()
+        .chain(crate::wit::RUNTIME_WASI_P3)
         .map(|(path, text)| group(path, text))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut resolve = Resolve::default();
@@ -101,7 +102,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_embedded_wit_resolves_to_wasi_0_2() {
+    fn the_embedded_wit_resolves_to_wasi_0_2_and_0_3() {
         let rt = parse().expect("resolves");
         let packages = rt.packages();
         for pkg in [
@@ -120,6 +121,20 @@ mod tests {
                 "{pkg} missing from {packages:?}"
             );
         }
+        // 0.3 folds wasi:io into the component model's streams and futures.
+        for pkg in [
+            "wasi:cli",
+            "wasi:clocks",
+            "wasi:filesystem",
+            "wasi:random",
+            "wasi:sockets",
+            "wasi:http",
+        ] {
+            assert!(
+                packages.contains(&format!("{pkg}@0.3.0")),
+                "{pkg}@0.3.0 missing from {packages:?}"
+            );
+        }
     }
 
     #[test]
@@ -132,17 +147,21 @@ mod tests {
             "wasi:io/streams@0.2.99",
             "wasi:http/types@0.2.0",
             "wasi:http/outgoing-handler@0.2.4",
+            "wasi:cli/environment@0.3.0",
+            "wasi:http/types@0.3.0",
+            "wasi:http/client@0.3.0",
         ] {
             assert!(provided(name), "{name} should be provided");
         }
-        // `run` and `incoming-handler` are what an app exports, not something the runtime
+        // `run`, `incoming-handler` and `handler` are what an app exports, not something the runtime
         // gives it.
         for name in [
-            "wasi:cli/environment@0.3.0",
+            "wasi:cli/environment@0.4.0",
             "wasi:cli/no-such-thing@0.2.0",
-            "wasi:http/types@0.3.0",
             "wasi:cli/run@0.2.0",
             "wasi:http/incoming-handler@0.2.0",
+            "wasi:cli/run@0.3.0",
+            "wasi:http/handler@0.3.0",
         ] {
             assert!(!provided(name), "{name} should not be provided");
         }

@@ -59,7 +59,7 @@ pub enum RunError {
         code(weld::run::missing_import),
         help(
             "plug a component that exports {} (`weld compose --plug`, or `plugs` in weld.toml); \
-             weld run provides WASI 0.2 (cli, clocks, filesystem, io, random, sockets)",
+             weld run provides WASI 0.2 and 0.3 (cli, clocks, filesystem, io, random, sockets, outgoing http)",
             if missing.len() == 1 { "it" } else { "them" }
         )
     )]

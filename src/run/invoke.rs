@@ -7,7 +7,6 @@ use wasmtime::Store;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::wasm_wave::{self, untyped::UntypedFuncCall};
 use wasmtime::component::{Component, ComponentExportIndex, Val};
-use wasmtime_wasi::p2::bindings::CommandPre;
 
 use super::host::Host;
 use super::{Action, App, RunError, Status};
@@ -456,6 +455,23 @@ pub(super) enum Failure {
 }
 
 /// Instantiates `app` in `store` and does `action`.
+/// The `wasi:cli/run` a command exports: 0.3's (an async function) or 0.2's.
+enum Command {
+    P2(wasmtime_wasi::p2::bindings::CommandPre<Host>),
+    P3(wasmtime_wasi::p3::bindings::CommandPre<Host>),
+}
+
+impl Command {
+    fn of(app: &App) -> Result<Command, ()> {
+        if let Ok(pre) = wasmtime_wasi::p3::bindings::CommandPre::new(app.pre.clone()) {
+            return Ok(Command::P3(pre));
+        }
+        wasmtime_wasi::p2::bindings::CommandPre::new(app.pre.clone())
+            .map(Command::P2)
+            .map_err(drop)
+    }
+}
+
 pub(super) async fn execute(
     app: &App,
     store: &mut Store<Host>,
@@ -463,7 +479,7 @@ pub(super) async fn execute(
 ) -> Result<Status, Failure> {
     match action {
         Action::Run { .. } => {
-            let pre = CommandPre::new(app.pre.clone()).map_err(|_| {
+            let command = Command::of(app).map_err(|()| {
                 if app.is_http() {
                     return Failure::Usage(RunError::HttpApp {
                         name: app.name.clone(),
@@ -482,12 +498,30 @@ pub(super) async fn execute(
             app.instantiate_providers(store)
                 .await
                 .map_err(Failure::Error)?;
-            let command = pre
-                .instantiate_async(&mut *store)
-                .await
-                .map_err(Failure::Error)?;
-            store.data_mut().instantiated = Some(start.elapsed());
-            match command.wasi_cli_run().call_run(&mut *store).await {
+            let ran = match command {
+                Command::P2(pre) => {
+                    let command = pre
+                        .instantiate_async(&mut *store)
+                        .await
+                        .map_err(Failure::Error)?;
+                    store.data_mut().instantiated = Some(start.elapsed());
+                    command.wasi_cli_run().call_run(&mut *store).await
+                }
+                Command::P3(pre) => {
+                    let command = pre
+                        .instantiate_async(&mut *store)
+                        .await
+                        .map_err(Failure::Error)?;
+                    store.data_mut().instantiated = Some(start.elapsed());
+                    // An async export runs inside the store's event loop, which also drives
+                    // the streams and futures it uses.
+                    store
+                        .run_concurrent(async |store| command.wasi_cli_run().call_run(store).await)
+                        .await
+                        .and_then(|r| r)
+                }
+            };
+            match ran {
                 Ok(Ok(())) => Ok(Status::Exited(0)),
                 // `run` returning `err` is how a command says "failed" without a code.
                 Ok(Err(())) => Ok(Status::Exited(1)),
@@ -519,8 +553,13 @@ pub(super) async fn execute(
                 })?;
             let ty = func.ty(&*store);
             let mut results = vec![Val::Bool(false); ty.results().len()];
-            func.call_async(&mut *store, &params, &mut results)
+            // Concurrently, as an async export needs; a sync one runs the same way.
+            store
+                .run_concurrent(async |store| {
+                    func.call_concurrent(store, &params, &mut results).await
+                })
                 .await
+                .and_then(|r| r)
                 .map_err(Failure::Error)?;
             Ok(match results.first() {
                 None => Status::Returned(None),

@@ -670,6 +670,7 @@ impl Backend {
     fn new(compiler: Compiler, options: &RuntimeOptions) -> Result<Backend, RunError> {
         let mut config = Config::new();
         config
+            .wasm_component_model_async(true)
             .epoch_interruption(true)
             .max_wasm_stack(MAX_WASM_STACK)
             .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(64));
@@ -699,9 +700,14 @@ impl Backend {
         // Components from different toolchains import different WASI 0.2 patch versions; the
         // linker resolves each to the one wasmtime-wasi implements.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| RunError::engine(&e))?;
-        // Outgoing HTTP is linked for every guest; only granted origins can be reached.
+        // WASI 0.3 beside it: a component built with Rust's `wasip3` imports both (std still
+        // uses 0.2).
+        wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(|e| RunError::engine(&e))?;
+        // Outgoing HTTP is linked for every guest; only granted origins can be reached (0.3's
+        // client goes through the same hooks).
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(|e| RunError::engine(&e))?;
+        wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(|e| RunError::engine(&e))?;
         let cache = options
             .cache_dir
             .clone()
