@@ -347,11 +347,23 @@ pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) ->
                     packages.push(package);
                 }
             }
+            // The WASI lines they come from (`0.2`, `0.3`), named as people say them.
+            let mut lines: Vec<&str> = Vec::new();
+            for line in runtime.iter().filter_map(|i| {
+                let version = i.rsplit_once('@')?.1;
+                version.rsplit_once('.').map(|(line, _)| line)
+            }) {
+                if !lines.contains(&line) {
+                    lines.push(line);
+                }
+            }
+            lines.sort();
             let _ = writeln!(
                 out,
-                "  {} {} WASI 0.2 import{} ({}) from weld's runtime (-v lists them)",
+                "  {} {} WASI {} import{} ({}) from weld's runtime (-v lists them)",
                 r.paint("runtime", Style::Dim),
                 runtime.len(),
+                lines.join(" and "),
                 if runtime.len() == 1 { "" } else { "s" },
                 packages.join(", ")
             );

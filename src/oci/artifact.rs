@@ -102,6 +102,7 @@ impl ComponentInfo {
             let (base, version) = e.split_once('@').unwrap_or((e, ""));
             let world = match base {
                 "wasi:http/incoming-handler" => "wasi:http/proxy",
+                "wasi:http/handler" if version.starts_with("0.3.") => "wasi:http/service",
                 "wasi:cli/run" => "wasi:cli/command",
                 _ => return None,
             };
@@ -118,11 +119,11 @@ impl ComponentInfo {
         })
     }
 
-    /// Whether the component is an HTTP app.
+    /// Whether the component is an HTTP app (WASI 0.2's proxy world or 0.3's service).
     pub fn is_http(&self) -> bool {
-        self.exports
-            .iter()
-            .any(|e| e.starts_with("wasi:http/incoming-handler@"))
+        self.exports.iter().any(|e| {
+            e.starts_with("wasi:http/incoming-handler@") || e.starts_with("wasi:http/handler@0.3.")
+        })
     }
 
     /// Whether the component is a command.

@@ -94,7 +94,7 @@ pub enum RunError {
     },
 
     /// `weld run` without `--invoke` on an HTTP app.
-    #[error("`{name}` is an HTTP app (it exports wasi:http/incoming-handler), not a command")]
+    #[error("`{name}` is an HTTP app (it exports a wasi:http handler), not a command")]
     #[diagnostic(
         code(weld::run::http_app),
         help("serve it and send it requests: `weld serve{}`", match path {
@@ -122,12 +122,12 @@ pub enum RunError {
 
     /// `weld serve` on a component that does not handle HTTP requests.
     #[error(
-        "`{name}` does not export wasi:http/incoming-handler, so it cannot answer HTTP requests"
+        "`{name}` does not export wasi:http/incoming-handler or wasi:http/handler, so it cannot answer HTTP requests"
     )]
     #[diagnostic(
         code(weld::serve::not_http),
         help(
-            "an HTTP app implements the wasi:http/proxy world (wasi:http/incoming-handler@0.2.x); run a command with `weld run`"
+            "an HTTP app implements WASI 0.2's wasi:http/proxy world (wasi:http/incoming-handler@0.2.x) or 0.3's wasi:http/service (wasi:http/handler@0.3.0); run a command with `weld run`"
         )
     )]
     NotHttp {

@@ -162,7 +162,8 @@ pub(super) fn exported_functions(
 pub enum Entry {
     /// Running it as a command: it must export `wasi:cli/run`.
     Command,
-    /// Serving it: it must export `wasi:http/incoming-handler`.
+    /// Serving it: it must export `wasi:http/incoming-handler` (0.2) or `wasi:http/handler`
+    /// (0.3).
     Http,
     /// Calling any of its exports (`--invoke`, tests): judged when the call is resolved.
     Any,
@@ -195,7 +196,8 @@ impl Entry {
             })
         };
         let command = exports_interface("wasi:cli/run");
-        let http = exports_interface("wasi:http/incoming-handler");
+        let http = exports_interface("wasi:http/incoming-handler")
+            || exports_interface("wasi:http/handler");
         match self {
             Entry::Command if !command && http => Err(RunError::HttpApp {
                 name: name.to_string(),

@@ -830,16 +830,14 @@ impl App {
         self.pre.engine()
     }
 
-    /// Whether it handles HTTP requests (exports `wasi:http/incoming-handler` 0.2).
+    /// Whether it handles HTTP requests (exports `wasi:http/incoming-handler` 0.2 or
+    /// `wasi:http/handler` 0.3).
     pub fn is_http(&self) -> bool {
-        self.proxy().is_ok()
+        self.handler().is_ok()
     }
 
-    /// Its proxy-world bindings, for serving; [`RunError::NotHttp`] if it does not handle HTTP
-    /// requests.
-    pub(crate) fn proxy(
-        &self,
-    ) -> Result<wasmtime_wasi_http::p2::bindings::ProxyPre<Host>, RunError> {
+    /// How it answers HTTP requests, for serving; [`RunError::NotHttp`] if it does not.
+    pub(crate) fn handler(&self) -> Result<Handler, RunError> {
         // A server instantiates the root alone; only the composed file serves.
         if self.is_linked() {
             return Err(RunError::internal(format!(
@@ -847,11 +845,15 @@ impl App {
                 self.name
             )));
         }
-        wasmtime_wasi_http::p2::bindings::ProxyPre::new(self.pre.clone()).map_err(|_| {
-            RunError::NotHttp {
+        // As wasmtime serve chooses: 0.3's service where the component exports one.
+        if let Ok(pre) = wasmtime_wasi_http::p3::bindings::ServicePre::new(self.pre.clone()) {
+            return Ok(Handler::P3(pre));
+        }
+        wasmtime_wasi_http::p2::bindings::ProxyPre::new(self.pre.clone())
+            .map(Handler::P2)
+            .map_err(|_| RunError::NotHttp {
                 name: self.name.clone(),
-            }
-        })
+            })
     }
 
     /// The component's bytes, for decoding its WIT (signatures in diagnostics); read now if
@@ -859,6 +861,24 @@ impl App {
     pub fn bytes(&self) -> &[u8] {
         self.bytes
             .get_or_init(|| std::fs::read(&self.path).unwrap_or_default().into())
+    }
+}
+
+/// An HTTP app's handler, ready to instantiate: WASI 0.2's `incoming-handler` (the response
+/// goes out through an outparam) or 0.3's `handler` (an async function returning it).
+#[derive(Clone)]
+pub(crate) enum Handler {
+    P2(wasmtime_wasi_http::p2::bindings::ProxyPre<Host>),
+    P3(wasmtime_wasi_http::p3::bindings::ServicePre<Host>),
+}
+
+impl Handler {
+    /// An instance in `store`, dropped at once: what a request's instantiation costs.
+    pub(crate) async fn instantiate_only(&self, store: &mut Store<Host>) -> wasmtime::Result<()> {
+        match self {
+            Handler::P2(pre) => pre.instantiate_async(store).await.map(drop),
+            Handler::P3(pre) => pre.instantiate_async(store).await.map(drop),
+        }
     }
 }
 

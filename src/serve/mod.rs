@@ -1,5 +1,6 @@
-//! Serving a wasi:http app: HTTP/1.1 and h2c on one socket, a fresh instance per request from
-//! a pre-instantiated component, the run's grants and limits applied to every request.
+//! Serving a wasi:http app (WASI 0.2's `incoming-handler` or 0.3's `handler`, chosen per app as
+//! wasmtime serve does): HTTP/1.1 and h2c on one socket, a fresh instance per request from a
+//! pre-instantiated component, the run's grants and limits applied to every request.
 //!
 //! The stage after compose for HTTP apps. A [`Server`] takes a [`Runtime`] (whose engine should
 //! use a [`crate::run::Pool`] sized for [`ServeSettings::max_concurrency`]) and an [`App`] it
@@ -24,13 +25,12 @@ use hyper_util::server::conn::auto;
 use tokio::sync::{Notify, Semaphore, oneshot};
 use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi_http::WasiHttpView;
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::project::RunSettings;
 use crate::run::host::{Captured, DeadlinePassed, Grants, Host, LimitHit, Streams};
-use crate::run::{App, Limit, RunError, Runtime, Status};
+use crate::run::{App, Handler, Limit, RunError, Runtime, Status};
 
 pub use crate::project::{
     DEFAULT_GRACE, DEFAULT_MAX_BODY, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_CONNECTIONS,
@@ -76,7 +76,7 @@ pub struct ServeSummary {
 #[derive(Clone)]
 struct Shared {
     name: String,
-    pre: ProxyPre<Host>,
+    pre: Handler,
     engine: wasmtime::Engine,
     grants: Grants,
     run: RunSettings,
@@ -211,7 +211,7 @@ impl Reloader {
     /// Serves `app` from now on, with the same grants and limits. An error (it is not an HTTP
     /// app) leaves the current version serving.
     pub fn replace(&self, app: &App) -> Result<(), RunError> {
-        let pre = app.proxy()?;
+        let pre = app.handler()?;
         let next = Shared {
             name: app.name.clone(),
             pre,
@@ -467,7 +467,7 @@ impl Shared {
     ) -> Result<Shared, RunError> {
         Ok(Shared {
             name: app.name.clone(),
-            pre: app.proxy()?,
+            pre: app.handler()?,
             engine: app.engine().clone(),
             grants: Grants::prepare(run)?,
             run: run.clone(),
@@ -563,21 +563,38 @@ where
         Ok(store) => store,
         Err(e) => return Answer::weld(internal_error(), Some(e)),
     };
-    let (sender, receiver) = oneshot::channel();
-    let resources = (|| -> wasmtime::Result<_> {
-        let mut http = store.data_mut().http();
-        let req = http.new_incoming_request(Scheme::Http, req)?;
-        let out = http.new_response_outparam(sender)?;
-        Ok((req, out))
-    })();
-    let (req, out) = match resources {
-        Ok(r) => r,
-        // The only request wasi:http refuses to represent: one with no authority at all.
-        Err(_) => {
-            return Answer::weld(
-                plain(http::StatusCode::BAD_REQUEST, "the request names no host\n"),
-                None,
-            );
+    let (input, receiver) = match &shared.pre {
+        Handler::P2(_) => {
+            let (sender, receiver) = oneshot::channel();
+            let resources = (|| -> wasmtime::Result<_> {
+                let mut http = store.data_mut().http();
+                let req = http.new_incoming_request(Scheme::Http, req)?;
+                let out = http.new_response_outparam(sender)?;
+                Ok((req, out))
+            })();
+            match resources {
+                Ok((req, out)) => (Input::P2 { req, out }, Receiver::P2(receiver)),
+                // The only request wasi:http refuses to represent: one with no authority.
+                Err(_) => {
+                    return Answer::weld(
+                        plain(http::StatusCode::BAD_REQUEST, "the request names no host\n"),
+                        None,
+                    );
+                }
+            }
+        }
+        Handler::P3(_) => {
+            let (sender, receiver) = oneshot::channel();
+            let hooks = store.data_mut().http().hooks;
+            let (req, io) = wasmtime_wasi_http::p3::Request::from_http(hooks, req);
+            (
+                Input::P3 {
+                    req,
+                    io: Box::pin(io),
+                    sender,
+                },
+                Receiver::P3(receiver),
+            )
         }
     };
 
@@ -586,11 +603,24 @@ where
     let watching = client.clone();
     let guest = tokio::spawn(async move {
         let call = async {
-            let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, req, out)
-                .await
+            match (pre, input) {
+                (Handler::P2(pre), Input::P2 { req, out }) => {
+                    let proxy = pre.instantiate_async(&mut store).await?;
+                    proxy
+                        .wasi_http_incoming_handler()
+                        .call_handle(&mut store, req, out)
+                        .await
+                }
+                (Handler::P3(pre), Input::P3 { req, io, sender }) => {
+                    let service = pre.instantiate_async(&mut store).await?;
+                    store
+                        .run_concurrent(async |store| {
+                            serve_p3(&service, store, req, io, sender).await
+                        })
+                        .await?
+                }
+                _ => unreachable!("the input is made for the handler"),
+            }
         };
         // A guest computing is stopped by its epoch callback; one waiting in the host (a
         // sleep, an outgoing request) by dropping the call.
@@ -609,12 +639,12 @@ where
         (result, hit)
     });
 
-    let (response, failure, guest) = match receiver.await {
+    let (response, failure, guest) = match receiver.recv().await {
         Ok(Ok(response)) => (response, None, Some(guest)),
         Ok(Err(code)) => (
             internal_error(),
             Some(RunError::Environment(format!(
-                "`{}` answered with an error instead of a response: {code:?}",
+                "`{}` answered with an error instead of a response: {code}",
                 shared.name
             ))),
             Some(guest),
@@ -662,6 +692,106 @@ where
         failure,
         guest,
         captured,
+    }
+}
+
+/// A request as the app's handler takes it.
+enum Input {
+    /// 0.2: the request and the outparam the response goes out through.
+    P2 {
+        req: wasmtime::component::Resource<wasmtime_wasi_http::p2::types::HostIncomingRequest>,
+        out: wasmtime::component::Resource<wasmtime_wasi_http::p2::types::HostResponseOutparam>,
+    },
+    /// 0.3: the request, the future that reports how reading its body went, and where the
+    /// response goes.
+    P3 {
+        req: wasmtime_wasi_http::p3::Request,
+        io: Pin<Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>>,
+        sender: oneshot::Sender<Result<Response, String>>,
+    },
+}
+
+/// Where a request's response arrives, by WASI release.
+enum Receiver {
+    P2(
+        oneshot::Receiver<
+            Result<Response, wasmtime_wasi_http::p2::bindings::http::types::ErrorCode>,
+        >,
+    ),
+    P3(oneshot::Receiver<Result<Response, String>>),
+}
+
+impl Receiver {
+    /// The response, or the error code the guest answered with instead; `Err` when the guest
+    /// ended without either.
+    async fn recv(self) -> Result<Result<Response, String>, oneshot::error::RecvError> {
+        match self {
+            Receiver::P2(r) => r.await.map(|r| r.map_err(|code| format!("{code:?}"))),
+            Receiver::P3(r) => r.await,
+        }
+    }
+}
+
+/// Calls a 0.3 handler inside the store's event loop and sends its response on; then keeps the
+/// loop running until the response's body has been sent (the guest writes it through a stream
+/// the loop drives, often after `handle` has returned) or the client has stopped reading it.
+async fn serve_p3(
+    service: &wasmtime_wasi_http::p3::bindings::Service,
+    store: &wasmtime::component::Accessor<Host>,
+    req: wasmtime_wasi_http::p3::Request,
+    io: Pin<Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>>,
+    sender: oneshot::Sender<Result<Response, String>>,
+) -> wasmtime::Result<()> {
+    let response = match service.handle(store, req).await? {
+        Ok(response) => response,
+        Err(code) => {
+            let _ = sender.send(Err(format!("{code:?}")));
+            return Ok(());
+        }
+    };
+    let response = store.with(|mut store| response.into_http(&mut store, io))?;
+    let (done, sent) = oneshot::channel();
+    let response = response.map(|body| {
+        HyperOutgoingBody::new(Finished {
+            body,
+            done: Some(done),
+        })
+    });
+    if sender.send(Ok(response)).is_ok() {
+        // Fires when the body ends, fails or is dropped.
+        let _ = sent.await;
+    }
+    Ok(())
+}
+
+/// A response body that says when it is over: at its end, at an error, or when dropped.
+struct Finished {
+    body: HyperOutgoingBody,
+    /// Dropped when the body is over, which wakes the receiver.
+    done: Option<oneshot::Sender<()>>,
+}
+
+impl hyper::body::Body for Finished {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        let frame = Pin::new(&mut self.body).poll_frame(cx);
+        if matches!(frame, Poll::Ready(None | Some(Err(_)))) || self.body.is_end_stream() {
+            self.done = None;
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -811,7 +941,7 @@ pub fn instantiation_times(
     settings: &RunSettings,
     n: usize,
 ) -> Result<Vec<Duration>, RunError> {
-    let pre = app.proxy()?;
+    let pre = app.handler()?;
     let grants = Grants::prepare(settings)?;
     let engine = app.engine().clone();
     runtime.tokio().block_on(async move {
@@ -826,7 +956,7 @@ pub fn instantiation_times(
                 start + settings.timeout,
                 Client::default(),
             )?;
-            pre.instantiate_async(&mut store)
+            pre.instantiate_only(&mut store)
                 .await
                 .map_err(|e| RunError::Environment(format!("cannot instantiate: {e:#}")))?;
             times.push(start.elapsed());
@@ -836,16 +966,18 @@ pub fn instantiation_times(
 }
 
 /// Whether the component at `path` is an HTTP app: it exports `wasi:http/incoming-handler`
-/// 0.2 (read from its export section, without compiling it).
+/// 0.2 or `wasi:http/handler` 0.3 (read from its export section, without compiling it).
 pub fn is_http_app(path: &std::path::Path) -> std::io::Result<bool> {
     let bytes = crate::fsutil::read_file(path)?;
     Ok(crate::check::sections::top_level(&bytes)
         .filter_map(Result::ok)
         .any(|(_, payload)| match payload {
-            wasmparser::Payload::ComponentExportSection(exports) => exports
-                .into_iter()
-                .filter_map(Result::ok)
-                .any(|e| e.name.name.starts_with("wasi:http/incoming-handler@0.2.")),
+            wasmparser::Payload::ComponentExportSection(exports) => {
+                exports.into_iter().filter_map(Result::ok).any(|e| {
+                    e.name.name.starts_with("wasi:http/incoming-handler@0.2.")
+                        || e.name.name.starts_with("wasi:http/handler@0.3.")
+                })
+            }
             _ => false,
         }))
 }

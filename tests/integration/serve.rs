@@ -45,6 +45,7 @@ pub fn trials() -> Vec<Trial> {
         ),
         ("test::http_tests_pass_and_fail", http_tests),
         ("up::watch_reloads_an_http_app_under_load", reload),
+        ("serve::wasi_0_3_service_and_command", wasi_p3),
     ];
     cases
         .into_iter()
@@ -998,5 +999,81 @@ fn malformed() -> Result<(), Failed> {
     }
     assert_eq!(server.get("/count")?, (200, "1\n".into()));
     drop(slow);
+    Ok(())
+}
+
+/// WASI 0.3 components built with Rust's `wasip3` (fixtures/p3): the service answers GET and
+/// 404, streams a 300 kB POST body back whole, answers many requests at once, is stopped at its
+/// deadline, and reaches only granted origins; the command runs its [[test]]s.
+fn wasi_p3() -> Result<(), Failed> {
+    let out = weld()
+        .env("WELD_CACHE_DIR", shared_cache())
+        .args(["build", "-q", "-C", "fixtures/p3"])
+        .output()?;
+    expect_code(&out, 0);
+    let out = weld()
+        .env("WELD_CACHE_DIR", shared_cache())
+        .args(["test", "-C", "fixtures/p3"])
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    expect_code(&out, 0);
+    assert!(stdout.contains("2 passed, 0 failed"), "{stdout}");
+
+    let (granted, hits) = upstream("from the granted upstream")?;
+    let app = "fixtures/p3/target/weld/service.wasm".to_string();
+    let server = Server::spawn(&[
+        app.clone(),
+        "--timeout".into(),
+        "3s".into(),
+        "--allow-http".into(),
+        format!("http://{granted}"),
+    ])?;
+    assert_eq!(
+        server.get("/")?,
+        (200, "Hello from a WASI 0.3 service\n".into())
+    );
+    assert_eq!(server.get("/nope")?, (404, "not found\n".into()));
+
+    // 300 kB through the guest's streams and back, every byte in order.
+    let sent: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let mut echoed = Vec::new();
+    agent()
+        .post(server.url("/echo"))
+        .send(&sent[..])?
+        .into_body()
+        .into_reader()
+        .read_to_end(&mut echoed)?;
+    assert_eq!(echoed.len(), sent.len());
+    assert!(echoed == sent, "the echoed body differs");
+
+    // Many at once, each its own instance.
+    let answers: Vec<_> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..16)
+            .map(|_| s.spawn(|| (0..8).map(|_| server.get("/")).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("no panic"))
+            .collect()
+    });
+    assert_eq!(answers.len(), 128);
+    for answer in answers {
+        assert_eq!(answer?.0, 200);
+    }
+
+    let (status, body) = server.get(&format!("/fetch?{granted}"))?;
+    assert_eq!((status, body.as_str()), (200, "from the granted upstream"));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(server.get("/loop")?.0, 504);
+    let log = server.log_with(&["GET /loop 504"]);
+    assert!(log.contains("did not finish within its deadline"), "{log}");
+    drop(server);
+
+    // Nothing granted: the same fetch is refused inside the guest, before any connection.
+    let server = Server::spawn(&[app])?;
+    let (status, body) = server.get(&format!("/fetch?{granted}"))?;
+    assert_eq!(status, 502);
+    assert!(body.contains("HttpRequestDenied"), "{body}");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
     Ok(())
 }
