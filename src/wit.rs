@@ -387,6 +387,99 @@ pub fn for_toolchain(dir: &Path, dest: &Path) -> Result<PathBuf, WitError> {
     Ok(dest.to_path_buf())
 }
 
+/// A WASI world named in full (`wasi:http/service@0.3.0`) by a component with no WIT of its
+/// own, and the release the runtime stands in for.
+struct WasiWorld<'a> {
+    package: &'a str,
+    version: semver::Version,
+}
+
+/// Whether `world` names a world of a WASI package in full: `wasi:PACKAGE/WORLD@VERSION`.
+pub fn is_wasi_world(world: &str) -> bool {
+    world.starts_with("wasi:") && world.contains('/')
+}
+
+/// A WIT directory holding the WASI world `world` names (`wasi:cli/command@0.3.0`), for a
+/// component that names such a world and has no WIT of its own, as componentize-py's examples
+/// are built. It is the runtime's own WASI WIT in that release, written under `root` (once; an
+/// existing copy with the same contents is left alone): the world's package at the top, the
+/// others in deps/. An error says why the name cannot be served.
+pub fn wasi_world_dir(world: &str, root: &Path) -> Result<PathBuf, String> {
+    let wanted = parse_wasi_world(world)?;
+    let p2 = runtime_wasi_version();
+    let p3 = runtime_wasi_p3_version();
+    let files: Vec<(&str, String)> = if wanted.version == *p3 {
+        RUNTIME_WASI_P3
+            .iter()
+            .map(|(name, text)| (*name, text.to_string()))
+            .collect()
+    } else if wanted.version.major == 0
+        && wanted.version.minor == 2
+        && wanted.version.patch <= p2.patch
+        && wanted.version.pre.is_empty()
+    {
+        RUNTIME_WASI
+            .iter()
+            .map(|(name, text)| (*name, reversion(text, &wanted.version)))
+            .collect()
+    } else {
+        return Err(format!(
+            "weld's runtime provides WASI 0.2.0 to {p2} and {p3}, not {}",
+            wanted.version
+        ));
+    };
+    let stem = |name: &str| {
+        Path::new(name)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    if !files.iter().any(|(name, _)| stem(name) == wanted.package) {
+        let mut known: Vec<String> = files.iter().map(|(name, _)| stem(name)).collect();
+        known.sort();
+        return Err(format!(
+            "there is no package wasi:{}@{} (WASI {} has {})",
+            wanted.package,
+            wanted.version,
+            wanted.version,
+            known
+                .iter()
+                .map(|k| format!("wasi:{k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let dir = root.join(format!("wasi-{}@{}", wanted.package, wanted.version));
+    for (name, text) in &files {
+        let file = format!("{}.wit", stem(name));
+        let path = if stem(name) == wanted.package {
+            dir.join(file)
+        } else {
+            dir.join("deps").join(file)
+        };
+        if std::fs::read_to_string(&path).is_ok_and(|t| t == *text) {
+            continue;
+        }
+        crate::fsutil::write_atomic(&path, text.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(dir)
+}
+
+fn parse_wasi_world(world: &str) -> Result<WasiWorld<'_>, String> {
+    let bad = || {
+        format!(
+            "`{world}` is not a WASI world name in full: write `wasi:PACKAGE/WORLD@VERSION`, e.g. `wasi:http/service@0.3.0`"
+        )
+    };
+    let rest = world.strip_prefix("wasi:").ok_or_else(bad)?;
+    let (package, rest) = rest.split_once('/').ok_or_else(bad)?;
+    let (_, version) = rest.split_once('@').ok_or_else(bad)?;
+    let version = semver::Version::parse(version).map_err(|_| bad())?;
+    Ok(WasiWorld { package, version })
+}
+
 /// deps/weld-runtime-0.2.0-cli.wit: a name no user dependency collides with by accident.
 pub fn runtime_dep_name(name: &str) -> String {
     format!("weld-runtime-{name}")
@@ -531,6 +624,40 @@ mod tests {
             sorted.push(groups.remove(i));
         }
         sorted
+    }
+
+    /// A WASI world named in full needs no WIT: its package comes from the runtime, in the
+    /// release named, and the world resolves in it.
+    #[test]
+    fn a_wasi_world_name_is_its_own_wit() {
+        let root = tempfile::tempdir().unwrap();
+        for (world, export) in [
+            ("wasi:cli/command@0.3.0", "wasi:cli/run@0.3.0"),
+            ("wasi:http/service@0.3.0", "wasi:http/handler@0.3.0"),
+            ("wasi:http/proxy@0.2.0", "wasi:http/incoming-handler@0.2.0"),
+            ("wasi:cli/command@0.2.6", "wasi:cli/run@0.2.6"),
+        ] {
+            let dir = wasi_world_dir(world, root.path()).unwrap();
+            let (resolve, pkg) = load_dir(&dir, &dir).unwrap();
+            let id = resolve.select_world(&[pkg], Some(world)).unwrap();
+            let exports: Vec<String> = resolve.worlds[id]
+                .exports
+                .keys()
+                .map(|k| resolve.name_world_key(k))
+                .collect();
+            assert_eq!(exports, [export], "{world}");
+            // Asked again, nothing changes.
+            assert_eq!(wasi_world_dir(world, root.path()).unwrap(), dir);
+        }
+        for (world, says) in [
+            ("wasi:http/proxy@0.2.99", "not 0.2.99"),
+            ("wasi:cli/command@0.4.0", "not 0.4.0"),
+            ("wasi:nope/x@0.3.0", "no package wasi:nope@0.3.0"),
+            ("wasi:cli/command", "WORLD@VERSION"),
+        ] {
+            let e = wasi_world_dir(world, root.path()).unwrap_err();
+            assert!(e.contains(says), "{world}: {e}");
+        }
     }
 
     #[test]

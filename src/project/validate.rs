@@ -381,11 +381,33 @@ impl Validator {
             }
         }
 
-        let wit = match &raw.wit {
-            Some(w) => self.dir(w, &format!("component `{name}`: WIT directory")),
-            None => default_wit.map(Path::to_path_buf),
+        let wasi_world = raw
+            .world
+            .as_ref()
+            .filter(|w| raw.wit.is_none() && crate::wit::is_wasi_world(w.get_ref()));
+        let wit = match (&raw.wit, wasi_world) {
+            (Some(w), _) => self.dir(w, &format!("component `{name}`: WIT directory")),
+            // `world = "wasi:http/service@0.3.0"` alone: the runtime's WASI is its WIT.
+            (None, Some(world)) => {
+                match crate::wit::wasi_world_dir(world.get_ref(), &target_dir.join(".wasi")) {
+                    Ok(dir) => Some(dir),
+                    Err(e) => {
+                        self.report(
+                            "weld::manifest::unknown-world",
+                            Some(world.span()),
+                            format!("component `{name}`: {e}"),
+                            "weld cannot supply this world",
+                            Some("name a WASI world of weld's runtime (e.g. `wasi:cli/command@0.3.0`, `wasi:http/proxy@0.2.0`), or set `wit = \"…\"` to a directory that defines this one".into()),
+                        );
+                        ok = false;
+                        None
+                    }
+                }
+            }
+            (None, None) => default_wit.map(Path::to_path_buf),
         };
         let world = match &raw.world {
+            Some(_) if wasi_world.is_some() && wit.is_none() => None,
             Some(world) => self.world(&name, world, wit.as_deref(), raw.wit.as_ref()),
             None if matches!(lang, Lang::Python | Lang::Js) => {
                 let known = wit
