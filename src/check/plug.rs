@@ -291,8 +291,8 @@ impl Import<'_> {
         );
         x.help = Some(if name.base.starts_with("wasi:") {
             format!(
-                "weld's runtime provides WASI 0.2 and 0.3 ({}); plug a component that exports {interface}",
-                runtime.packages().join(", ")
+                "weld's runtime provides WASI {}; plug a component that exports {interface}",
+                runtime.summary()
             )
         } else {
             format!(
@@ -581,9 +581,9 @@ fn unfit_for_runtime(consumer: &Loaded, interface: &str, d: Difference) -> Findi
         provider: Some("weld's runtime".into()),
         interface: interface.to_string(),
         help: Some(format!(
-            "build `{}` against the WASI WIT weld's runtime implements ({}), or plug a component that exports {interface}",
+            "build `{}` against the WASI WIT weld's runtime implements, WASI {}; or plug a component that exports {interface}",
             consumer.name,
-            runtime.packages().join(", ")
+            runtime.summary()
         )),
         item: Some(d.item),
         expected: Some(d.expected),

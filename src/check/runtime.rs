@@ -91,6 +91,24 @@ impl Runtime {
         names
     }
 
+    /// The WASI provided, by release: `0.2.12 (wasi:cli, wasi:clocks, …) and 0.3.0 (wasi:cli, …)`.
+    pub fn summary(&self) -> String {
+        let mut releases: Vec<(String, Vec<String>)> = Vec::new();
+        for package in self.packages() {
+            let (name, version) = package.split_once('@').unwrap_or((&package, ""));
+            match releases.iter_mut().find(|(v, _)| v == version) {
+                Some((_, names)) => names.push(name.to_string()),
+                None => releases.push((version.to_string(), vec![name.to_string()])),
+            }
+        }
+        releases.sort();
+        releases
+            .iter()
+            .map(|(version, names)| format!("{version} ({})", names.join(", ")))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
+
     /// Where the WASI WIT came from: `wasmtime-wasi and wasmtime-wasi-http 48.0.8`.
     pub fn source(&self) -> &'static str {
         crate::wit::RUNTIME_WASI_SOURCE
@@ -121,6 +139,16 @@ mod tests {
                 "{pkg} missing from {packages:?}"
             );
         }
+        assert!(
+            rt.summary().starts_with("0.2.12 (wasi:cli, wasi:clocks, "),
+            "{}",
+            rt.summary()
+        );
+        assert!(
+            rt.summary().contains(") and 0.3.0 (wasi:cli, "),
+            "{}",
+            rt.summary()
+        );
         // 0.3 folds wasi:io into the component model's streams and futures.
         for pkg in [
             "wasi:cli",

@@ -60,7 +60,16 @@ fn render(plan: &Plan) -> String {
         if let Some(module) = &c.module {
             let _ = write!(source, " (module {module})");
         }
-        let world = c.world.as_deref().unwrap_or("(from its sources)");
+        let world = match &c.world {
+            Some(world) if c.wit_from_runtime => {
+                format!(
+                    "{world} (WIT from weld's runtime, {})",
+                    weld::wit::RUNTIME_WASI_SOURCE
+                )
+            }
+            Some(world) => world.clone(),
+            None => "(from its sources)".into(),
+        };
         let _ = writeln!(
             out,
             "  {:width$}  {:6}  {source}\n  {:width$}  {:6}  world {world}\n  {:width$}  {:6}  -> {}",

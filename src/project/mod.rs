@@ -146,6 +146,9 @@ pub struct Component {
     pub source: PathBuf,
     /// The WIT directory it is built against, if any.
     pub wit: Option<PathBuf>,
+    /// Whether that directory is weld's runtime's WASI, supplied because the component names a
+    /// WASI world (`wasi:http/service@0.3.0`) and has no WIT of its own.
+    pub wit_from_runtime: bool,
     /// Its world, fully qualified (`weld:example/arith-provider@0.1.0`), if the manifest names one.
     pub world: Option<String>,
     /// The Python module to componentize.

@@ -437,8 +437,10 @@ impl Validator {
             ok = false;
         }
 
+        let wit_from_runtime = wasi_world.is_some() && wit.is_some();
         ok.then(|| Component {
             output: target_dir.join(format!("{name}.wasm")),
+            wit_from_runtime,
             name,
             lang,
             source,
