@@ -408,7 +408,7 @@ impl Validator {
         };
         let world = match &raw.world {
             Some(_) if wasi_world.is_some() && wit.is_none() => None,
-            Some(world) => self.world(&name, world, wit.as_deref(), raw.wit.as_ref()),
+            Some(world) => self.world(&name, lang, world, wit.as_deref(), raw.wit.as_ref()),
             None if matches!(lang, Lang::Python | Lang::Js) => {
                 let known = wit
                     .as_deref()
@@ -455,6 +455,7 @@ impl Validator {
     fn world(
         &mut self,
         component: &str,
+        lang: Lang,
         world: &Spanned<String>,
         wit: Option<&Path>,
         wit_key: Option<&Spanned<String>>,
@@ -503,11 +504,49 @@ impl Validator {
             }
         };
         match resolve.select_world(&[pkg], Some(world.get_ref())) {
-            Ok(id) => Some(resolve.id_of_name(pkg, &resolve.worlds[id].name)),
+            Ok(id) => {
+                let p3 = matches!(lang, Lang::Js | Lang::Go)
+                    .then(|| wasi_0_3_item(resolve, id))
+                    .flatten();
+                if let Some(item) = p3 {
+                    let (tool, instead) = match lang {
+                        Lang::Js => (
+                            "componentize-js",
+                            format!(
+                                "`wasi:http/proxy@{}` (its engine's release) or `wasi:cli/command@0.2.x`",
+                                crate::toolchain::COMPONENTIZE_JS_WASI_HTTP
+                            ),
+                        ),
+                        _ => (
+                            "Go's wit-bindgen-go",
+                            "`wasi:http/proxy@0.2.x` or `wasi:cli/command@0.2.x`".to_string(),
+                        ),
+                    };
+                    self.report(
+                        "weld::manifest::unsupported-world",
+                        Some(world.span()),
+                        format!(
+                            "component `{component}`: {tool} cannot build WASI 0.3 components yet, and world `{}` uses {item}",
+                            world.get_ref()
+                        ),
+                        "a WASI 0.3 world",
+                        Some(format!("build it for a WASI 0.2 world instead: {instead}; Rust (the `wasip3` crate) and Python (componentize-py) build 0.3 components")),
+                    );
+                    return None;
+                }
+                Some(resolve.id_of_name(pkg, &resolve.worlds[id].name))
+            }
             Err(_) => {
                 let known: Vec<String> = resolve.packages[pkg].worlds.keys().cloned().collect();
                 let pkg_name = resolve.packages[pkg].name.to_string();
-                let help = match closest(world.get_ref(), known.iter().map(String::as_str)) {
+                // `wasi:cli/comand@0.3.0` is compared by its world's own name.
+                let short = world
+                    .get_ref()
+                    .rsplit_once('/')
+                    .map_or(world.get_ref().as_str(), |(_, w)| {
+                        w.split_once('@').map_or(w, |(w, _)| w)
+                    });
+                let help = match closest(short, known.iter().map(String::as_str)) {
                     Some(best) => format!(
                         "did you mean `{best}`? worlds in {pkg_name}: {}",
                         known.join(", ")
@@ -521,7 +560,11 @@ impl Validator {
                     format!(
                         "component `{component}`: world `{}` is not in WIT package {pkg_name} ({})",
                         world.get_ref(),
-                        self.show(wit)
+                        if wit_key.is_none() && crate::wit::is_wasi_world(world.get_ref()) {
+                            "weld's runtime's WASI".to_string()
+                        } else {
+                            self.show(wit)
+                        }
                     ),
                     "no such world",
                     Some(help),
@@ -819,4 +862,23 @@ pub(crate) fn closest<'a>(
         .filter(|(d, c)| *d <= 2.max(c.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+}
+
+/// The first WASI 0.3 interface world `id` imports or exports, by name.
+fn wasi_0_3_item(resolve: &wit_parser::Resolve, id: wit_parser::WorldId) -> Option<String> {
+    let world = &resolve.worlds[id];
+    world
+        .imports
+        .values()
+        .chain(world.exports.values())
+        .find_map(|item| match item {
+            wit_parser::WorldItem::Interface { id, .. } => {
+                let package = &resolve.packages[resolve.interfaces[*id].package?].name;
+                let v = package.version.as_ref()?;
+                (package.namespace == "wasi" && v.major == 0 && v.minor == 3)
+                    .then(|| resolve.id_of(*id))
+                    .flatten()
+            }
+            _ => None,
+        })
 }
