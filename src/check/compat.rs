@@ -4,7 +4,9 @@
 
 use std::collections::HashSet;
 
-use wit_parser::{Function, Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, TypeOwner};
+use wit_parser::{
+    Function, FunctionKind, Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, TypeOwner,
+};
 
 use super::Code;
 use super::wit_text::{func_sig, type_str, typedef_str};
@@ -55,6 +57,13 @@ pub enum What {
         /// How many the other side has.
         found: usize,
     },
+    /// The functions differ in being async (`expected` and `found` are `async` or `sync`).
+    Async {
+        /// The expecting side's.
+        expected: &'static str,
+        /// The other side's.
+        found: &'static str,
+    },
     /// Any other difference, in a few words.
     Other(String),
 }
@@ -67,7 +76,7 @@ impl What {
             What::Unexpected { kind, name } => format!("{kind} `{name}` was added"),
             What::Absent(kind) => format!("the {kind} was removed"),
             What::Extra(kind) => format!("the {kind} was added"),
-            What::Count { .. } | What::Other(_) => self.to_string(),
+            What::Count { .. } | What::Async { .. } | What::Other(_) => self.to_string(),
         }
     }
 
@@ -84,6 +93,10 @@ impl What {
                 found,
             } => What::Count {
                 kind,
+                expected: found,
+                found: expected,
+            },
+            What::Async { expected, found } => What::Async {
                 expected: found,
                 found: expected,
             },
@@ -124,6 +137,15 @@ impl std::fmt::Display for What {
                 "{expected} {kind}{} expected, {found} found",
                 if *expected == 1 { "" } else { "s" }
             ),
+            What::Async { expected, found } => {
+                let article = |w: &str| if w == "async" { "an" } else { "a" };
+                write!(
+                    f,
+                    "{} {expected} function expected, {} {found} one found (the component model does not convert between them)",
+                    article(expected),
+                    article(found)
+                )
+            }
             What::Other(text) => f.write_str(text),
         }
     }
@@ -223,6 +245,27 @@ impl Cx<'_> {
         let name = ef.item_name();
         let item = format!("function `{name}`");
         let sig = |r: &Resolve, f: &Function| format!("{}: {}", f.item_name(), func_sig(r, f));
+        let asyncness = |f: &Function| {
+            if matches!(
+                f.kind,
+                FunctionKind::AsyncFreestanding
+                    | FunctionKind::AsyncMethod(_)
+                    | FunctionKind::AsyncStatic(_)
+            ) {
+                "async"
+            } else {
+                "sync"
+            }
+        };
+        if asyncness(ef) != asyncness(ff) {
+            let (e, f) = (sig(self.e, ef), sig(self.f, ff));
+            let what = What::Async {
+                expected: asyncness(ef),
+                found: asyncness(ff),
+            };
+            self.diff(&item, e, f, what);
+            return;
+        }
         if std::mem::discriminant(&ef.kind) != std::mem::discriminant(&ff.kind) {
             let (e, f) = (sig(self.e, ef), sig(self.f, ff));
             self.diff(
@@ -394,9 +437,11 @@ impl Cx<'_> {
                 self.optional(&a.ok, &b.ok, &format!("{here}, ok type"));
                 self.optional(&a.err, &b.err, &format!("{here}, err type"));
             }
-            (TypeDefKind::Future(a), TypeDefKind::Future(b))
-            | (TypeDefKind::Stream(a), TypeDefKind::Stream(b)) => {
-                self.optional(a, b, &format!("{here}, payload"))
+            (TypeDefKind::Future(a), TypeDefKind::Future(b)) => {
+                self.optional(a, b, &format!("{here}, future payload"))
+            }
+            (TypeDefKind::Stream(a), TypeDefKind::Stream(b)) => {
+                self.optional(a, b, &format!("{here}, stream element"))
             }
             _ => {
                 let (e, f) = whole(self);
@@ -506,6 +551,41 @@ mod tests {
         assert_eq!(d[0].expected, "f: func(a: u32)");
         let d = compare_functions((&two.0, &two.1), (&one.0, &one.1));
         assert_eq!(d[0].what.to_string(), "2 parameters expected, 1 found");
+    }
+
+    /// Async functions and streams, as the validator judges them: `async` must match, and a
+    /// stream's element type is compared like any type.
+    #[test]
+    fn async_and_streams_are_compared() {
+        let sync = function("package t:t; interface i { f: func(a: u32) -> u32; }");
+        let async_ = function("package t:t; interface i { f: async func(a: u32) -> u32; }");
+        let d = compare_functions((&async_.0, &async_.1), (&sync.0, &sync.1));
+        assert_eq!(d.len(), 1);
+        assert!(
+            d[0].what
+                .to_string()
+                .starts_with("an async function expected, a sync one found"),
+            "{}",
+            d[0].what
+        );
+        assert_eq!(d[0].expected, "f: async func(a: u32) -> u32");
+        assert_eq!(d[0].found, "f: func(a: u32) -> u32");
+        let reversed = d[0].clone().reversed().what.to_string();
+        assert!(
+            reversed.starts_with("a sync function expected, an async one found"),
+            "{reversed}"
+        );
+
+        let bytes = function("package t:t; interface i { f: async func() -> stream<u8>; }");
+        let words = function("package t:t; interface i { f: async func() -> stream<string>; }");
+        let d = compare_functions((&bytes.0, &bytes.1), (&words.0, &words.1));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].item, "function `f`, result, stream element");
+        assert_eq!(
+            (d[0].expected.as_str(), d[0].found.as_str()),
+            ("u8", "string")
+        );
+        assert!(compare_functions((&bytes.0, &bytes.1), (&bytes.0, &bytes.1)).is_empty());
     }
 
     /// A comparison run from the importer's side and reported from the world's reads as if the
