@@ -1002,10 +1002,11 @@ fn malformed() -> Result<(), Failed> {
     Ok(())
 }
 
-/// WASI 0.3 components (fixtures/p3): the Rust service (`wasip3`) answers GET and 404, streams
-/// a 300 kB POST body back whole, answers many requests at once, is stopped at its deadline,
-/// and reaches only granted origins; the [[test]]s of the Rust and Python commands and
-/// services (the Python ones with no WIT but a WASI world's name) pass.
+/// WASI 0.3 components (fixtures/p3): the app, a Rust service (`wasip3`) composed with the
+/// WASI 0.2 JavaScript library it imports, answers GET and 404, calls the library, streams a
+/// 300 kB POST body back whole, answers many requests at once, is stopped at its deadline, and
+/// reaches only granted origins; the [[test]]s of the Rust and Python commands and services
+/// (the Python ones with no WIT but a WASI world's name) pass.
 fn wasi_p3() -> Result<(), Failed> {
     let out = weld()
         .env("WELD_CACHE_DIR", shared_cache())
@@ -1019,12 +1020,14 @@ fn wasi_p3() -> Result<(), Failed> {
     let stdout = String::from_utf8_lossy(&out.stdout);
     expect_code(&out, 0);
     // Commands and services in Rust and Python, HTTP tests included.
-    assert!(stdout.contains("8 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("9 passed, 0 failed"), "{stdout}");
 
+    // The app: the Rust 0.3 service composed with a 0.2 JavaScript library it imports.
     let (granted, hits) = upstream("from the granted upstream")?;
-    let app = "fixtures/p3/target/weld/service.wasm".to_string();
+    let project = ["-C".to_string(), "fixtures/p3".to_string()];
     let server = Server::spawn(&[
-        app.clone(),
+        project[0].clone(),
+        project[1].clone(),
         "--timeout".into(),
         "3s".into(),
         "--allow-http".into(),
@@ -1035,6 +1038,7 @@ fn wasi_p3() -> Result<(), Failed> {
         (200, "Hello from a WASI 0.3 service\n".into())
     );
     assert_eq!(server.get("/nope")?, (404, "not found\n".into()));
+    assert_eq!(server.get("/shout?weld")?, (200, "WELD!".into()));
 
     // 300 kB through the guest's streams and back, every byte in order.
     let sent: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
@@ -1072,7 +1076,7 @@ fn wasi_p3() -> Result<(), Failed> {
     drop(server);
 
     // Nothing granted: the same fetch is refused inside the guest, before any connection.
-    let server = Server::spawn(&[app])?;
+    let server = Server::spawn(&project)?;
     let (status, body) = server.get(&format!("/fetch?{granted}"))?;
     assert_eq!(status, 502);
     assert!(body.contains("HttpRequestDenied"), "{body}");
