@@ -169,6 +169,26 @@ pub enum RunError {
         candidates: Vec<String>,
     },
 
+    /// `--invoke` of a function that takes or returns a stream or a future: WAVE can neither
+    /// write nor print one.
+    #[error("`{call}` in `{name}` {what}, which --invoke cannot {verb}")]
+    #[diagnostic(
+        code(weld::run::async_value),
+        help(
+            "call it from a component that imports it (compose one with this as a plug), or invoke a function of plain values"
+        )
+    )]
+    AsyncValue {
+        /// The component.
+        name: String,
+        /// The export as written.
+        call: String,
+        /// `returns a stream<u8>`, `takes a future<string>`.
+        what: String,
+        /// `write` for a parameter, `print` for a result.
+        verb: &'static str,
+    },
+
     /// `--invoke` arguments of the wrong number or type.
     #[error(transparent)]
     #[diagnostic(transparent)]

@@ -424,6 +424,18 @@ fn target_and_arguments(
         .ok_or_else(|| RunError::internal(format!("`{}` is not a function", target.qualified())))?;
     let param_types: Vec<_> = func_ty.params().map(|(_, t)| t).collect();
     let param_names: Vec<String> = func_ty.params().map(|(n, _)| n.to_string()).collect();
+    let refuse = |what: String, verb| RunError::AsyncValue {
+        name: name.to_string(),
+        call: call.target().to_string(),
+        what,
+        verb,
+    };
+    if let Some(kind) = param_types.iter().find_map(async_value) {
+        return Err(refuse(format!("takes a {kind}"), "write"));
+    }
+    if let Some(kind) = func_ty.results().find_map(|t| async_value(&t)) {
+        return Err(refuse(format!("returns a {kind}"), "print"));
+    }
     let untyped = call.untyped()?;
     let params = untyped
         .to_wasm_params::<Val>(param_types.iter())
@@ -448,6 +460,29 @@ fn target_and_arguments(
             )
         })?;
     Ok((target, params))
+}
+
+/// The stream or future inside a value of type `ty`, if any: `stream`, `future`.
+fn async_value(ty: &wasmtime::component::types::Type) -> Option<&'static str> {
+    use wasmtime::component::types::Type;
+    match ty {
+        Type::Stream(_) => Some("stream"),
+        Type::Future(_) => Some("future"),
+        Type::ErrorContext => Some("error-context"),
+        Type::List(l) => async_value(&l.ty()),
+        Type::FixedLengthList(l) => async_value(&l.ty()),
+        Type::Map(m) => async_value(&m.key()).or_else(|| async_value(&m.value())),
+        Type::Record(r) => r.fields().find_map(|f| async_value(&f.ty)),
+        Type::Tuple(t) => t.types().find_map(|t| async_value(&t)),
+        Type::Variant(v) => v.cases().find_map(|c| c.ty.as_ref().and_then(async_value)),
+        Type::Option(o) => async_value(&o.ty()),
+        Type::Result(r) => r
+            .ok()
+            .as_ref()
+            .and_then(async_value)
+            .or_else(|| r.err().as_ref().and_then(async_value)),
+        _ => None,
+    }
 }
 
 /// Why a run stopped early: a usage error found only now, or what the guest did.
