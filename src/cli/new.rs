@@ -26,6 +26,7 @@ Examples:
   weld new hello --lang rust                     a command in Rust; then: weld up
   weld new api --lang python --template http     an HTTP app in Python; then: weld up, curl localhost:8080
   weld new web --lang js --template http -C myapp
+  weld new svc --lang rust --template http-p3   a WASI 0.3 HTTP app (async handler, streamed body)
   weld new pricing --lang python --world pricing-provider   a skeleton of a world in wit/
 
 Exit status:
@@ -42,7 +43,8 @@ pub struct NewArgs {
     #[arg(long, value_enum)]
     lang: LangArg,
 
-    /// What it is: a command (wasi:cli/run) or an HTTP app (wasi:http/proxy)
+    /// What it is: a command (wasi:cli/run) or an HTTP app (wasi:http/proxy), on WASI 0.2, or
+    /// on WASI 0.3 (cli-p3, http-p3)
     #[arg(long, value_enum, default_value = "cli", conflicts_with = "world")]
     template: TemplateArg,
 
@@ -61,8 +63,16 @@ enum LangArg {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum TemplateArg {
+    /// A command (wasi:cli/run@0.2)
     Cli,
+    /// An HTTP app (wasi:http/proxy@0.2)
     Http,
+    /// A WASI 0.3 command: async `run` (Rust, Python)
+    #[value(name = "cli-p3")]
+    CliP3,
+    /// A WASI 0.3 HTTP app: async `handle`, streamed bodies (Rust, Python)
+    #[value(name = "http-p3")]
+    HttpP3,
 }
 
 impl NewArgs {
@@ -77,19 +87,25 @@ impl NewArgs {
             None => cx.cwd.clone(),
         };
         let dir = cx.cwd.join(dir);
-        std::fs::create_dir_all(&dir).map_err(|e| weld::error::Error::Usage {
-            message: format!("cannot create {}: {e}", cx.show(&dir)),
-        })?;
+        let template = match self.template {
+            TemplateArg::Cli => Template::Cli,
+            TemplateArg::Http => Template::Http,
+            TemplateArg::CliP3 => Template::CliP3,
+            TemplateArg::HttpP3 => Template::HttpP3,
+        };
         let lang = match self.lang {
             LangArg::Rust => Lang::Rust,
             LangArg::Python => Lang::Python,
             LangArg::Js => Lang::Js,
             LangArg::Go => Lang::Go,
         };
-        let template = match self.template {
-            TemplateArg::Cli => Template::Cli,
-            TemplateArg::Http => Template::Http,
-        };
+        // Refused before anything is made.
+        if self.world.is_none() {
+            template.fits(lang)?;
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| weld::error::Error::Usage {
+            message: format!("cannot create {}: {e}", cx.show(&dir)),
+        })?;
         let created = match &self.world {
             Some(world) => scaffold::new_from_world(
                 &dir,

@@ -20,6 +20,45 @@ pub enum Template {
     Cli,
     /// An HTTP app: exports `wasi:http/incoming-handler`, answers every request.
     Http,
+    /// A WASI 0.3 command: exports `wasi:cli/run@0.3.0`, an async function (Rust, Python).
+    CliP3,
+    /// A WASI 0.3 HTTP app: exports `wasi:http/handler@0.3.0` (Rust, Python).
+    HttpP3,
+}
+
+impl Template {
+    /// Whether it targets WASI 0.3.
+    pub fn is_p3(self) -> bool {
+        matches!(self, Template::CliP3 | Template::HttpP3)
+    }
+
+    /// Refuses a WASI 0.3 template in a language whose toolchain cannot make 0.3 components.
+    pub fn fits(self, lang: Lang) -> Result<(), ScaffoldError> {
+        if !self.is_p3() || !matches!(lang, Lang::Js | Lang::Go) {
+            return Ok(());
+        }
+        Err(ScaffoldError::NoWasiP3 {
+            tool: if lang == Lang::Js {
+                "componentize-js"
+            } else {
+                "Go's wit-bindgen-go"
+            },
+            instead: if self == Template::HttpP3 {
+                "http"
+            } else {
+                "cli"
+            },
+        })
+    }
+
+    /// The WASI world a 0.3 template implements, as weld.toml names it.
+    fn p3_world(self) -> Option<&'static str> {
+        match self {
+            Template::CliP3 => Some("wasi:cli/command@0.3.0"),
+            Template::HttpP3 => Some("wasi:http/service@0.3.0"),
+            _ => None,
+        }
+    }
 }
 
 /// Why a starter cannot be made.
@@ -45,6 +84,19 @@ pub enum ScaffoldError {
     #[error("weld.toml already has a component `{0}`")]
     #[diagnostic(code(weld::new::duplicate), help("choose another name"))]
     Duplicate(String),
+
+    /// A WASI 0.3 template in a language whose toolchain cannot build 0.3 yet.
+    #[error("{tool} cannot build WASI 0.3 components yet")]
+    #[diagnostic(
+        code(weld::new::wasi_0_3),
+        help("use --template {instead} (WASI 0.2); Rust and Python have cli-p3 and http-p3")
+    )]
+    NoWasiP3 {
+        /// The toolchain.
+        tool: &'static str,
+        /// The 0.2 template to use instead.
+        instead: &'static str,
+    },
 
     /// weld.toml is not TOML; `weld plan` says where.
     #[error("{}: {message}", path.display())]
@@ -147,6 +199,7 @@ pub fn new_component(
     lang: Lang,
     template: Template,
 ) -> Result<Created, ScaffoldError> {
+    template.fits(lang)?;
     let (manifest, mut doc, new_project) = open(dir, name, lang)?;
     let source_dir = dir.join(name);
 
@@ -157,7 +210,8 @@ pub fn new_component(
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let world = name.to_string();
     let mut own_wit = None;
-    if matches!(lang, Lang::Python | Lang::Js) {
+    // A 0.3 template names its WASI world in full, which needs no WIT (weld supplies it).
+    if matches!(lang, Lang::Python | Lang::Js) && !template.is_p3() {
         let wit_key = wit_key(&doc);
         let wit_dir = dir.join(&wit_key);
         let file = wit_dir.join(format!("{name}.wit"));
@@ -192,6 +246,7 @@ pub fn new_component(
     }
     let world = match (lang, template) {
         (Lang::Rust, _) | (Lang::Go, Template::Cli) => None,
+        (_, t) if t.is_p3() => t.p3_world(),
         _ => Some(world.as_str()),
     };
     // The app's root when there is no [compose] yet.
@@ -217,8 +272,8 @@ pub fn new_component(
         root,
         place,
         kind: match template {
-            Template::Cli => Kind::Cli,
-            Template::Http => Kind::Http,
+            Template::Cli | Template::CliP3 => Kind::Cli,
+            Template::Http | Template::HttpP3 => Kind::Http,
         },
     })
 }
@@ -651,8 +706,10 @@ fn world_wit(header: &str, world: &str, lang: Lang, template: Template) -> Strin
         _ => "0.2.0",
     };
     let (what, item) = match template {
-        Template::Cli => ("A command", format!("export wasi:cli/run@{release};")),
-        Template::Http => ("An HTTP app", format!("include wasi:http/proxy@{release};")),
+        Template::Cli | Template::CliP3 => ("A command", format!("export wasi:cli/run@{release};")),
+        Template::Http | Template::HttpP3 => {
+            ("An HTTP app", format!("include wasi:http/proxy@{release};"))
+        }
     };
     format!(
         "{header}/// {what}: the world component `{world}` implements. Add imports and exports here;\n\
@@ -662,9 +719,14 @@ fn world_wit(header: &str, world: &str, lang: Lang, template: Template) -> Strin
 }
 
 fn rust_files(dir: &Path, name: &str, template: Template) -> Vec<(PathBuf, String)> {
+    // wasip3 0.9 is WASI 0.3.0, the release weld's runtime implements; 0.10 is 0.3.2.
+    const WASIP3: &str = "# WASI 0.3.0, the release weld's runtime implements (0.10 is for 0.3.2).\n\
+                          wasip3 = { version = \"=0.9.0\", features = [\"async-spawn\"] }\n";
     let (lib, deps) = match template {
         Template::Cli => ("", ""),
         Template::Http => ("\n[lib]\ncrate-type = [\"cdylib\"]\n", "wasip2 = \"1.0\"\n"),
+        Template::CliP3 => ("", WASIP3),
+        Template::HttpP3 => ("\n[lib]\ncrate-type = [\"cdylib\"]\n", WASIP3),
     };
     let cargo = format!(
         "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n{lib}\n\
@@ -706,6 +768,48 @@ fn rust_files(dir: &Path, name: &str, template: Template) -> Vec<(PathBuf, Strin
                  OutgoingBody::finish(outgoing, None).expect(\"the body ends\");\n    }}\n}}\n"
             ),
         ),
+        Template::CliP3 => (
+            "src/main.rs",
+            format!(
+                "//! `{name}`: a WASI 0.3 command (the `wasip3` crate): `run` is an async function.\n\
+                 //! `weld up` builds it for wasm32-wasip2 and runs it; arguments after `--` and\n\
+                 //! `[run] args` in weld.toml reach `std::env::args`.\n\n\
+                 wasip3::cli::command::export!(App);\n\n\
+                 struct App;\n\n\
+                 impl wasip3::exports::cli::run::Guest for App {{\n    \
+                 async fn run() -> Result<(), ()> {{\n        \
+                 let who = std::env::args().nth(1).unwrap_or_else(|| \"world\".into());\n        \
+                 println!(\"Hello, {{who}}, from {name}!\");\n        \
+                 Ok(())\n    }}\n}}\n\n\
+                 // The exported `run` is the entry point; this `main` is never called.\n\
+                 fn main() {{}}\n"
+            ),
+        ),
+        Template::HttpP3 => (
+            "src/lib.rs",
+            format!(
+                "//! `{name}`: a WASI 0.3 HTTP app (the `wasip3` crate's service world): `handle` is an\n\
+                 //! async function returning the response, whose body is a stream written after it\n\
+                 //! returns. `weld up` serves it: every request runs in a fresh instance.\n\n\
+                 use wasip3::http::types::{{ErrorCode, Fields, Request, Response}};\n\
+                 use wasip3::{{wit_bindgen, wit_future, wit_stream}};\n\n\
+                 wasip3::http::service::export!(App);\n\n\
+                 struct App;\n\n\
+                 impl wasip3::exports::http::handler::Guest for App {{\n    \
+                 async fn handle(request: Request) -> Result<Response, ErrorCode> {{\n        \
+                 let path = request.get_path_with_query().unwrap_or_default();\n        \
+                 let body = format!(\"Hello from {name}! You asked for {{path}}\\n\");\n        \
+                 let headers = Fields::new();\n        \
+                 let _ = headers.set(\"content-type\", &[b\"text/plain; charset=utf-8\".to_vec()]);\n        \
+                 let (mut body_tx, body_rx) = wit_stream::new();\n        \
+                 // No trailers: dropping the writer sends the default, `Ok(None)`.\n        \
+                 let (_, trailers) = wit_future::new(|| Ok(None));\n        \
+                 let (response, _sent) = Response::new(headers, Some(body_rx), trailers);\n        \
+                 wit_bindgen::spawn_local(async move {{\n            \
+                 body_tx.write_all(body.into_bytes()).await;\n        }});\n        \
+                 Ok(response)\n    }}\n}}\n"
+            ),
+        ),
     };
     vec![
         (dir.join("Cargo.toml"), cargo),
@@ -717,6 +821,7 @@ fn rust_files(dir: &Path, name: &str, template: Template) -> Vec<(PathBuf, Strin
 /// app's package is the one wit-bindgen-go names for `wasi:http/incoming-handler`.
 fn go_files(dir: &Path, name: &str, template: Template) -> Vec<(PathBuf, String)> {
     match template {
+        Template::CliP3 | Template::HttpP3 => unreachable!("refused by new_component"),
         Template::Cli => vec![
             (
                 dir.join("go.mod"),
@@ -760,6 +865,42 @@ fn go_files(dir: &Path, name: &str, template: Template) -> Vec<(PathBuf, String)
 
 fn python_app(name: &str, template: Template) -> String {
     match template {
+        Template::CliP3 => format!(
+            "\"\"\"`{name}`: a WASI 0.3 command (world wasi:cli/command@0.3.0, whose WIT weld supplies):\n\
+             `run` is an async function.\"\"\"\n\n\
+             import sys\n\n\
+             from wit_world import exports\n\n\n\
+             class Run(exports.Run):\n    \
+             async def run(self) -> None:\n        \
+             who = sys.argv[1] if len(sys.argv) > 1 else \"world\"\n        \
+             print(f\"Hello, {{who}}, from {name}!\")\n"
+        ),
+        Template::HttpP3 => format!(
+            "\"\"\"`{name}`: a WASI 0.3 HTTP app (world wasi:http/service@0.3.0, whose WIT weld supplies):\n\
+             `handle` is an async function returning the response, whose body is a stream written\n\
+             after it returns. Every request runs in a fresh instance.\"\"\"\n\n\
+             from typing import Optional\n\n\
+             import componentize_py_async_support\n\
+             import wit_world\n\
+             from componentize_py_async_support.futures import FutureReader\n\
+             from componentize_py_async_support.streams import ByteStreamWriter\n\
+             from componentize_py_types import Ok, Result\n\
+             from wit_world import exports\n\
+             from wit_world.imports.wasi_http_types import ErrorCode, Fields, Request, Response\n\n\n\
+             class Handler(exports.Handler):\n    \
+             async def handle(self, request: Request) -> Response:\n        \
+             path = request.get_path_with_query() or \"/\"\n        \
+             tx, rx = wit_world.byte_stream()\n        \
+             componentize_py_async_support.spawn(write(tx, f\"Hello from {name}! You asked for {{path}}\\n\"))\n        \
+             headers = Fields.from_list([(\"content-type\", b\"text/plain; charset=utf-8\")])\n        \
+             return Response.new(headers, rx, no_trailers())[0]\n\n\n\
+             async def write(tx: ByteStreamWriter, text: str) -> None:\n    \
+             with tx:\n        \
+             await tx.write_all(text.encode())\n\n\n\
+             def no_trailers() -> FutureReader[Result[Optional[Fields], ErrorCode]]:\n    \
+             make = wit_world.result_option_wasi_http_types_fields_wasi_http_types_error_code_future\n    \
+             return make(lambda: Ok(None))[1]\n"
+        ),
         Template::Cli => format!(
             "\"\"\"`{name}`: a command component (its world is in wit/{name}.wit).\"\"\"\n\n\
              import sys\n\n\
@@ -794,6 +935,7 @@ fn python_app(name: &str, template: Template) -> String {
 
 fn js_app(name: &str, template: Template) -> String {
     match template {
+        Template::CliP3 | Template::HttpP3 => unreachable!("refused by new_component"),
         Template::Cli => format!(
             "// `{name}`: a command component (its world is in wit/{name}.wit): `run` is its\n\
              // wasi:cli/run export.\n\n\

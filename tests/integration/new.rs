@@ -1,5 +1,5 @@
 //! `weld new` in an empty directory, then `weld up`: for each language, a command that runs and
-//! an HTTP app that answers, as generated.
+//! an HTTP app that answers, as generated; on WASI 0.3 too, for Rust and Python.
 
 use libtest_mimic::{Failed, Trial};
 
@@ -10,11 +10,22 @@ pub fn trials() -> Vec<Trial> {
     for lang in ["rust", "python", "js", "go"] {
         trials.push(crate::trial(
             format!("new::{lang}_cli_then_up_runs"),
-            move || cli(lang),
+            move || cli(lang, "cli"),
         ));
         trials.push(crate::trial(
             format!("new::{lang}_http_then_up_serves"),
-            move || http(lang),
+            move || http(lang, "http"),
+        ));
+    }
+    // WASI 0.3: the languages whose toolchains make it.
+    for lang in ["rust", "python"] {
+        trials.push(crate::trial(
+            format!("new::{lang}_cli_p3_then_up_runs"),
+            move || cli(lang, "cli-p3"),
+        ));
+        trials.push(crate::trial(
+            format!("new::{lang}_http_p3_then_up_serves"),
+            move || http(lang, "http-p3"),
         ));
     }
     trials.push(crate::trial(
@@ -269,8 +280,8 @@ fn scaffold(lang: &str, template: &str) -> Result<std::path::PathBuf, Failed> {
     Ok(dir)
 }
 
-fn cli(lang: &str) -> Result<(), Failed> {
-    let dir = scaffold(lang, "cli")?;
+fn cli(lang: &str, template: &str) -> Result<(), Failed> {
+    let dir = scaffold(lang, template)?;
     let out = weld()
         .env("WELD_CACHE_DIR", shared_cache())
         .current_dir(&dir)
@@ -285,8 +296,8 @@ fn cli(lang: &str) -> Result<(), Failed> {
     Ok(())
 }
 
-fn http(lang: &str) -> Result<(), Failed> {
-    let dir = scaffold(lang, "http")?;
+fn http(lang: &str, template: &str) -> Result<(), Failed> {
+    let dir = scaffold(lang, template)?;
     let server = super::serve::Server::command(&[
         "up".into(),
         dir.to_string_lossy().into_owned(),
