@@ -1004,8 +1004,8 @@ fn malformed() -> Result<(), Failed> {
 
 /// WASI 0.3 components (fixtures/p3): the app, a Rust service (`wasip3`) composed with the
 /// WASI 0.2 JavaScript library it imports, answers GET and 404, calls the library, streams a
-/// 300 kB POST body back whole, answers many requests at once, is stopped at its deadline, and
-/// reaches only granted origins; the [[test]]s of the Rust and Python commands and services
+/// 300 kB POST body back whole, answers many requests at once, is stopped at its deadline and
+/// its memory limit, reaches only granted origins, and finishes a request in flight on SIGINT; the [[test]]s of the Rust and Python commands and services
 /// (the Python ones with no WIT but a WASI world's name) pass.
 fn wasi_p3() -> Result<(), Failed> {
     let out = weld()
@@ -1073,6 +1073,22 @@ fn wasi_p3() -> Result<(), Failed> {
     assert_eq!(server.get("/loop")?.0, 504);
     let log = server.log_with(&["GET /loop 504"]);
     assert!(log.contains("did not finish within its deadline"), "{log}");
+    // The memory limit (the run's default, 1 GiB) stops a guest that asks for more; a smaller
+    // request is fine, and serving goes on.
+    assert_eq!(
+        server.get("/alloc?8")?,
+        (200, "touched 2048 pages\n".into())
+    );
+    assert_eq!(server.get("/alloc?1500")?.0, 503);
+    assert_eq!(server.get("/")?.0, 200);
+    // SIGINT while a request waits in the host: it finishes, then weld exits 0.
+    let mut server = server;
+    let url = server.url("/sleep?2000");
+    let in_flight = std::thread::spawn(move || get(&agent(), &url).map_err(|e| format!("{e:?}")));
+    std::thread::sleep(Duration::from_millis(1000));
+    let code = server.interrupt(Duration::from_secs(30))?;
+    assert_eq!(in_flight.join().unwrap()?, (200, "slept 2000 ms\n".into()));
+    assert_eq!(code, Some(0), "{}", server.log());
     drop(server);
 
     // Nothing granted: the same fetch is refused inside the guest, before any connection.
