@@ -491,7 +491,6 @@ pub(super) enum Failure {
     Error(wasmtime::Error),
 }
 
-/// Instantiates `app` in `store` and does `action`.
 /// The `wasi:cli/run` a command exports: 0.3's (an async function) or 0.2's.
 enum Command {
     P2(wasmtime_wasi::p2::bindings::CommandPre<Host>),
@@ -509,6 +508,7 @@ impl Command {
     }
 }
 
+/// Instantiates `app` in `store` and does `action`.
 pub(super) async fn execute(
     app: &App,
     store: &mut Store<Host>,
