@@ -261,35 +261,28 @@ fn runtime_wasi_as(wanted: &HashSet<&PackageName>) -> Option<Vec<semver::Version
 /// The WASI 0.2 release the runtime implements (`0.2.12` for wasmtime 48).
 pub fn runtime_wasi_version() -> &'static semver::Version {
     static VERSION: std::sync::OnceLock<semver::Version> = std::sync::OnceLock::new();
-    VERSION.get_or_init(|| {
-        let http = RUNTIME_WASI
-            .iter()
-            .find(|(name, _)| name.ends_with("/http.wit"))
-            .expect("build.rs embeds wasi:http");
-        let group = UnresolvedPackageGroup::parse(http.0, http.1).expect("the embedded WIT parses");
-        group
-            .main
-            .name
-            .version
-            .expect("WASI packages are versioned")
-    })
+    VERSION.get_or_init(|| http_version(RUNTIME_WASI))
 }
 
 /// The WASI 0.3 release the runtime implements (`0.3.0` for wasmtime 48).
 pub fn runtime_wasi_p3_version() -> &'static semver::Version {
     static VERSION: std::sync::OnceLock<semver::Version> = std::sync::OnceLock::new();
-    VERSION.get_or_init(|| {
-        let http = RUNTIME_WASI_P3
-            .iter()
-            .find(|(name, _)| name.ends_with("/http.wit"))
-            .expect("build.rs embeds wasi:http");
-        let group = UnresolvedPackageGroup::parse(http.0, http.1).expect("the embedded WIT parses");
-        group
-            .main
-            .name
-            .version
-            .expect("WASI packages are versioned")
-    })
+    VERSION.get_or_init(|| http_version(RUNTIME_WASI_P3))
+}
+
+/// The release of the wasi:http package among `files` (every WASI package of one release
+/// shares it).
+fn http_version(files: &[(&str, &str)]) -> semver::Version {
+    let http = files
+        .iter()
+        .find(|(name, _)| name.ends_with("/http.wit"))
+        .expect("build.rs embeds wasi:http");
+    let group = UnresolvedPackageGroup::parse(http.0, http.1).expect("the embedded WIT parses");
+    group
+        .main
+        .name
+        .version
+        .expect("WASI packages are versioned")
 }
 
 /// Whether a line of WIT declares a function on one line (`name: func(…) -> …;`), as every
