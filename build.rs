@@ -36,64 +36,55 @@ fn main() {
     };
     // wasmtime-wasi keeps the WIT of its preview 2 host in src/p2/wit/deps, bindgen! reads the
     // same files; wasmtime-wasi-http's wit/deps repeats those packages and adds wasi:http,
-    // which is all weld takes from it.
-    let wasi_deps = dir(wasi, "src/p2/wit/deps");
-    let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(&wasi_deps)
-        .unwrap_or_else(|e| panic!("reading {wasi_deps}: {e}"))
-        .map(|entry| entry.expect("a readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wit"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (format!("wasmtime-wasi-{}/{name}", wasi.version), p)
-        })
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "{wasi_deps} holds no .wit files");
-    let http_wit = dir(http, "wit/deps/http.wit");
-    assert!(http_wit.is_file(), "{http_wit} is missing");
-    files.push((
-        format!("wasmtime-wasi-http-{}/http.wit", http.version),
-        http_wit.into_std_path_buf(),
-    ));
-    let mut out = format!(
-        "/// The WASI 0.2 WIT of wasmtime-wasi {} and wasmtime-wasi-http {}, as (file name, contents).\n\
-         pub const WASI: &[(&str, &str)] = &[\n",
-        wasi.version, http.version
-    );
-    for (name, file) in &files {
-        writeln!(out, "    ({name:?}, include_str!({file:?})),").unwrap();
+    // which is all weld takes from it. For WASI 0.3 each crate keeps its p3 host's WIT in
+    // src/p3/wit/deps, wasi:http's beside copies of the others.
+    let release = |wasi_deps: &str, http_file: &str, tag: &str| {
+        let wasi_deps = dir(wasi, wasi_deps);
+        let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(&wasi_deps)
+            .unwrap_or_else(|e| panic!("reading {wasi_deps}: {e}"))
+            .map(|entry| entry.expect("a readable entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "wit"))
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (format!("wasmtime-wasi-{}/{tag}{name}", wasi.version), p)
+            })
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "{wasi_deps} holds no .wit files");
+        let http_wit = dir(http, http_file);
+        assert!(http_wit.is_file(), "{http_wit} is missing");
+        files.push((
+            format!("wasmtime-wasi-http-{}/{tag}http.wit", http.version),
+            http_wit.into_std_path_buf(),
+        ));
+        files
+    };
+    let mut out = String::new();
+    for (name, doc, files) in [
+        (
+            "WASI",
+            format!(
+                "The WASI 0.2 WIT of wasmtime-wasi {} and wasmtime-wasi-http {}",
+                wasi.version, http.version
+            ),
+            release("src/p2/wit/deps", "wit/deps/http.wit", ""),
+        ),
+        (
+            "WASI_P3",
+            "The WASI 0.3 WIT of the same crates".to_string(),
+            release("src/p3/wit/deps", "src/p3/wit/deps/http.wit", "p3/"),
+        ),
+    ] {
+        writeln!(
+            out,
+            "/// {doc}, as (file name, contents).\npub const {name}: &[(&str, &str)] = &["
+        )
+        .unwrap();
+        for (name, file) in &files {
+            writeln!(out, "    ({name:?}, include_str!({file:?})),").unwrap();
+        }
+        out.push_str("];\n");
     }
-    out.push_str("];\n");
-    // WASI 0.3: each crate keeps its p3 host's WIT in src/p3/wit/deps, wasi:http's beside
-    // copies of the others.
-    let wasi_p3 = dir(wasi, "src/p3/wit/deps");
-    let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(&wasi_p3)
-        .unwrap_or_else(|e| panic!("reading {wasi_p3}: {e}"))
-        .map(|entry| entry.expect("a readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wit"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (format!("wasmtime-wasi-{}/p3/{name}", wasi.version), p)
-        })
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "{wasi_p3} holds no .wit files");
-    let http_p3 = dir(http, "src/p3/wit/deps/http.wit");
-    assert!(http_p3.is_file(), "{http_p3} is missing");
-    files.push((
-        format!("wasmtime-wasi-http-{}/p3/http.wit", http.version),
-        http_p3.into_std_path_buf(),
-    ));
-    writeln!(
-        out,
-        "/// The WASI 0.3 WIT of the same crates, as (file name, contents).\n\
-         pub const WASI_P3: &[(&str, &str)] = &["
-    )
-    .unwrap();
-    for (name, file) in &files {
-        writeln!(out, "    ({name:?}, include_str!({file:?})),").unwrap();
-    }
-    out.push_str("];\n");
     // The two crates are released together; name the version once when they agree.
     let source = if wasi.version == http.version {
         format!("wasmtime-wasi and wasmtime-wasi-http {}", wasi.version)
