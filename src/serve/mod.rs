@@ -564,7 +564,7 @@ where
         Err(e) => return Answer::weld(internal_error(), Some(e)),
     };
     let (input, receiver) = match &shared.pre {
-        Handler::P2(_) => {
+        Handler::P2(pre) => {
             let (sender, receiver) = oneshot::channel();
             let resources = (|| -> wasmtime::Result<_> {
                 let mut http = store.data_mut().http();
@@ -573,7 +573,14 @@ where
                 Ok((req, out))
             })();
             match resources {
-                Ok((req, out)) => (Input::P2 { req, out }, Receiver::P2(receiver)),
+                Ok((req, out)) => (
+                    Input::P2 {
+                        pre: pre.clone(),
+                        req,
+                        out,
+                    },
+                    Receiver::P2(receiver),
+                ),
                 // The only request wasi:http refuses to represent: one with no authority.
                 Err(_) => {
                     return Answer::weld(
@@ -583,12 +590,13 @@ where
                 }
             }
         }
-        Handler::P3(_) => {
+        Handler::P3(pre) => {
             let (sender, receiver) = oneshot::channel();
             let hooks = store.data_mut().http().hooks;
             let (req, io) = wasmtime_wasi_http::p3::Request::from_http(hooks, req);
             (
                 Input::P3 {
+                    pre: pre.clone(),
                     req,
                     io: Box::pin(io),
                     sender,
@@ -598,20 +606,24 @@ where
         }
     };
 
-    let pre = shared.pre.clone();
     let timeout = deadline.saturating_duration_since(Instant::now());
     let watching = client.clone();
     let guest = tokio::spawn(async move {
         let call = async {
-            match (pre, input) {
-                (Handler::P2(pre), Input::P2 { req, out }) => {
+            match input {
+                Input::P2 { pre, req, out } => {
                     let proxy = pre.instantiate_async(&mut store).await?;
                     proxy
                         .wasi_http_incoming_handler()
                         .call_handle(&mut store, req, out)
                         .await
                 }
-                (Handler::P3(pre), Input::P3 { req, io, sender }) => {
+                Input::P3 {
+                    pre,
+                    req,
+                    io,
+                    sender,
+                } => {
                     let service = pre.instantiate_async(&mut store).await?;
                     store
                         .run_concurrent(async |store| {
@@ -619,7 +631,6 @@ where
                         })
                         .await?
                 }
-                _ => unreachable!("the input is made for the handler"),
             }
         };
         // A guest computing is stopped by its epoch callback; one waiting in the host (a
@@ -695,16 +706,18 @@ where
     }
 }
 
-/// A request as the app's handler takes it.
+/// A request as the app's handler takes it, with the handler.
 enum Input {
     /// 0.2: the request and the outparam the response goes out through.
     P2 {
+        pre: wasmtime_wasi_http::p2::bindings::ProxyPre<Host>,
         req: wasmtime::component::Resource<wasmtime_wasi_http::p2::types::HostIncomingRequest>,
         out: wasmtime::component::Resource<wasmtime_wasi_http::p2::types::HostResponseOutparam>,
     },
     /// 0.3: the request, the future that reports how reading its body went, and where the
     /// response goes.
     P3 {
+        pre: wasmtime_wasi_http::p3::bindings::ServicePre<Host>,
         req: wasmtime_wasi_http::p3::Request,
         io: Pin<Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>>,
         sender: oneshot::Sender<Result<Response, String>>,

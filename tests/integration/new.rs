@@ -7,25 +7,20 @@ use crate::{expect_code, shared_cache, weld};
 
 pub fn trials() -> Vec<Trial> {
     let mut trials = Vec::new();
-    for lang in ["rust", "python", "js", "go"] {
+    // Every language on WASI 0.2; on 0.3, the languages whose toolchains make it.
+    let starters = ["rust", "python", "js", "go"]
+        .map(|lang| (lang, ""))
+        .into_iter()
+        .chain([("rust", "-p3"), ("python", "-p3")]);
+    for (lang, release) in starters {
+        let suffix = release.replace('-', "_");
         trials.push(crate::trial(
-            format!("new::{lang}_cli_then_up_runs"),
-            move || cli(lang, "cli"),
+            format!("new::{lang}_cli{suffix}_then_up_runs"),
+            move || cli(lang, &format!("cli{release}")),
         ));
         trials.push(crate::trial(
-            format!("new::{lang}_http_then_up_serves"),
-            move || http(lang, "http"),
-        ));
-    }
-    // WASI 0.3: the languages whose toolchains make it.
-    for lang in ["rust", "python"] {
-        trials.push(crate::trial(
-            format!("new::{lang}_cli_p3_then_up_runs"),
-            move || cli(lang, "cli-p3"),
-        ));
-        trials.push(crate::trial(
-            format!("new::{lang}_http_p3_then_up_serves"),
-            move || http(lang, "http-p3"),
+            format!("new::{lang}_http{suffix}_then_up_serves"),
+            move || http(lang, &format!("http{release}")),
         ));
     }
     trials.push(crate::trial(
