@@ -119,11 +119,12 @@ impl ComponentInfo {
         })
     }
 
-    /// Whether the component is an HTTP app (WASI 0.2's proxy world or 0.3's service).
+    /// Whether the component is a WASI 0.2 HTTP app (the proxy world), as the deploy targets'
+    /// shims serve. A 0.3 service is not counted: they are not known to serve one.
     pub fn is_http(&self) -> bool {
-        self.exports.iter().any(|e| {
-            e.starts_with("wasi:http/incoming-handler@") || e.starts_with("wasi:http/handler@0.3.")
-        })
+        self.exports
+            .iter()
+            .any(|e| e.starts_with("wasi:http/incoming-handler@"))
     }
 
     /// Whether the component is a command.
