@@ -258,6 +258,17 @@ fn error_row(f: &Finding) -> String {
 }
 
 /// The findings grouped by component, then each problem with both sides, then a summary.
+/// Each item once, in the order first seen.
+fn first_seen<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
 pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) -> String {
     let r = &cx.reporter;
     let verbose = r.verbosity() >= 1;
@@ -341,22 +352,12 @@ pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) ->
             }
         }
         if !runtime.is_empty() {
-            let mut packages: Vec<&str> = Vec::new();
-            for package in runtime.iter().map(|i| i.split('/').next().unwrap_or(i)) {
-                if !packages.contains(&package) {
-                    packages.push(package);
-                }
-            }
+            let packages = first_seen(runtime.iter().map(|i| i.split('/').next().unwrap_or(i)));
             // The WASI lines they come from (`0.2`, `0.3`), named as people say them.
-            let mut lines: Vec<&str> = Vec::new();
-            for line in runtime.iter().filter_map(|i| {
+            let mut lines = first_seen(runtime.iter().filter_map(|i| {
                 let version = i.rsplit_once('@')?.1;
                 version.rsplit_once('.').map(|(line, _)| line)
-            }) {
-                if !lines.contains(&line) {
-                    lines.push(line);
-                }
-            }
+            }));
             lines.sort();
             let _ = writeln!(
                 out,
