@@ -166,6 +166,8 @@ fn go_pkg(manifest: &cargo_metadata::camino::Utf8Path, glue: &str) {
         "/// The crates that generate Go components' glue (part of their build fingerprint).\npub const GO_GLUE: &str = {glue:?};"
     )
     .unwrap();
+    // Also for the toolchain finder, which must not reach into the build stage for it.
+    println!("cargo:rustc-env=WELD_GO_MINIMUM={go_version}");
     let dest = PathBuf::from(std::env::var_os("OUT_DIR").unwrap()).join("go_pkg.rs");
     std::fs::write(dest, out).expect("OUT_DIR is writable");
 }

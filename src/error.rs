@@ -123,3 +123,9 @@ impl From<std::io::Error> for Error {
 
 /// Shorthand for results in weld.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<Box<crate::call::CallSyntax>> for Error {
+    fn from(e: Box<crate::call::CallSyntax>) -> Error {
+        Error::Run(e.into())
+    }
+}

@@ -241,7 +241,7 @@ pub fn wave(data: &[u8]) {
     };
     let call = match crate::run::Call::parse(text) {
         Ok(call) => call,
-        Err(e) => return refused("--invoke", e.exit_code(), &e),
+        Err(e) => return refused("--invoke", e.exit_code(), &*e),
     };
     let (engine, component) = wave_target();
     if let Err(e) = crate::run::typed_arguments(component, "kinds", WAVE_TYPES, engine, &call) {

@@ -1,19 +1,209 @@
-//! The pipeline as library calls over one [`Plan`]: the check and compose stages of a project,
-//! which `weld check`, `weld compose`, `weld up` and `weld test` all run through here, so no
-//! command runs another command or reads its printed output.
+//! The pipeline as library calls over one [`Plan`]: build → check → compose ([`prepare`]), and
+//! each stage alone, which `weld build`, `check`, `compose`, `up`, `serve`, `push` and `test`
+//! all run through here, so that no command runs another command or reads its printed output.
+//! What the caller shows while it runs goes through an [`Observer`] (the reporter is one).
 //!
-//! Building is [`crate::build::build`] and running is [`crate::run::Runtime`]; both already
-//! take a plan's values directly.
+//! Running is [`crate::run::Runtime`] and serving [`crate::serve`]; both take a plan's values.
 
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::build::{self, BuildError, Built};
 use crate::check::{self, Against, Finding, Loaded, Severity, load, plug, target};
 use crate::compose::{self, ComposeError, Composed, ProjectInputs};
 use crate::error::{Error, Result};
-use crate::project::Plan;
+use crate::project::{Component, Plan};
+
+/// A stage of [`prepare`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Every component from source.
+    Build,
+    /// The components against each other, their worlds and the runtime.
+    Check,
+    /// The components into one app.
+    Compose,
+}
+
+impl Stage {
+    /// `build`, `check`, `compose`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Build => "build",
+            Stage::Check => "check",
+            Stage::Compose => "compose",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a stage of [`prepare`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageEnd {
+    /// It did its work.
+    Done,
+    /// Nothing had changed since it last ran, so its output was kept (compose).
+    UpToDate,
+    /// It failed; the error follows.
+    Failed,
+}
+
+/// What a caller sees of the pipeline while it runs: each component's build, each stage's end,
+/// and the findings that stop a stage, which come before its error.
+pub trait Observer: Sync {
+    /// Progress of the build stage over `components`.
+    fn build(&self, components: &[&Component]) -> Box<dyn build::Observer + '_>;
+    /// A stage of [`prepare`] ended after `elapsed`.
+    fn stage_end(&self, stage: Stage, elapsed: Duration, end: StageEnd);
+    /// `findings` about `components` stopped check or compose.
+    fn refused(&self, components: &[String], findings: &[Finding]);
+    /// The composed app still imports something nobody provides (allowed without `strict`).
+    fn unresolved(&self, composed: &Composed);
+    /// Whether toolchain commands and their whole output are wanted (`-v`).
+    fn detailed(&self) -> bool;
+}
+
+/// Builds, checks and composes `plan`'s app, building at most `jobs` components at once, and
+/// returns the composed app's path. The first stage that fails stops it: check and compose
+/// findings go to `observer` first, then [`Error::Checked`] says where it stopped.
+pub fn prepare(
+    plan: &Plan,
+    jobs: Option<NonZeroUsize>,
+    observer: &dyn Observer,
+) -> Result<PathBuf> {
+    let Some(settings) = &plan.compose else {
+        return Err(Error::Usage {
+            message: format!(
+                "{} has no [compose] section, so there is no app. Name the component the app starts from (a command or an HTTP app) and those that provide what it imports:\n\n[compose]\nroot = \"NAME\"\nplugs = [\"NAME\", ...]\n\n(its components: {}; `weld build` builds them without an app)",
+                crate::fsutil::shown(&plan.manifest),
+                plan.components
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        });
+    };
+    timed(observer, Stage::Build, || {
+        build_stage(plan, jobs, observer).map(|_| StageEnd::Done)
+    })?;
+    timed(observer, Stage::Check, || {
+        let project = check(plan)?;
+        if project.ok() {
+            return Ok(StageEnd::Done);
+        }
+        observer.refused(&project.components, &project.findings);
+        Err(stopped(Stage::Check))
+    })?;
+    timed(observer, Stage::Compose, || {
+        let composition = compose_stage(plan, observer).map_err(|e| match e {
+            Error::Compose(ComposeError::DoesNotFit { .. }) => stopped(Stage::Compose),
+            e => e,
+        })?;
+        Ok(if composition.fresh {
+            StageEnd::UpToDate
+        } else {
+            StageEnd::Done
+        })
+    })?;
+    Ok(settings.output.clone())
+}
+
+/// Runs one stage, telling `observer` how and when it ended.
+fn timed(
+    observer: &dyn Observer,
+    stage: Stage,
+    f: impl FnOnce() -> Result<StageEnd>,
+) -> Result<()> {
+    let start = Instant::now();
+    let outcome = f();
+    let end = match &outcome {
+        Ok(end) => *end,
+        Err(_) => StageEnd::Failed,
+    };
+    observer.stage_end(stage, start.elapsed(), end);
+    outcome.map(drop)
+}
+
+/// What a stage whose findings were shown returns.
+fn stopped(stage: Stage) -> Error {
+    Error::Checked(format!(
+        "stopped at {stage} (exit status 1): fix what is shown above, then run it again"
+    ))
+}
+
+/// Every component of `plan`, at most `jobs` at once (the machine's cores by default), in
+/// cargo's release profile, progress to `observer`: the build stage of [`prepare`] and of
+/// `weld test`. One failure is that failure, not "1 of N failed".
+pub fn build_stage(
+    plan: &Plan,
+    jobs: Option<NonZeroUsize>,
+    observer: &dyn Observer,
+) -> Result<Vec<Built>> {
+    let options = build::Options {
+        only: Vec::new(),
+        jobs: jobs
+            .or_else(|| std::thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get),
+        profile: build::Profile::Release,
+        force: false,
+        verbose: observer.detailed(),
+        cache_dir: crate::run::default_cache_dir(),
+    };
+    let shown: Vec<&Component> = plan.components.iter().collect();
+    let progress = observer.build(&shown);
+    build::build(
+        plan,
+        &options,
+        &crate::toolchain::Toolchains::default(),
+        &*progress,
+    )
+    .map_err(one_failure)
+}
+
+/// A single failure needs no "1 of N failed" header around it.
+pub fn one_failure(e: BuildError) -> Error {
+    match e {
+        BuildError::Failed { mut failures, .. } if failures.len() == 1 => {
+            BuildError::Component(Box::new(failures.remove(0))).into()
+        }
+        e => e.into(),
+    }
+}
+
+/// The compose stage of [`prepare`] and `weld test`: composes unless the output is current,
+/// warns of imports nobody provides; when the components do not fit, their findings go to
+/// `observer` and the error is [`ComposeError::DoesNotFit`].
+pub fn compose_stage(plan: &Plan, observer: &dyn Observer) -> Result<Composition> {
+    match compose(plan, &ComposeOptions::default()) {
+        Ok(composition) => {
+            observer.unresolved(&composition.composed);
+            Ok(composition)
+        }
+        Err(Error::Compose(ComposeError::DoesNotFit {
+            components,
+            findings,
+            errors,
+        })) => {
+            observer.refused(&components, &findings);
+            Err(Error::Compose(ComposeError::DoesNotFit {
+                components,
+                findings,
+                errors,
+            }))
+        }
+        Err(e) => Err(e),
+    }
+}
 
 /// The check stage's verdict on a project.
 #[derive(Debug, Clone)]

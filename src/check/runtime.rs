@@ -7,7 +7,14 @@ use std::sync::OnceLock;
 
 use wit_parser::{InterfaceId, Resolve, UnresolvedPackageGroup, WorldId, WorldItem};
 
-use super::plug::{InterfaceName, versions_compatible};
+use super::names::{InterfaceName, versions_compatible};
+
+impl InterfaceName {
+    /// Whether weld's runtime provides this interface (wit/runtime.wit's `run` world).
+    pub fn runtime_provided(&self) -> bool {
+        runtime().provides(self).is_some()
+    }
+}
 
 /// weld's own contract for `weld run`.
 const RUN_WIT: &str = include_str!("../../wit/runtime.wit");

@@ -8,7 +8,7 @@ use wit_parser::{Resolve, WorldId, WorldItem};
 
 use super::compat::{Difference, compare_functions, compare_interfaces};
 use super::load::Loaded;
-use super::plug::{InterfaceName, versions_compatible};
+use super::names::{InterfaceName, versions_compatible};
 use super::{Against, Code, Finding, Severity};
 
 /// Checks `component` against `world` (in its own `resolve`), named `world_name` in messages.

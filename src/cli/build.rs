@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::Context;
 use weld::build::{self, BuildError, Built, Failure, Options, Profile};
 use weld::error::Result;
-use weld::project::Plan;
 use weld::report::progress::{BuildProgress, size_report};
 use weld::toolchain::Toolchains;
 
@@ -53,7 +52,7 @@ pub struct BuildArgs {
     force: bool,
 
     #[command(flatten)]
-    pub(super) source: super::SourceCheck,
+    pub(super) source: super::flags::SourceCheck,
 }
 
 /// One line of `--format json` output.
@@ -67,38 +66,6 @@ struct JsonLine<'a> {
     output: Option<&'a std::path::Path>,
     cached: bool,
     error: Option<&'a Failure>,
-}
-
-/// Every component of `plan`, at most `jobs` at once, with progress on stderr: the build stage
-/// of `weld up` and `weld test`.
-pub(super) fn build_project(
-    cx: &Context,
-    plan: &Plan,
-    jobs: Option<NonZeroUsize>,
-) -> Result<Vec<Built>> {
-    let options = Options {
-        only: Vec::new(),
-        jobs: jobs
-            .or_else(|| std::thread::available_parallelism().ok())
-            .map_or(1, NonZeroUsize::get),
-        profile: Profile::Release,
-        force: false,
-        verbose: cx.reporter.verbosity() >= 1,
-        cache_dir: weld::run::default_cache_dir(),
-    };
-    let shown: Vec<&weld::project::Component> = plan.components.iter().collect();
-    let progress = BuildProgress::new(&cx.reporter, &shown);
-    build::build(plan, &options, &Toolchains::default(), &progress).map_err(one_failure)
-}
-
-/// A single failure needs no "1 of N failed" header around it.
-fn one_failure(e: BuildError) -> weld::error::Error {
-    match e {
-        BuildError::Failed { mut failures, .. } if failures.len() == 1 => {
-            BuildError::Component(Box::new(failures.remove(0))).into()
-        }
-        e => e.into(),
-    }
 }
 
 impl BuildArgs {
@@ -154,7 +121,7 @@ impl BuildArgs {
         } else if !built.is_empty() && cx.reporter.verbosity() >= 0 {
             cx.reporter.print(&size_report(built))?;
         }
-        result.map(|_| 0).map_err(one_failure)
+        result.map(|_| 0).map_err(weld::pipeline::one_failure)
     }
 }
 

@@ -7,7 +7,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::Context;
-use weld::check::{self, Against, Code, Finding, Severity, load, plug, target};
+use weld::check::{self, Finding, Severity, load, plug, target};
 use weld::compose::Input;
 use weld::error::{Error, Result};
 use weld::pipeline;
@@ -54,7 +54,7 @@ pub struct CheckArgs {
     against: Option<PathBuf>,
 
     #[command(flatten)]
-    pub(super) source: super::SourceCheck,
+    pub(super) source: super::flags::SourceCheck,
 }
 
 #[derive(Serialize)]
@@ -112,7 +112,11 @@ impl CheckArgs {
             })?;
         } else {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            cx.reporter.print(&render(cx, &names, &findings))?;
+            cx.reporter.print(&weld::report::findings::render(
+                &cx.reporter,
+                &names,
+                &findings,
+            ))?;
         }
         Ok(if check::has_errors(&findings) { 1 } else { 0 })
     }
@@ -242,177 +246,4 @@ fn check_wit_dir(cx: &Context, wit: &std::path::Path) -> Result<u8> {
         cx.reporter.print(&out)?;
     }
     Ok(0)
-}
-
-/// An error's row under its component: what is wrong, in a few words (the finding below says
-/// it whole).
-fn error_row(f: &Finding) -> String {
-    let with = match (f.against, f.provider.as_deref()) {
-        (Against::World, Some(world)) => format!(" against {world}"),
-        (Against::Source, Some(world)) => format!(" in the source, against {world}"),
-        (Against::Runtime, _) => " against weld's runtime".to_string(),
-        (_, Some(provider)) => format!(" with `{provider}`"),
-        (_, None) => String::new(),
-    };
-    format!("{}{with} (below)", f.code.as_str())
-}
-
-/// The findings grouped by component, then each problem with both sides, then a summary.
-/// Each item once, in the order first seen.
-fn first_seen<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut out: Vec<&str> = Vec::new();
-    for item in items {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out
-}
-
-pub(super) fn render(cx: &Context, components: &[&str], findings: &[Finding]) -> String {
-    let r = &cx.reporter;
-    let verbose = r.verbosity() >= 1;
-    let mut out = String::new();
-    let width = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Info && (verbose || f.code != Code::RuntimeProvided))
-        .map(|f| f.interface.len())
-        .max()
-        .unwrap_or(0);
-    for &c in components {
-        let _ = writeln!(out, "{}", r.paint(c, Style::Bold));
-        let mine: Vec<&Finding> = findings.iter().filter(|f| f.consumer == c).collect();
-        // One row per interface, one verdict: an error outranks what was fine about it.
-        let failed: Vec<&str> = mine
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .map(|f| f.interface.as_str())
-            .collect();
-        let mut runtime: Vec<&str> = Vec::new();
-        let mut shown: Vec<&str> = Vec::new();
-        for f in &mine {
-            if f.severity == Severity::Info && failed.contains(&f.interface.as_str()) {
-                continue;
-            }
-            match (f.code, f.severity) {
-                (Code::Satisfied, _) => {
-                    let _ = writeln!(
-                        out,
-                        "  {} {:width$}  from {}",
-                        r.paint("ok     ", Style::Good),
-                        f.interface,
-                        f.provider.as_deref().unwrap_or("?")
-                    );
-                }
-                (Code::WorldExport, _) => {
-                    let _ = writeln!(
-                        out,
-                        "  {} {:width$}  exported, as {} requires",
-                        r.paint("ok     ", Style::Good),
-                        f.interface,
-                        f.provider.as_deref().unwrap_or("?")
-                    );
-                }
-                (Code::SourceChecked, _) => {
-                    let _ = writeln!(
-                        out,
-                        "  {} {:width$}  source matches this world",
-                        r.paint("ok     ", Style::Good),
-                        f.interface
-                    );
-                }
-                (Code::RuntimeProvided, _) if verbose => {
-                    let _ = writeln!(
-                        out,
-                        "  {} {:width$}  WASI 0.2, from weld's runtime",
-                        r.paint("runtime", Style::Dim),
-                        f.interface
-                    );
-                }
-                (Code::RuntimeProvided, _) => runtime.push(&f.interface),
-                (Code::ScriptImport, _) => {
-                    let _ = writeln!(
-                        out,
-                        "  {} {:width$}  from the app's own import",
-                        r.paint("import ", Style::Warn),
-                        f.interface
-                    );
-                }
-                (_, Severity::Error) if !shown.contains(&f.interface.as_str()) => {
-                    shown.push(&f.interface);
-                    let _ = writeln!(
-                        out,
-                        "  {} {:width$}  {}",
-                        r.paint("error  ", Style::Bad),
-                        f.interface,
-                        error_row(f)
-                    );
-                }
-                _ => {}
-            }
-        }
-        if !runtime.is_empty() {
-            let packages = first_seen(runtime.iter().map(|i| i.split('/').next().unwrap_or(i)));
-            // The WASI lines they come from (`0.2`, `0.3`), named as people say them.
-            let mut lines = first_seen(runtime.iter().filter_map(|i| {
-                let version = i.rsplit_once('@')?.1;
-                version.rsplit_once('.').map(|(line, _)| line)
-            }));
-            lines.sort();
-            let _ = writeln!(
-                out,
-                "  {} {} WASI {} import{} ({}) from weld's runtime (-v lists them)",
-                r.paint("runtime", Style::Dim),
-                runtime.len(),
-                lines.join(" and "),
-                if runtime.len() == 1 { "" } else { "s" },
-                packages.join(", ")
-            );
-        }
-        if mine.is_empty() {
-            let _ = writeln!(out, "  (imports nothing)");
-        }
-    }
-    for f in findings.iter().filter(|f| f.severity != Severity::Info) {
-        let label = match f.severity {
-            Severity::Error => r.paint(&format!("error[{}]", f.code), Style::Bad),
-            _ => r.paint(&format!("warning[{}]", f.code), Style::Warn),
-        };
-        let _ = writeln!(out, "\n{label}: {}", f.message);
-        if let Some(location) = &f.location {
-            out.push_str(&check::source::excerpt(location));
-        }
-        if let (Some(expected), Some(found)) = (&f.expected, &f.found) {
-            let other = f.provider.as_deref().unwrap_or("?");
-            let (consumer, provider) = if f.against == Against::Source {
-                ("the WIT says:".to_string(), "the code has:".to_string())
-            } else if f.against == Against::World {
-                (format!("{other} says:"), format!("{} has:", f.consumer))
-            } else {
-                (
-                    format!("expected by {}:", f.consumer),
-                    format!("found in {other}:"),
-                )
-            };
-            let w = consumer.len().max(provider.len());
-            let _ = writeln!(out, "    {consumer:w$}  {expected}");
-            let _ = writeln!(out, "    {provider:w$}  {found}");
-        }
-        if let Some(help) = &f.help {
-            let _ = writeln!(out, "  help: {help}");
-        }
-    }
-    let count = |code: Code| findings.iter().filter(|f| f.code == code).count();
-    let errors = check::count(findings, Severity::Error);
-    let warnings = check::count(findings, Severity::Warning);
-    let summary = format!(
-        "{} satisfied by components, {} by the runtime; {errors} error{}, {warnings} warning{}",
-        count(Code::Satisfied),
-        count(Code::RuntimeProvided),
-        if errors == 1 { "" } else { "s" },
-        if warnings == 1 { "" } else { "s" },
-    );
-    let style = if errors > 0 { Style::Bad } else { Style::Good };
-    let _ = writeln!(out, "\n{}", r.paint(&summary, style));
-    out
 }

@@ -142,8 +142,11 @@ impl ComposeArgs {
                         .print_json(&serde_json::json!({ "ok": false, "findings": findings }))?;
                 } else {
                     let names: Vec<&str> = components.iter().map(String::as_str).collect();
-                    cx.reporter
-                        .print(&super::check::render(cx, &names, &findings))?;
+                    cx.reporter.print(&weld::report::findings::render(
+                        &cx.reporter,
+                        &names,
+                        &findings,
+                    ))?;
                 }
                 return Err(nothing_composed(cx, errors.len(), &output));
             }
@@ -154,7 +157,7 @@ impl ComposeArgs {
         } else {
             cx.reporter
                 .print(&summary(cx, &composed, script.as_deref()))?;
-            warn_unresolved(cx, &composed);
+            weld::report::stages::unresolved(&cx.reporter, &composed);
             cx.reporter
                 .verbose(&format!("composed in {}", format_duration(start.elapsed())));
         }
@@ -189,42 +192,6 @@ pub(super) fn summary(cx: &Context, composed: &Composed, script: Option<&Path>) 
 /// `1 component`, `3 components`.
 fn counted(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
-}
-
-/// A warning for each import the app still has that nothing provides.
-pub(super) fn warn_unresolved(cx: &Context, composed: &Composed) {
-    for u in &composed.unresolved {
-        cx.reporter.status(&format!(
-            "warning: {u} still needs a provider: the app imports it (--strict refuses this)"
-        ));
-    }
-}
-
-/// The compose stage of `weld up` and `weld test`: skipped when fresh, warnings on stderr; when
-/// the components do not fit, their findings go to stderr (stdout belongs to the app or the
-/// test results) and `stopped` says what that stopped.
-pub(super) fn project_stage(
-    cx: &Context,
-    plan: &weld::project::Plan,
-    stopped: impl FnOnce() -> Error,
-) -> Result<pipeline::Composition> {
-    match pipeline::compose(plan, &ComposeOptions::default()) {
-        Ok(composition) => {
-            warn_unresolved(cx, &composition.composed);
-            Ok(composition)
-        }
-        Err(Error::Compose(ComposeError::DoesNotFit {
-            components,
-            findings,
-            ..
-        })) => {
-            let names: Vec<&str> = components.iter().map(String::as_str).collect();
-            cx.reporter
-                .eprint(&super::check::render(cx, &names, &findings));
-            Err(stopped())
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// The error after a refused compose's findings were shown.

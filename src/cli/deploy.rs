@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::Context;
-use super::push::{RegistryFlags, tokio_runtime};
+use super::flags::RegistryFlags;
 use weld::deploy::{self, App, Options, Target};
 use weld::error::{Error, Result};
 use weld::oci;
@@ -107,7 +107,7 @@ impl DeployArgs {
             deploy::kube_name(ns)?;
         }
         let transport = self.registry.transport(cx)?;
-        let inspected = tokio_runtime()?.block_on(oci::inspect(&reference, &transport))?;
+        let inspected = oci::block_on(oci::inspect(&reference, &transport))??;
         let app = App {
             name,
             image: inspected.pinned,

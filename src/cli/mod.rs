@@ -2,12 +2,14 @@
 //! its flags and the manifest into library values and calls the library; nothing here knows
 //! how to build, check, compose or run.
 
+mod apps;
 mod build;
 mod cache;
 mod check;
 mod compose;
 mod deploy;
 mod doctor;
+mod flags;
 mod graph;
 mod new;
 mod plan;
@@ -99,15 +101,6 @@ struct GlobalOptions {
     manifest_path: Option<PathBuf>,
 }
 
-/// `--no-source-check`, for the commands that build or check.
-#[derive(Debug, Args)]
-pub struct SourceCheck {
-    /// Build and check Python and JavaScript components without checking their source against
-    /// their world (like `source-check = false` on each)
-    #[arg(long)]
-    no_source_check: bool,
-}
-
 #[derive(Debug, Subcommand)]
 enum Command {
     Build(build::BuildArgs),
@@ -162,15 +155,6 @@ impl Context {
     }
 
     /// Refuses `--format dot|mermaid` for commands other than `weld graph`.
-    /// An app's file as messages show it; one pulled into weld's cache by its reference.
-    fn show_app(&self, path: &Path, name: &str) -> String {
-        if weld::run::default_cache_dir().is_some_and(|cache| path.starts_with(cache)) {
-            name.to_string()
-        } else {
-            self.show(path)
-        }
-    }
-
     fn human_or_json(&self, command: &str) -> Result<()> {
         match self.reporter.format() {
             Format::Human | Format::Json => Ok(()),

@@ -1,15 +1,15 @@
 //! `weld pull`: a Wasm artifact from an OCI registry into a file, every digest verified.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Args;
 
 use super::Context;
-use super::push::{Bar, RegistryFlags, tokio_runtime};
+use super::flags::RegistryFlags;
 use weld::error::{Error, Result};
 use weld::oci;
 use weld::report::Style;
+use weld::report::progress::TransferBar;
 use weld::units::format_size;
 
 /// Pull a Wasm component from an OCI registry
@@ -54,8 +54,8 @@ impl PullArgs {
         cx.human_or_json("pull")?;
         let reference = oci::parse_reference(&self.reference)?;
         let transport = self.registry.transport(cx)?;
-        let bar = Arc::new(Bar::new(&cx.reporter));
-        let pulled = tokio_runtime()?.block_on(oci::pull(&reference, &transport, &*bar))?;
+        let bar = TransferBar::new(&cx.reporter);
+        let pulled = oci::block_on(oci::pull(&reference, &transport, &bar))??;
         bar.finish();
         let output = match &self.output {
             Some(o) => cx.cwd.join(o),
@@ -95,40 +95,4 @@ impl PullArgs {
         r.print(&format!("{}\n", pulled.digest))?;
         Ok(0)
     }
-}
-
-/// For `weld run` and `weld serve`: an `oci://REF` app fetched into weld's cache (from the
-/// registry the first time only), as a local file and the name messages use; `None` for a
-/// path.
-pub fn oci_app(
-    cx: &Context,
-    app: &std::path::Path,
-    insecure: &[String],
-    ca_files: &[PathBuf],
-) -> Result<Option<(PathBuf, String)>> {
-    let Some(text) = oci::oci_url(app) else {
-        return Ok(None);
-    };
-    let reference = oci::parse_reference(text)?;
-    let cache = weld::run::default_cache_dir().ok_or_else(|| Error::Usage {
-        message: "no cache directory for pulled apps: set WELD_CACHE_DIR, XDG_CACHE_HOME or HOME to an absolute path".into(),
-    })?;
-    let transport = oci::Transport {
-        insecure: insecure.to_vec(),
-        ca_files: ca_files.iter().map(|f| cx.cwd.join(f)).collect(),
-        credentials: None,
-    };
-    let store = oci::Store::new(&cache);
-    let bar = Arc::new(Bar::new(&cx.reporter));
-    let stored = tokio_runtime()?.block_on(store.fetch(&reference, &transport, &*bar))?;
-    bar.finish();
-    if !stored.cached {
-        cx.reporter.status(&format!(
-            "{} {} ({})",
-            cx.reporter.paint("pulled", Style::Bold),
-            reference.whole(),
-            stored.digest
-        ));
-    }
-    Ok(Some((stored.path, reference.whole())))
 }

@@ -1,16 +1,16 @@
 //! `weld push`: the project's app (or a component) to an OCI registry as a Wasm artifact.
 
-use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Context;
+use super::flags::RegistryFlags;
 use weld::error::{Error, Result};
-use weld::oci::{self, Artifact, Metadata, Progress, Transport};
-use weld::report::{Reporter, Style};
+use weld::oci::{self, Artifact, Metadata};
+use weld::report::Style;
+use weld::report::progress::TransferBar;
 use weld::units::format_size;
 
 /// Push the app to an OCI registry as a Wasm artifact
@@ -54,57 +54,7 @@ pub struct PushArgs {
     jobs: Option<std::num::NonZeroUsize>,
 
     #[command(flatten)]
-    pub(super) source: super::SourceCheck,
-}
-
-/// How to reach and log in to a registry (push and pull).
-#[derive(Debug, Args)]
-pub struct RegistryFlags {
-    /// Speak plain HTTP to this registry (HOST:PORT); repeatable. Loopback ones are, unless
-    /// --ca-file is given.
-    #[arg(long, value_name = "HOST:PORT")]
-    insecure: Vec<String>,
-
-    /// Trust the certificate authorities in this PEM file too (a registry with a private CA);
-    /// repeatable. A loopback registry then speaks TLS.
-    #[arg(long, value_name = "CA.pem")]
-    ca_file: Vec<PathBuf>,
-
-    /// Log in as USER (the password is read from stdin, see --password-stdin)
-    #[arg(long, value_name = "USER", requires = "password_stdin")]
-    username: Option<String>,
-
-    /// Read the password (or token) for --username from stdin
-    #[arg(long, requires = "username")]
-    password_stdin: bool,
-}
-
-impl RegistryFlags {
-    pub fn transport(&self, cx: &Context) -> Result<Transport> {
-        let credentials = match &self.username {
-            Some(user) => {
-                let mut password = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut password)
-                    .map_err(|e| Error::Usage {
-                        message: format!("cannot read the password from stdin: {e}"),
-                    })?;
-                let password = password.trim_end_matches(['\r', '\n']).to_string();
-                if password.is_empty() {
-                    return Err(Error::Usage {
-                        message: "--password-stdin read an empty password".into(),
-                    });
-                }
-                Some((user.clone(), password))
-            }
-            None => None,
-        };
-        Ok(Transport {
-            insecure: self.insecure.clone(),
-            ca_files: self.ca_file.iter().map(|f| cx.cwd.join(f)).collect(),
-            credentials,
-        })
-    }
+    pub(super) source: super::flags::SourceCheck,
 }
 
 impl PushArgs {
@@ -127,7 +77,7 @@ impl PushArgs {
             }
             None => {
                 let plan = cx.plan()?;
-                let path = super::up::prepare(cx, &plan, self.jobs)?;
+                let path = weld::pipeline::prepare(&plan, self.jobs, &cx.reporter)?;
                 (path, weld::oci::project_metadata(&plan))
             }
         };
@@ -141,9 +91,8 @@ impl PushArgs {
             }
             other => other,
         })?;
-        let bar = Arc::new(Bar::new(&cx.reporter));
-        let runtime = tokio_runtime()?;
-        let pushed = runtime.block_on(oci::push(&reference, &artifact, &transport, bar.clone()))?;
+        let bar = Arc::new(TransferBar::new(&cx.reporter));
+        let pushed = oci::block_on(oci::push(&reference, &artifact, &transport, bar.clone()))??;
         bar.finish();
         if cx.reporter.json() {
             cx.reporter.print_json(&pushed)?;
@@ -161,62 +110,5 @@ impl PushArgs {
         ));
         r.print(&format!("{}\n", pushed.pinned))?;
         Ok(0)
-    }
-}
-
-/// A current-thread runtime for one registry conversation.
-pub fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage {
-            message: format!("cannot start the async runtime: {e}"),
-        })
-}
-
-/// A byte progress bar on a terminal; nothing elsewhere.
-pub struct Bar {
-    bar: Mutex<Option<ProgressBar>>,
-    live: bool,
-}
-
-impl Bar {
-    pub fn new(reporter: &Reporter) -> Bar {
-        Bar {
-            bar: Mutex::new(None),
-            live: reporter.verbosity() >= 0 && !reporter.json() && std::io::stderr().is_terminal(),
-        }
-    }
-
-    pub fn finish(&self) {
-        if let Some(bar) = self.bar.lock().expect("no panics").take() {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-impl Progress for Bar {
-    fn start(&self, what: &str, size: u64) {
-        if !self.live {
-            return;
-        }
-        let style = ProgressStyle::with_template(
-            "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
-        )
-        .expect("a valid template")
-        .progress_chars("=> ");
-        let bar = ProgressBar::new(size).with_style(style);
-        bar.set_message(what.to_string());
-        *self.bar.lock().expect("no panics") = Some(bar);
-    }
-
-    fn advance(&self, bytes: u64) {
-        if let Some(bar) = &*self.bar.lock().expect("no panics") {
-            bar.inc(bytes);
-        }
-    }
-
-    fn done(&self) {
-        self.finish();
     }
 }

@@ -8,7 +8,9 @@ use clap::Args;
 use serde::Serialize;
 
 use super::Context;
+use weld::compose::ComposeError;
 use weld::error::{Error, Result};
+use weld::pipeline;
 use weld::project::{TestCase, TestTarget};
 use weld::report::Style;
 use weld::run::{Profile, Runtime, RuntimeOptions, default_cache_dir};
@@ -46,7 +48,7 @@ pub struct TestArgs {
     release: bool,
 
     #[command(flatten)]
-    pub(super) source: super::SourceCheck,
+    pub(super) source: super::flags::SourceCheck,
 }
 
 #[derive(Serialize)]
@@ -96,12 +98,13 @@ impl TestArgs {
         // Build what is stale and compose if an app test is selected: tests run what the
         // sources say now, not what was last built.
         let needs_app = selected.iter().any(|t| t.target == TestTarget::App);
-        super::build::build_project(cx, &plan, self.jobs)?;
+        pipeline::build_stage(&plan, self.jobs, &cx.reporter)?;
         if needs_app {
-            super::compose::project_stage(cx, &plan, || {
-                Error::Checked(
+            pipeline::compose_stage(&plan, &cx.reporter).map_err(|e| match e {
+                Error::Compose(ComposeError::DoesNotFit { .. }) => Error::Checked(
                     "the tests did not run: composing found the problems shown above".into(),
-                )
+                ),
+                e => e,
             })?;
         }
         let runtime = Runtime::new(RuntimeOptions {
@@ -124,7 +127,7 @@ impl TestArgs {
             }
         }
         let targets = Targets::load_notify(&runtime, &wanted, &|name, compiling| {
-            r.status(&super::run::compiling_status(
+            r.status(&weld::report::stages::compiling(
                 name,
                 compiling,
                 Some("cached for later runs"),

@@ -24,7 +24,8 @@ use serde::Serialize;
 use wac_graph::types::Package;
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId};
 
-use crate::check::plug::{self, Checked, ComponentId, InterfaceName, Provider};
+use crate::check::names::InterfaceName;
+use crate::check::plug::{self, Checked, ComponentId, Provider};
 use crate::check::{Code, Finding, LoadError, Severity, load};
 
 /// A component to compose, with the name messages use.

@@ -12,7 +12,8 @@ use wac_parser::Document;
 use wac_types::BorrowedPackageKey;
 
 use super::{ComposeError, Composed, Input};
-use crate::check::plug::{Checked, ComponentId, InterfaceName, Link, Provider};
+use crate::check::names::InterfaceName;
+use crate::check::plug::{Checked, ComponentId, Link, Provider};
 use crate::check::{Against, Code, Finding, Severity, load};
 
 /// A WAC syntax or resolution error, shown in the script's own text.

@@ -61,6 +61,11 @@ pub struct ComponentInfo {
 impl ComponentInfo {
     /// Decodes a component's world. Fails on bytes that are not a component.
     pub fn of(bytes: &[u8]) -> Result<ComponentInfo, OciError> {
+        if !bytes.starts_with(b"\0asm") {
+            return Err(OciError::NotComponent(
+                "not a WebAssembly binary (it does not start with \\0asm)".into(),
+            ));
+        }
         // wit-component also decodes a core module (as an empty world): tell them apart first.
         if wasmparser::Parser::is_core_wasm(bytes) {
             return Err(OciError::NotComponent(
@@ -69,15 +74,7 @@ impl ComponentInfo {
         }
         let decoded = crate::contained(|| wit_component::decode(bytes))
             .map_err(|panic| OciError::NotComponent(format!("decoding failed: {panic}")))?
-            .map_err(|e| {
-                // wasmparser's words for a file that is not WebAssembly at all list bytes.
-                let text = format!("{e:#}");
-                OciError::NotComponent(if text.contains("magic header not detected") {
-                    "not a WebAssembly binary (it does not start with \\0asm)".into()
-                } else {
-                    text
-                })
-            })?;
+            .map_err(|e| OciError::NotComponent(format!("{e:#}")))?;
         let (resolve, world) = match decoded {
             wit_component::DecodedWasm::Component(resolve, world) => (resolve, world),
             wit_component::DecodedWasm::WitPackage(..) => {

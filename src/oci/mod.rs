@@ -136,6 +136,11 @@ pub enum OciError {
         message: String,
     },
 
+    /// The async runtime a registry conversation runs on cannot start.
+    #[error("cannot start the async runtime: {0}")]
+    #[diagnostic(code(weld::oci::runtime))]
+    Runtime(String),
+
     /// Docker's credential store failed (other than having no entry).
     #[error("cannot read credentials for {registry}: {message}")]
     #[diagnostic(code(weld::oci::credentials))]
@@ -157,6 +162,15 @@ impl OciError {
             _ => crate::exit::EXIT_USAGE,
         }
     }
+}
+
+/// Runs one registry conversation (a push, a pull, a fetch) to its end on a runtime of its own.
+pub fn block_on<F: std::future::Future>(conversation: F) -> Result<F::Output, OciError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| OciError::Runtime(e.to_string()))?;
+    Ok(runtime.block_on(conversation))
 }
 
 /// A parsed reference, as the user wrote it (an `oci://` in front, as `weld run` takes it, is

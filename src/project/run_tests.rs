@@ -6,11 +6,12 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::manifest::{RawDir, RawRun, RawServe, RawTest};
-use super::validate::{Validator, parse_host_port};
+use super::validate::Validator;
 use super::{
     DirGrant, HttpExpect, HttpOrigin, HttpRequest, InvokeExpect, RunSettings, ServeConfig,
     ServeSettings, StdoutExpect, TestAction, TestCase, TestTarget,
 };
+use crate::settings::parse_host_port;
 use crate::units;
 
 impl Validator {
@@ -283,7 +284,7 @@ impl Validator {
             (None, None) => InvokeExpect::Success,
         };
         // The call must parse now, as `weld test` will parse it: a plan is valid or not.
-        if let Err(e) = crate::run::Call::parse(invoke.get_ref()) {
+        if let Err(e) = crate::call::Call::parse(invoke.get_ref()) {
             self.report(
                 "weld::manifest::invalid-call",
                 Some(invoke.span()),

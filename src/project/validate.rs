@@ -11,9 +11,10 @@ use toml::Spanned;
 use wit_parser::{PackageId, Resolve};
 
 use super::manifest::{RawComponent, RawCompose, RawManifest};
-use crate::run::Profile;
 
 use super::{Component, Compose, Lang, ManifestError, ManifestIssue, Plan, ScriptSource, Wiring};
+use crate::settings::Profile;
+use crate::suggest::closest;
 
 pub(super) fn plan_from_str(
     manifest: &Path,
@@ -810,13 +811,6 @@ fn is_package_name(name: &str) -> bool {
     })
 }
 
-pub(crate) fn parse_host_port(addr: &str) -> Option<(&str, u16)> {
-    let (host, port) = addr.rsplit_once(':')?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    (!host.is_empty()).then_some(())?;
-    Some((host, port.parse().ok()?))
-}
-
 /// What must be at a component's `path`, by language; the error is (label, problem, help).
 fn check_source(
     lang: Lang,
@@ -850,18 +844,6 @@ fn check_source(
         ))),
         _ => Ok(()),
     }
-}
-
-/// The candidate nearest to `word` by edit distance, if it is near enough to be a likely typo.
-pub(crate) fn closest<'a>(
-    word: &str,
-    candidates: impl Iterator<Item = &'a str>,
-) -> Option<&'a str> {
-    candidates
-        .map(|c| (strsim::levenshtein(word, c), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
 }
 
 /// The first WASI 0.3 interface world `id` imports or exports, by name.

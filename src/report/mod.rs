@@ -6,7 +6,9 @@
 use std::io::{IsTerminal, Write};
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, JSONReportHandler};
+pub mod findings;
 pub mod progress;
+pub mod stages;
 
 use serde::Serialize;
 

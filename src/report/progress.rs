@@ -167,3 +167,52 @@ fn what_dominates(b: &Built) -> &'static str {
         _ => "",
     }
 }
+
+/// A byte progress bar for a registry transfer on a terminal; nothing elsewhere.
+pub struct TransferBar {
+    bar: Mutex<Option<ProgressBar>>,
+    live: bool,
+}
+
+impl TransferBar {
+    /// A bar when stderr is a terminal and output is for people.
+    pub fn new(reporter: &Reporter) -> TransferBar {
+        TransferBar {
+            bar: Mutex::new(None),
+            live: reporter.verbosity() >= 0 && !reporter.json() && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Clears the bar.
+    pub fn finish(&self) {
+        if let Some(bar) = self.bar.lock().expect("no panics").take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl crate::oci::Progress for TransferBar {
+    fn start(&self, what: &str, size: u64) {
+        if !self.live {
+            return;
+        }
+        let style = ProgressStyle::with_template(
+            "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> ");
+        let bar = ProgressBar::new(size).with_style(style);
+        bar.set_message(what.to_string());
+        *self.bar.lock().expect("no panics") = Some(bar);
+    }
+
+    fn advance(&self, bytes: u64) {
+        if let Some(bar) = &*self.bar.lock().expect("no panics") {
+            bar.inc(bytes);
+        }
+    }
+
+    fn done(&self) {
+        self.finish();
+    }
+}

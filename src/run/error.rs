@@ -138,7 +138,7 @@ pub enum RunError {
     /// An `--invoke` that does not parse.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    InvokeSyntax(Box<InvokeSyntax>),
+    InvokeSyntax(Box<crate::call::CallSyntax>),
 
     /// `--invoke` names no export.
     #[error("`{name}` exports no function `{call}`")]
@@ -237,20 +237,6 @@ pub enum RunError {
     #[error("{0}")]
     #[diagnostic(code(weld::run::environment))]
     Environment(String),
-}
-
-/// An `--invoke` that does not parse, pointing into the call as written.
-#[derive(Debug, thiserror::Error, Diagnostic)]
-#[error("cannot parse the call: {message}")]
-#[diagnostic(code(weld::run::invoke_syntax))]
-pub struct InvokeSyntax {
-    #[source_code]
-    src: NamedSource<String>,
-    #[label("{message}")]
-    span: SourceSpan,
-    message: String,
-    #[help]
-    help: String,
 }
 
 /// `--invoke` arguments that do not fit the function, pointing at the one that does not.
@@ -393,18 +379,10 @@ impl RunError {
             }),
         }))
     }
+}
 
-    pub(super) fn invoke_syntax(
-        text: &str,
-        span: Range<usize>,
-        label: &str,
-        help: &str,
-    ) -> RunError {
-        RunError::InvokeSyntax(Box::new(InvokeSyntax {
-            src: NamedSource::new("--invoke", text.to_string()),
-            span: span.into(),
-            message: label.to_string(),
-            help: help.to_string(),
-        }))
+impl From<Box<crate::call::CallSyntax>> for RunError {
+    fn from(e: Box<crate::call::CallSyntax>) -> RunError {
+        RunError::InvokeSyntax(e)
     }
 }

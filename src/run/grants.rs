@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::project::{DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT, DirGrant, HttpOrigin, RunSettings};
+use crate::settings::{DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT, DirGrant, HttpOrigin, RunSettings};
 
 /// Grants and limits as given on the command line, parsed by clap; whether a granted directory
 /// exists is checked when they are applied.
@@ -103,7 +103,7 @@ impl FromStr for NetAddr {
     type Err = String;
 
     fn from_str(addr: &str) -> Result<Self, String> {
-        match crate::project::parse_host_port(addr) {
+        match crate::settings::parse_host_port(addr) {
             Some(_) => Ok(NetAddr(addr.to_string())),
             None => Err("expected HOST:PORT, e.g. 127.0.0.1:8080".into()),
         }

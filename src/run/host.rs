@@ -18,7 +18,7 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::RunError;
-use crate::project::{HttpOrigin, RunSettings};
+use crate::settings::{HttpOrigin, RunSettings};
 
 /// How much of a guest's stdout and stderr is kept when captured (beyond it, writes fail).
 const CAPTURE_LIMIT: usize = 64 << 20;
@@ -155,7 +155,7 @@ impl Captured {
 #[derive(Clone)]
 pub(crate) struct Grants {
     env: Vec<(String, String)>,
-    dirs: Vec<crate::project::DirGrant>,
+    dirs: Vec<crate::settings::DirGrant>,
     net: Option<Arc<[SocketAddr]>>,
     http: HttpGrants,
 }

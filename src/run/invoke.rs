@@ -5,110 +5,13 @@ use std::time::Instant;
 
 use wasmtime::Store;
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::wasm_wave::{self, untyped::UntypedFuncCall};
+use wasmtime::component::wasm_wave;
 use wasmtime::component::{Component, ComponentExportIndex, Val};
+
+pub use crate::call::Call;
 
 use super::host::Host;
 use super::{Action, App, RunError, Status};
-
-/// A parsed `--invoke` call: `[INTERFACE.]FUNCTION(ARGS)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Call {
-    /// The whole text, for diagnostics.
-    text: String,
-    /// The interface part, as written (`words`, `weld:example/words`, ...), if any.
-    interface: Option<String>,
-    /// The function's name.
-    function: String,
-    /// Where the function name starts in `text`.
-    function_at: usize,
-}
-
-impl Call {
-    /// Parses the shape of a call; the arguments are typed later, against the export.
-    pub fn parse(text: &str) -> Result<Call, RunError> {
-        let open = text.find('(').ok_or_else(|| {
-            RunError::invoke_syntax(
-                text,
-                text.len()..text.len(),
-                "expected `(` and the arguments",
-                "write the call like `words.shout(\"hi\")`, with `()` when there are no arguments",
-            )
-        })?;
-        let callee = text[..open].trim_end();
-        let (interface, function, function_at) = match callee.rfind('.') {
-            // A dot inside a version (`@0.2.0`) is not the separator: functions have no `@`.
-            Some(dot) if !callee[dot + 1..].contains('@') => (
-                Some(callee[..dot].trim().to_string()),
-                callee[dot + 1..].trim().to_string(),
-                dot + 1,
-            ),
-            _ => (None, callee.trim().to_string(), 0),
-        };
-        if function.is_empty() {
-            return Err(RunError::invoke_syntax(
-                text,
-                function_at..open,
-                "expected a function name",
-                "write the call like `words.shout(\"hi\")`",
-            ));
-        }
-        let call = Call {
-            text: text.to_string(),
-            interface,
-            function,
-            function_at,
-        };
-        // Check the argument syntax now, so a typo is a usage error before anything compiles.
-        call.untyped()?;
-        Ok(call)
-    }
-
-    /// How the call names its target: `words.shout`.
-    pub fn target(&self) -> String {
-        match &self.interface {
-            Some(i) => format!("{i}.{}", self.function),
-            None => self.function.clone(),
-        }
-    }
-
-    /// The arguments as a WAVE call, with errors placed in `text`.
-    fn untyped(&self) -> Result<UntypedFuncCall<'static>, RunError> {
-        let open = self.text.find('(').unwrap_or(self.text.len());
-        // WAVE's call syntax takes a plain label, not `iface.func`: parse `f(ARGS)` and map
-        // error spans back onto the text as written.
-        let source = format!("f{}", &self.text[open..]);
-        UntypedFuncCall::parse(&source)
-            .map(UntypedFuncCall::into_owned)
-            .map_err(|e| {
-                let (span, message) = self.place(&e);
-                RunError::invoke_syntax(
-                    &self.text,
-                    span,
-                    &message,
-                    "arguments are WAVE values: \"text\", 42, 1.5, [1, 2], {x: 1}, some(1), ok(\"x\")",
-                )
-            })
-    }
-}
-
-impl Call {
-    /// A WAVE error's span in the text as written, and its message without the span.
-    fn place(&self, e: &wasm_wave::parser::ParserError) -> (std::ops::Range<usize>, String) {
-        let shift = self
-            .text
-            .find('(')
-            .unwrap_or(self.text.len())
-            .saturating_sub(1);
-        let span = e.span();
-        let text = e.to_string();
-        let message = match text.rsplit_once(" at ") {
-            Some((message, _)) => message.to_string(),
-            None => text,
-        };
-        (span.start + shift..span.end + shift, message)
-    }
-}
 
 /// Where a call lands: the export's index and its qualified name.
 struct Target {
@@ -296,9 +199,9 @@ fn resolve(
         let available: Vec<String> = functions.iter().map(short).collect();
         let written = call.target();
         // Against the short names (`arith.divide`) and the bare function names alike.
-        let suggestion = crate::project::closest(&written, available.iter().map(String::as_str))
+        let suggestion = crate::suggest::closest(&written, available.iter().map(String::as_str))
             .or_else(|| {
-                crate::project::closest(&call.function, functions.iter().map(|(_, f)| f.as_str()))
+                crate::suggest::closest(&call.function, functions.iter().map(|(_, f)| f.as_str()))
                     .and_then(|f| {
                         available
                             .iter()

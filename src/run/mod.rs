@@ -15,6 +15,7 @@ mod error;
 pub mod grants;
 pub(crate) mod host;
 mod invoke;
+mod launch;
 mod link;
 mod parts;
 
@@ -32,8 +33,10 @@ pub use cache::{
 };
 pub use error::RunError;
 pub use invoke::{Call, Entry, typed_arguments};
+pub use launch::{Load, Observer, Ran, current_dev_parts, dev_parts, run_app};
 
-use crate::project::RunSettings;
+pub use crate::settings::Profile;
+use crate::settings::RunSettings;
 use host::{Host, LimitHit};
 
 /// How often the engine's epoch advances: the granularity of the deadline.
@@ -56,16 +59,14 @@ pub struct RuntimeOptions {
     pub profile: Profile,
 }
 
-/// What the machine code is made for: a fast compile, or fast code.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Profile {
-    /// The edit loop (`weld run`, `up` and `test`): Winch, wasmtime's baseline compiler,
-    /// which compiles the example app in about a third of Cranelift's time.
-    Dev,
-    /// Serving, benchmarks and `--release`: Cranelift, the optimising compiler.
-    #[default]
-    Release,
+/// An app's file as messages show it: relative to the current directory, or by its name when
+/// it is one pulled into weld's cache (whose path says nothing to the user).
+pub fn shown_app(path: &Path, name: &str) -> String {
+    if default_cache_dir().is_some_and(|cache| path.starts_with(cache)) {
+        name.to_string()
+    } else {
+        crate::fsutil::shown(path)
+    }
 }
 
 impl Profile {

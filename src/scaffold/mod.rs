@@ -825,7 +825,7 @@ fn go_files(dir: &Path, name: &str, template: Template) -> Vec<(PathBuf, String)
         Template::Cli => vec![
             (
                 dir.join("go.mod"),
-                format!("module {name}\n\ngo {}\n", crate::build::GO_MINIMUM),
+                format!("module {name}\n\ngo {}\n", crate::toolchain::GO_MINIMUM),
             ),
             (
                 dir.join("main.go"),

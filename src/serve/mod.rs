@@ -28,14 +28,17 @@ use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use crate::project::RunSettings;
 use crate::run::host::{Captured, DeadlinePassed, Grants, Host, LimitHit, Streams};
 use crate::run::{App, Handler, Limit, RunError, Runtime, Status};
+use crate::settings::RunSettings;
 
-pub use crate::project::{
+mod launch;
+
+pub use crate::settings::{
     DEFAULT_GRACE, DEFAULT_MAX_BODY, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_SERVE_ADDR, ServeConfig, ServeSettings,
 };
+pub use launch::{Launch, Observer, Started, load, serve_app, start};
 
 /// How long a request computes before it starts yielding its thread to others at every epoch
 /// tick.
@@ -869,7 +872,7 @@ pub struct Exchange {
 pub fn exchange(
     runtime: &Runtime,
     app: &App,
-    settings: &crate::project::RunSettings,
+    settings: &crate::settings::RunSettings,
     request: http::Request<Bytes>,
 ) -> Result<Exchange, RunError> {
     let shared = Arc::new(Shared::new(app, settings, u64::MAX, 1, None, true)?);

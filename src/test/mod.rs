@@ -173,7 +173,7 @@ fn judge(runtime: &Runtime, app: &App, test: &TestCase) -> Outcome {
             Ok(call) => (Action::Invoke(call), Vec::new()),
             Err(e) => {
                 return Outcome::Error {
-                    message: render_error(&e),
+                    message: render_error(&e.into()),
                 };
             }
         },

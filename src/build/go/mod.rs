@@ -30,9 +30,6 @@ use super::{Failure, Job, langs};
 
 include!(concat!(env!("OUT_DIR"), "/go_pkg.rs"));
 
-/// The oldest Go that builds Go components: the runtime package's go line.
-pub const GO_MINIMUM: &str = GO_PKG_GO;
-
 /// The module name the generated code imports its own packages by (componentize-go's).
 const MODULE: &str = "wit_component";
 /// The module of the runtime package the generated code imports.

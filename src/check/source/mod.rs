@@ -237,10 +237,10 @@ fn fingerprint(component: &Component, target_dir: &Path, tools: &Tools) -> Resul
     };
     let mut paths = vec![source];
     paths.extend(component.wit.as_deref());
-    crate::build::fingerprint_inputs(
+    crate::fingerprint::fingerprint(&crate::fingerprint::Inputs {
         paths,
-        vec![target_dir],
-        vec![
+        exclude: vec![target_dir],
+        settings: vec![
             ("check", "source".to_string()),
             ("lang", component.lang.to_string()),
             ("tools", tools.version(component.lang)),
@@ -248,7 +248,7 @@ fn fingerprint(component: &Component, target_dir: &Path, tools: &Tools) -> Resul
             ("module", component.module.clone().unwrap_or_default()),
             ("runtime-wit", crate::wit::RUNTIME_WASI_SOURCE.to_string()),
         ],
-    )
+    })
 }
 
 fn checked(component: &Component, world: &str) -> Finding {
