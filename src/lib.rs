@@ -1,11 +1,14 @@
-//! weld: build, check, compose and run WebAssembly components written in Rust, Python and
-//! JavaScript.
+//! weld: build, check, compose and run WebAssembly components written in Rust, Python,
+//! JavaScript and Go.
 //!
 //! The library holds every stage of the pipeline; the `weld` binary only parses flags and calls
 //! it. Stages are modules named after the pipeline (see docs/architecture.md):
 //! [`project`] (weld.toml → [`project::Plan`]), [`build`], [`check`], [`compose`], [`run`] and
-//! [`test`], then [`serve`], [`oci`] (registries) and [`deploy`] (Kubernetes); [`pipeline`] runs the project-level stages on a plan for `weld up` and `weld test`.
-//! [`report`] prints results and diagnostics; [`toolchain`] finds the language toolchains.
+//! [`test`], then [`serve`], [`oci`] (registries) and [`deploy`] (Kubernetes). [`pipeline`] runs
+//! build → check → compose on a plan for every command that needs the app, and [`watch`] runs it
+//! again on every change. [`report`] prints results and diagnostics and shows the stages as they
+//! run; [`toolchain`] finds the language toolchains. Leaves that several stages share:
+//! [`settings`] (grants and limits), [`lang`], [`call`] (a WAVE call), [`sources`], [`units`].
 
 #![deny(missing_docs)]
 

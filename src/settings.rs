@@ -69,6 +69,12 @@ pub struct ServeSettings {
     /// How long in-flight requests may take to finish on shutdown.
     #[serde(serialize_with = "serialize_duration")]
     pub grace: Duration,
+    /// Requests one instance answers before it is dropped: 1 (the default) is a fresh instance
+    /// per request; more trades isolation between requests for speed (docs/serve.md).
+    pub instance_reuse: usize,
+    /// Requests one reused instance of a WASI 0.3 app answers at once (0.2 handlers answer one
+    /// at a time).
+    pub instance_concurrency: usize,
 }
 
 /// What `weld serve`'s flags set over `[serve]`: each bound given replaces the manifest's.
@@ -82,6 +88,10 @@ pub struct ServeOverrides {
     pub max_body: Option<u64>,
     /// `--grace`.
     pub grace: Option<Duration>,
+    /// `--instance-reuse`.
+    pub instance_reuse: Option<std::num::NonZeroUsize>,
+    /// `--instance-concurrency`.
+    pub instance_concurrency: Option<std::num::NonZeroUsize>,
 }
 
 impl ServeSettings {
@@ -93,6 +103,10 @@ impl ServeSettings {
             max_connections: o.max_connections.map_or(self.max_connections, |n| n.get()),
             max_body: o.max_body.unwrap_or(self.max_body),
             grace: o.grace.unwrap_or(self.grace),
+            instance_reuse: o.instance_reuse.map_or(self.instance_reuse, |n| n.get()),
+            instance_concurrency: o
+                .instance_concurrency
+                .map_or(self.instance_concurrency, |n| n.get()),
         }
     }
 }
@@ -108,6 +122,10 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 pub const DEFAULT_MAX_BODY: u64 = 16 << 20;
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+/// Requests per instance: one, a fresh instance for every request.
+pub const DEFAULT_INSTANCE_REUSE: usize = 1;
+/// Requests a reused WASI 0.3 instance answers at once, as wasmtime serve's default.
+pub const DEFAULT_INSTANCE_CONCURRENCY: usize = 16;
 
 /// An origin outbound HTTP may reach, `https://host[:port]`: scheme, host and port must all
 /// match a request's for it to be sent.

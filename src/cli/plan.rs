@@ -154,6 +154,13 @@ fn render(plan: &Plan) -> String {
         serve.settings.max_connections,
         format_duration(serve.settings.grace)
     );
+    if serve.settings.instance_reuse > 1 {
+        let _ = writeln!(
+            out,
+            "  instances   reused for up to {} requests, {} at once (WASI 0.3)",
+            serve.settings.instance_reuse, serve.settings.instance_concurrency
+        );
+    }
     let _ = writeln!(out, "\ntests ({}):", plan.tests.len());
     let width = plan.tests.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for t in &plan.tests {

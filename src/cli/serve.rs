@@ -80,6 +80,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
     max_body: Option<u64>,
 
+    /// Answer up to N requests with one instance before dropping it, instead of a fresh
+    /// instance per request: faster, but requests share the instance's memory and state
+    /// [default: 1]
+    #[arg(long, value_name = "N")]
+    instance_reuse: Option<std::num::NonZeroUsize>,
+
+    /// Requests a reused instance of a WASI 0.3 app answers at once [default: 16]
+    #[arg(long, value_name = "N")]
+    instance_concurrency: Option<std::num::NonZeroUsize>,
+
     /// How long requests in flight may take to finish on shutdown [default: 10s]
     #[arg(long, value_name = "DURATION", value_parser = units::parse_duration)]
     grace: Option<Duration>,
@@ -122,6 +132,8 @@ impl ServeArgs {
                 max_connections: self.max_connections,
                 max_body: self.max_body,
                 grace: self.grace,
+                instance_reuse: self.instance_reuse,
+                instance_concurrency: self.instance_concurrency,
             },
         );
         let launch = Launch {

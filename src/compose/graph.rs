@@ -30,6 +30,9 @@ pub struct Edge {
     pub consumer: String,
     /// The interface, with its version.
     pub interface: String,
+    /// Its functions that are async on the provider's side (WASI 0.3's component model).
+    #[serde(rename = "async", skip_serializing_if = "Vec::is_empty")]
+    pub async_functions: Vec<String>,
 }
 
 /// One component's import served by one of the app's imports from the runtime.
@@ -58,20 +61,31 @@ pub struct Graph {
     pub unresolved: Vec<String>,
     /// What the app exports (the root's exports).
     pub exports: Vec<String>,
+    /// The app's exports that have async functions, with their names.
+    #[serde(rename = "async_exports", skip_serializing_if = "Vec::is_empty")]
+    pub async_exports: Vec<(String, Vec<String>)>,
 }
 
 impl Graph {
     /// Draws `wiring`: the same decisions `weld compose` encodes.
     pub fn new(nodes: Vec<Node>, wiring: &Wiring) -> Graph {
         let name = |id: usize| wiring.components[id].clone();
+        let asyncs = |id: usize, export: &str| {
+            wiring.asyncs[id]
+                .iter()
+                .find(|(e, _)| e == export)
+                .map(|(_, f)| f.clone())
+                .unwrap_or_default()
+        };
         let mut edges = Vec::new();
         let mut unresolved = Vec::new();
         for link in &wiring.checked.links {
             match &link.provider {
-                Provider::Component { id, .. } => edges.push(Edge {
+                Provider::Component { id, export } => edges.push(Edge {
                     provider: name(*id),
                     consumer: name(link.consumer),
                     interface: link.import.clone(),
+                    async_functions: asyncs(*id, export),
                 }),
                 Provider::Runtime => {}
                 Provider::Nobody
@@ -103,6 +117,7 @@ impl Graph {
             runtime,
             unresolved,
             exports: wiring.exports.clone(),
+            async_exports: wiring.asyncs.first().cloned().unwrap_or_default(),
         }
     }
 
@@ -134,10 +149,19 @@ impl Graph {
                 v.join(", ")
             }
         };
-        let _ = writeln!(out, "\nexports: {}", list(&self.exports));
+        let exports: Vec<String> = self
+            .exports
+            .iter()
+            .map(|e| {
+                let functions = self.async_exports.iter().find(|(a, _)| a == e);
+                format!("{e}{}", async_note(functions.map_or(&[][..], |(_, f)| f)))
+            })
+            .collect();
+        let _ = writeln!(out, "\nexports: {}", list(&exports));
         let _ = writeln!(
             out,
-            "imports from the runtime (WASI 0.2): {}",
+            "imports from the runtime ({}): {}",
+            wasi_releases(&self.imports),
             list(&self.imports)
         );
         if !self.unresolved.is_empty() {
@@ -161,8 +185,9 @@ impl Graph {
             };
             let _ = writeln!(
                 out,
-                "{indent}{branch}{} <- {}",
+                "{indent}{branch}{}{} <- {}",
                 e.interface,
+                async_note(&e.async_functions),
                 self.label(&e.provider)
             );
             if !seen.contains(&e.provider) {
@@ -192,7 +217,11 @@ impl Graph {
                 "  {} -> {} [label={}];",
                 id(&e.provider),
                 id(&e.consumer),
-                quote(&e.interface)
+                quote(&format!(
+                    "{}{}",
+                    e.interface,
+                    async_note(&e.async_functions)
+                ))
             );
         }
         if !self.imports.is_empty() {
@@ -229,9 +258,10 @@ impl Graph {
         for e in &self.edges {
             let _ = writeln!(
                 out,
-                "  {} -->|\"{}\"| {}",
+                "  {} -->|\"{}{}\"| {}",
                 id(&e.provider),
                 e.interface,
+                async_note(&e.async_functions),
                 id(&e.consumer)
             );
         }
@@ -247,6 +277,29 @@ impl Graph {
         }
         out
     }
+}
+
+/// ` (async: f, g)` after an interface with async functions; nothing otherwise.
+fn async_note(functions: &[String]) -> String {
+    if functions.is_empty() {
+        String::new()
+    } else {
+        format!(" (async: {})", functions.join(", "))
+    }
+}
+
+/// The WASI releases the runtime imports come from: `WASI 0.2`, `WASI 0.2 and 0.3`.
+fn wasi_releases(imports: &[String]) -> String {
+    let mut lines: Vec<&str> = imports
+        .iter()
+        .filter_map(|i| i.rsplit_once('@')?.1.rsplit_once('.').map(|(line, _)| line))
+        .collect();
+    lines.sort();
+    lines.dedup();
+    if lines.is_empty() {
+        lines.push("0.2");
+    }
+    format!("WASI {}", lines.join(" and "))
 }
 
 fn quote(s: &str) -> String {

@@ -245,6 +245,9 @@ pub struct Wiring {
     pub runtime: Vec<RuntimeImport>,
     /// What the app exports: the root's exports.
     pub exports: Vec<String>,
+    /// For each component (by [`ComponentId`]), its exported interfaces that have async
+    /// functions (WASI 0.3's component model), with those functions' names.
+    pub asyncs: Vec<Vec<(String, Vec<String>)>>,
     /// The encoded composition, or why it could not be encoded.
     encoded: Result<Vec<u8>, ComposeError>,
 }
@@ -288,6 +291,7 @@ pub fn wire(root: &Input, plugs: &[Input], label: bool) -> Result<Wiring, Compos
     })?;
     let checked = plug::check(&loaded, 1);
     let components: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
+    let asyncs = loaded.iter().map(async_exports).collect();
 
     let mut graph = CompositionGraph::new();
     let mut packages = Vec::new();
@@ -326,8 +330,29 @@ pub fn wire(root: &Input, plugs: &[Input], label: bool) -> Result<Wiring, Compos
         checked,
         runtime,
         exports,
+        asyncs,
         encoded,
     })
+}
+
+/// A component's exported interfaces that have async functions, with their names.
+fn async_exports(c: &crate::check::Loaded) -> Vec<(String, Vec<String>)> {
+    c.resolve.worlds[c.world]
+        .exports
+        .iter()
+        .filter_map(|(key, item)| {
+            let wit_parser::WorldItem::Interface { id, .. } = item else {
+                return None;
+            };
+            let functions: Vec<String> = c.resolve.interfaces[*id]
+                .functions
+                .values()
+                .filter(|f| f.kind.is_async())
+                .map(|f| f.name.clone())
+                .collect();
+            (!functions.is_empty()).then(|| (c.resolve.name_world_key(key), functions))
+        })
+        .collect()
 }
 
 /// Gives each import a component provides that component's export, exports the root's exports,

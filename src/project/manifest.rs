@@ -90,6 +90,8 @@ pub(crate) struct RawServe {
     pub max_connections: Option<Spanned<i64>>,
     pub max_body: Option<Spanned<String>>,
     pub grace: Option<Spanned<String>>,
+    pub instance_reuse: Option<Spanned<i64>>,
+    pub instance_concurrency: Option<Spanned<i64>>,
     #[serde(default)]
     pub env: IndexMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]

@@ -19,9 +19,10 @@ pub use crate::lang::Lang;
 pub use error::{ManifestError, ManifestIssue};
 // Grants and limits are the manifest's and the runner's alike: they live in a leaf both use.
 pub use crate::settings::{
-    DEFAULT_GRACE, DEFAULT_MAX_BODY, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_MEMORY, DEFAULT_SERVE_ADDR, DEFAULT_TIMEOUT, DirGrant, HttpOrigin, Profile,
-    RunSettings, ServeConfig, ServeOverrides, ServeSettings,
+    DEFAULT_GRACE, DEFAULT_INSTANCE_CONCURRENCY, DEFAULT_INSTANCE_REUSE, DEFAULT_MAX_BODY,
+    DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MEMORY, DEFAULT_SERVE_ADDR,
+    DEFAULT_TIMEOUT, DirGrant, HttpOrigin, Profile, RunSettings, ServeConfig, ServeOverrides,
+    ServeSettings,
 };
 
 /// The file name weld looks for.

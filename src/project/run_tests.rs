@@ -126,6 +126,16 @@ impl Validator {
             "max-connections",
             super::DEFAULT_MAX_CONNECTIONS,
         );
+        let instance_reuse = count(
+            &raw.instance_reuse,
+            "instance-reuse",
+            super::DEFAULT_INSTANCE_REUSE,
+        );
+        let instance_concurrency = count(
+            &raw.instance_concurrency,
+            "instance-concurrency",
+            super::DEFAULT_INSTANCE_CONCURRENCY,
+        );
         let max_body = match &raw.max_body {
             Some(m) => units::parse_size(m.get_ref())
                 .map_err(|e| self.unit_error(m, "max-body", e))
@@ -146,6 +156,8 @@ impl Validator {
                 max_connections,
                 max_body,
                 grace,
+                instance_reuse,
+                instance_concurrency,
             },
         }
     }

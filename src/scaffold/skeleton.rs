@@ -237,7 +237,8 @@ fn protocols(text: &str) -> Vec<(String, Vec<Method>)> {
                 decorators.push(trimmed.to_string());
             }
             continue;
-        } else if line.starts_with("    def ") {
+        } else if line.starts_with("    def ") || line.starts_with("    async def ") {
+            // An `async func` of the WIT is an `async def` of the protocol.
             pending = Some(trimmed.to_string());
         } else {
             continue;
@@ -247,6 +248,7 @@ fn protocols(text: &str) -> Vec<(String, Vec<Method>)> {
             let def = pending.take().expect("set above");
             let def = def.trim_end_matches(':').to_string();
             let name = def
+                .trim_start_matches("async ")
                 .trim_start_matches("def ")
                 .split('(')
                 .next()
@@ -293,6 +295,35 @@ fn python_imports(text_of_bindings: &str, signatures: &str) -> Vec<String> {
             "from componentize_py_types import {}",
             types.join(", ")
         ));
+    }
+    // WASI 0.3's async values, from componentize-py's async support package.
+    for (module, names) in [
+        (
+            "streams",
+            &[
+                "StreamReader",
+                "StreamWriter",
+                "ByteStreamReader",
+                "ByteStreamWriter",
+            ][..],
+        ),
+        ("futures", &["FutureReader", "FutureWriter"][..]),
+    ] {
+        let used: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|t| {
+                regex::Regex::new(&format!(r"\b{t}\b"))
+                    .expect("a valid pattern")
+                    .is_match(signatures)
+            })
+            .collect();
+        if !used.is_empty() {
+            lines.push(format!(
+                "from componentize_py_async_support.{module} import {}",
+                used.join(", ")
+            ));
+        }
     }
     // `from ..exports import shapes` in the bindings → `from wit_world.exports import shapes`
     let relative = regex::Regex::new(r"(?m)^from \.\.(exports|imports) import (\w+)$")
@@ -947,6 +978,15 @@ impl RustCx<'_> {
                         }
                     }
                     (TypeDefKind::Type(t), None) => self.ty(t)?,
+                    // WASI 0.3's async values, as wit-bindgen's async support names them.
+                    (TypeDefKind::Stream(t), None) => format!(
+                        "wit_bindgen::StreamReader<{}>",
+                        t.as_ref().map_or(Ok("()".to_string()), |t| self.ty(t))?
+                    ),
+                    (TypeDefKind::Future(t), None) => format!(
+                        "wit_bindgen::FutureReader<{}>",
+                        t.as_ref().map_or(Ok("()".to_string()), |t| self.ty(t))?
+                    ),
                     (other, None) => return Err(other.as_str().to_string()),
                 }
             }
@@ -993,7 +1033,9 @@ impl RustCx<'_> {
                 },
             ),
         };
-        Ok(format!("fn {name}({})", params.join(", ")) + &result)
+        // An `async func` is an `async fn` of the Guest trait.
+        let asyncness = if f.kind.is_async() { "async " } else { "" };
+        Ok(format!("{asyncness}fn {name}({})", params.join(", ")) + &result)
     }
 }
 
@@ -1507,5 +1549,24 @@ mod tests {
             "Array<import('a:b/c').Color>"
         );
         assert_eq!(rust_ident("type"), "type_");
+    }
+
+    /// WASI 0.3: componentize-py's protocols have `async def` for an `async func`, and a
+    /// stream's type comes from its async support package.
+    #[test]
+    fn reads_async_methods_and_imports_their_stream_types() {
+        let text = "class Words(Protocol):\n    @abstractmethod\n    async def letters(self, text: str) -> StreamReader[str]:\n        raise NotImplementedError\n\n    @abstractmethod\n    def count(self, text: str) -> int:\n        raise NotImplementedError\n";
+        let p = protocols(text);
+        assert_eq!(p[0].1.len(), 2);
+        assert_eq!(p[0].1[0].name, "letters");
+        assert_eq!(
+            p[0].1[0].def,
+            "async def letters(self, text: str) -> StreamReader[str]"
+        );
+        assert_eq!(p[0].1[1].name, "count");
+        assert_eq!(
+            python_imports(text, &p[0].1[0].def),
+            ["from componentize_py_async_support.streams import StreamReader"]
+        );
     }
 }

@@ -33,6 +33,7 @@ use crate::run::{App, Handler, Limit, RunError, Runtime, Status};
 use crate::settings::RunSettings;
 
 mod launch;
+mod reuse;
 
 pub use crate::settings::{
     DEFAULT_GRACE, DEFAULT_MAX_BODY, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_CONNECTIONS,
@@ -89,6 +90,10 @@ struct Shared {
     served: Arc<std::sync::atomic::AtomicU64>,
     /// Capture the guest's stdout and stderr (a test) rather than pass them through.
     capture: bool,
+    /// Requests per instance and at once per instance; (1, _) is a fresh instance each.
+    reuse: (usize, usize),
+    /// The reused instances' workers, when instances are reused.
+    workers: Option<reuse::Workers>,
 }
 
 /// A server of one app on one listener, whose app can be replaced while it serves.
@@ -108,7 +113,7 @@ impl Server {
     /// A server of `app` with `settings`, each answered request reported to `log`. An error
     /// means the app cannot serve: it is not an HTTP app, or a grant cannot be made.
     pub fn new(app: &App, settings: &ServeSettings, log: RequestLog) -> Result<Server, RunError> {
-        let shared = Shared::new(
+        let mut shared = Shared::new(
             app,
             &settings.run,
             settings.max_body,
@@ -116,6 +121,8 @@ impl Server {
             log,
             false,
         )?;
+        shared.reuse = (settings.instance_reuse, settings.instance_concurrency);
+        shared.workers = shared.workers();
         Ok(Server {
             slot: Arc::new(RwLock::new(Arc::new(shared))),
             settings: settings.clone(),
@@ -215,13 +222,15 @@ impl Reloader {
     /// app) leaves the current version serving.
     pub fn replace(&self, app: &App) -> Result<(), RunError> {
         let pre = app.handler()?;
-        let next = Shared {
+        let mut next = Shared {
             name: app.name.clone(),
             pre,
             // A dev runtime may compile one version with Winch and the next with Cranelift.
             engine: app.engine().clone(),
             ..(*current(&self.slot)).clone()
         };
+        // The old version's workers hold its instances; the new one gets its own.
+        next.workers = next.workers();
         *self.slot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
         Ok(())
     }
@@ -479,6 +488,24 @@ impl Shared {
             log,
             served: Default::default(),
             capture,
+            reuse: (1, 1),
+            workers: None,
+        })
+    }
+
+    /// Workers that reuse instances of this version, when its settings reuse them.
+    fn workers(&self) -> Option<reuse::Workers> {
+        let (reuse, concurrency) = self.reuse;
+        (reuse > 1).then(|| {
+            reuse::Workers::new(
+                &self.pre,
+                &self.engine,
+                &self.grants,
+                self.run.max_memory,
+                self.run.timeout,
+                reuse,
+                concurrency,
+            )
         })
     }
 
@@ -548,6 +575,12 @@ where
             Err(_) => wasmtime_wasi_http::Error::HttpRequestBodySize(None),
         })
     });
+
+    if let Some(workers) = &shared.workers {
+        let answer = reused(shared, workers, req.map(|body| body.boxed_unsync())).await;
+        drop(permit);
+        return answer;
+    }
 
     let streams = if shared.capture {
         Streams::Capture(&[])
@@ -678,13 +711,7 @@ where
             }
             Ok((Err(e), hit)) => {
                 let status = crate::run::classify(&e, hit, &shared.run);
-                let code = match &status {
-                    Status::Limit(Limit::Deadline(_)) => http::StatusCode::GATEWAY_TIMEOUT,
-                    Status::Limit(Limit::Memory { .. } | Limit::Table { .. }) => {
-                        http::StatusCode::SERVICE_UNAVAILABLE
-                    }
-                    _ => http::StatusCode::INTERNAL_SERVER_ERROR,
-                };
+                let code = status_code(&status);
                 (
                     plain(code, reason(code)),
                     Some(shared.stopped(&status, &e)),
@@ -706,6 +733,75 @@ where
         failure,
         guest,
         captured,
+    }
+}
+
+/// Answers a request on a reused instance ([`reuse`]): the response as the worker gives it, or
+/// weld's answer when the guest failed (the deadline 504, a trap 500).
+async fn reused(
+    shared: &Shared,
+    workers: &reuse::Workers,
+    req: http::Request<wasmtime_wasi_http::WasiBody>,
+) -> Answer {
+    use wasmtime_wasi_http::handler::{ExpirationError, InstantiationError, TrapOrPanicError};
+    let start = Instant::now();
+    let e = match workers.handle(req).await {
+        Ok(response) => {
+            return Answer {
+                response,
+                from_app: true,
+                failure: None,
+                guest: None,
+                captured: Captured::none(),
+            };
+        }
+        Err(e) => e,
+    };
+    // A worker dropped with its requests past their deadline (one computing may keep the
+    // request's own expiry from being polled) fails them all: that is the deadline too.
+    let past = start.elapsed() >= shared.run.timeout;
+    let e = if e.downcast_ref::<ExpirationError>().is_some()
+        || (past && e.downcast_ref::<TrapOrPanicError>().is_some())
+    {
+        wasmtime::Error::new(DeadlinePassed)
+    } else {
+        e
+    };
+    if let Some(failed) = e.downcast_ref::<InstantiationError<()>>() {
+        return Answer::weld(
+            plain(
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                reason(http::StatusCode::SERVICE_UNAVAILABLE),
+            ),
+            Some(RunError::Environment(format!(
+                "cannot make an instance of `{}`: {:#}",
+                shared.name, failed.error
+            ))),
+        );
+    }
+    if e.downcast_ref::<TrapOrPanicError>().is_some() {
+        return Answer::weld(
+            internal_error(),
+            Some(RunError::Environment(format!(
+                "the instance of `{}` answering this request failed (with the other requests it was answering)",
+                shared.name
+            ))),
+        );
+    }
+    let status = crate::run::classify(&e, None, &shared.run);
+    let code = status_code(&status);
+    Answer::weld(plain(code, reason(code)), Some(shared.stopped(&status, &e)))
+}
+
+/// weld's answer for a guest that ended as `status` without a response: 504 at the deadline,
+/// 503 at the memory or table limit, else 500.
+fn status_code(status: &Status) -> http::StatusCode {
+    match status {
+        Status::Limit(Limit::Deadline(_)) => http::StatusCode::GATEWAY_TIMEOUT,
+        Status::Limit(Limit::Memory { .. } | Limit::Table { .. }) => {
+            http::StatusCode::SERVICE_UNAVAILABLE
+        }
+        _ => http::StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -1009,6 +1105,8 @@ pub fn defaults() -> ServeConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_body: DEFAULT_MAX_BODY,
             grace: DEFAULT_GRACE,
+            instance_reuse: crate::settings::DEFAULT_INSTANCE_REUSE,
+            instance_concurrency: crate::settings::DEFAULT_INSTANCE_CONCURRENCY,
         },
     }
 }

@@ -1097,5 +1097,59 @@ fn wasi_p3() -> Result<(), Failed> {
     assert_eq!(status, 502);
     assert!(body.contains("HttpRequestDenied"), "{body}");
     assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // A fresh instance per request: each has answered one.
+    for _ in 0..3 {
+        assert_eq!(server.get("/count")?, (200, "1\n".into()));
+    }
+    drop(server);
+
+    // Reused instances: one answers up to 64 requests, 16 at once, so it counts on.
+    let server = Server::spawn(&[
+        project[0].clone(),
+        project[1].clone(),
+        "--instance-reuse".into(),
+        "64".into(),
+        "--timeout".into(),
+        "2s".into(),
+    ])?;
+    let counts: Vec<u64> = (0..5)
+        .map(|_| {
+            let (status, body) = server.get("/count")?;
+            assert_eq!(status, 200);
+            Ok(body.trim().parse().expect("a count"))
+        })
+        .collect::<Result<_, Failed>>()?;
+    assert!(
+        counts.iter().any(|n| *n > 1),
+        "no instance was reused: {counts:?}"
+    );
+    let answers: Vec<_> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..16)
+            .map(|_| s.spawn(|| (0..8).map(|_| server.get("/shout?hi")).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("no panic"))
+            .collect()
+    });
+    for answer in answers {
+        assert_eq!(answer?, (200, "HI!".into()));
+    }
+    let mut echoed = Vec::new();
+    agent()
+        .post(server.url("/echo"))
+        .send(&sent[..])?
+        .into_body()
+        .into_reader()
+        .read_to_end(&mut echoed)?;
+    assert!(echoed == sent, "the echoed body differs");
+    // The deadline still holds per request, and the server goes on.
+    assert_eq!(server.get("/loop")?.0, 504);
+    let log = server.log_with(&["GET /loop 504"]);
+    assert!(log.contains("did not finish within its deadline"), "{log}");
+    assert_eq!(
+        server.get("/")?,
+        (200, "Hello from a WASI 0.3 service\n".into())
+    );
     Ok(())
 }
