@@ -45,6 +45,7 @@ pub fn trials() -> Vec<Trial> {
         ),
         ("test::http_tests_pass_and_fail", http_tests),
         ("up::watch_reloads_an_http_app_under_load", reload),
+        ("up::watch_reloads_a_wasi_0_3_service_under_load", reload_p3),
         ("serve::wasi_0_3_service_and_command", wasi_p3),
     ];
     cases
@@ -862,12 +863,22 @@ expect-header = {{ x-missing = "1" }}
     Ok(())
 }
 
-/// `weld up --watch` on an HTTP app under continuous load (keep-alive clients and a client that
-/// connects for every request): an edit is rebuilt and swapped in with no failed request, and an
-/// edit that does not compile leaves the running version serving.
 fn reload() -> Result<(), Failed> {
+    reload_of("fixtures/hello-http")
+}
+
+/// [`reload_of`] for a WASI 0.3 service (`wasip3`, served in the store's event loop).
+fn reload_p3() -> Result<(), Failed> {
+    reload_of("fixtures/hello-http-p3")
+}
+
+/// `weld up --watch` on an HTTP app (`fixture`, the greeting of fixtures/hello-http) under
+/// continuous load (keep-alive clients and a client that connects for every request): an edit
+/// is rebuilt and swapped in with no failed request, and an edit that does not compile leaves
+/// the running version serving.
+fn reload_of(fixture: &str) -> Result<(), Failed> {
     let dir = crate::scratch("reload")?;
-    let src = crate::root().join("fixtures/hello-http");
+    let src = crate::root().join(fixture);
     std::fs::create_dir_all(dir.join("hello-rs/src"))?;
     for file in [
         "hello-rs/Cargo.toml",
