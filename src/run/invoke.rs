@@ -62,27 +62,30 @@ pub(super) fn exported_functions(
 /// What an app is loaded for: a component that cannot be used so is refused from its WIT, before
 /// its code is compiled (which may take seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Entry {
+pub enum Entry<'a> {
     /// Running it as a command: it must export `wasi:cli/run`.
     Command,
     /// Serving it: it must export `wasi:http/incoming-handler` (0.2) or `wasi:http/handler`
     /// (0.3).
     Http,
-    /// Calling any of its exports (`--invoke`, tests): judged when the call is resolved.
+    /// Calling any of its exports (tests): judged when a call is resolved.
     Any,
+    /// Calling this export (`--invoke`): one that takes or returns a stream or future, which
+    /// no call from the command line can write or print, is refused now.
+    Call(&'a Call),
 }
 
 impl Action {
     /// What running this action needs of the component.
-    pub fn entry(&self) -> Entry {
+    pub fn entry(&self) -> Entry<'_> {
         match self {
             Action::Run { .. } => Entry::Command,
-            Action::Invoke(_) => Entry::Any,
+            Action::Invoke(call) => Entry::Call(call),
         }
     }
 }
 
-impl Entry {
+impl Entry<'_> {
     /// The error the link would give later, found now from the component's own WIT.
     pub(super) fn refuse(
         self,
@@ -113,8 +116,94 @@ impl Entry {
             Entry::Http if !http => Err(RunError::NotHttp {
                 name: name.to_string(),
             }),
+            Entry::Call(call) => refuse_async_values(name, resolve, world, call),
             _ => Ok(()),
         }
+    }
+}
+
+/// The `AsyncValue` refusal of [`target_and_arguments`], made from the WIT before compiling:
+/// when the one export `call` names takes or returns a stream, a future or an error-context.
+/// Anything else (no such export, several) is left to the call's resolution after loading.
+fn refuse_async_values(
+    name: &str,
+    resolve: &wit_parser::Resolve,
+    world: wit_parser::WorldId,
+    call: &Call,
+) -> Result<(), RunError> {
+    let mut candidates = Vec::new();
+    for (key, item) in &resolve.worlds[world].exports {
+        match item {
+            wit_parser::WorldItem::Function(f) if f.name == call.function => {
+                candidates.push((true, f))
+            }
+            wit_parser::WorldItem::Interface { id, .. }
+                if call
+                    .interface
+                    .as_deref()
+                    .is_none_or(|i| interface_matches(i, &resolve.name_world_key(key))) =>
+            {
+                candidates.extend(
+                    resolve.interfaces[*id]
+                        .functions
+                        .get(&call.function)
+                        .map(|f| (false, f)),
+                );
+            }
+            _ => {}
+        }
+    }
+    // As the call resolves: a top-level function wins over interface functions.
+    let f = match candidates.as_slice() {
+        [(_, f)] => *f,
+        many => match many.iter().find(|(top, _)| *top) {
+            Some((_, f)) if call.interface.is_none() => *f,
+            _ => return Ok(()),
+        },
+    };
+    let refuse = |what: String, verb| RunError::AsyncValue {
+        name: name.to_string(),
+        call: call.target().to_string(),
+        what,
+        verb,
+    };
+    if let Some(kind) = f
+        .params
+        .iter()
+        .find_map(|p| wit_async_value(resolve, &p.ty))
+    {
+        return Err(refuse(format!("takes a {kind}"), "write"));
+    }
+    if let Some(kind) = f.result.as_ref().and_then(|t| wit_async_value(resolve, t)) {
+        return Err(refuse(format!("returns a {kind}"), "print"));
+    }
+    Ok(())
+}
+
+/// [`async_value`] for a WIT type.
+fn wit_async_value(resolve: &wit_parser::Resolve, ty: &wit_parser::Type) -> Option<&'static str> {
+    use wit_parser::{Type, TypeDefKind};
+    let id = match ty {
+        Type::ErrorContext => return Some("error-context"),
+        Type::Id(id) => *id,
+        _ => return None,
+    };
+    let inner = |t: &Type| wit_async_value(resolve, t);
+    match &resolve.types[id].kind {
+        TypeDefKind::Stream(_) => Some("stream"),
+        TypeDefKind::Future(_) => Some("future"),
+        TypeDefKind::List(t) | TypeDefKind::Option(t) | TypeDefKind::Type(t) => inner(t),
+        TypeDefKind::FixedLengthList(t, _) => inner(t),
+        TypeDefKind::Map(k, v) => inner(k).or_else(|| inner(v)),
+        TypeDefKind::Tuple(t) => t.types.iter().find_map(inner),
+        TypeDefKind::Record(r) => r.fields.iter().find_map(|f| inner(&f.ty)),
+        TypeDefKind::Variant(v) => v.cases.iter().find_map(|c| c.ty.as_ref().and_then(inner)),
+        TypeDefKind::Result(r) => {
+            r.ok.as_ref()
+                .and_then(inner)
+                .or_else(|| r.err.as_ref().and_then(inner))
+        }
+        _ => None,
     }
 }
 

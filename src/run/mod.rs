@@ -189,8 +189,8 @@ pub enum Compiled {
 /// How a component is loaded: as an app, for `Entry`; or as a part of an app run as its parts,
 /// which shares the profile's engine and is judged by the link of all the parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    App(Entry),
+enum Role<'a> {
+    App(Entry<'a>),
     Part,
 }
 
@@ -338,7 +338,7 @@ impl Runtime {
         &self,
         path: &Path,
         name: &str,
-        entry: Entry,
+        entry: Entry<'_>,
         compiling: &dyn Fn(&Compiling),
     ) -> Result<App, RunError> {
         let Loaded {
@@ -428,7 +428,7 @@ impl Runtime {
         &self,
         path: &Path,
         name: &str,
-        role: Role,
+        role: Role<'_>,
         compiling: &dyn Fn(&Compiling),
     ) -> Result<Loaded<'_>, RunError> {
         let start = Instant::now();
@@ -466,7 +466,7 @@ impl Runtime {
 
     /// The compiled form of the component with `key`, from the profile's cache or, for one
     /// Winch could not compile (and not a part), from Cranelift's.
-    fn cached(&self, key: &str, role: Role) -> Option<(&Backend, Component)> {
+    fn cached(&self, key: &str, role: Role<'_>) -> Option<(&Backend, Component)> {
         let cache = self.primary.cache.as_ref()?;
         if let Some(component) = cache.get(key) {
             return Some((&self.primary, component));
@@ -484,7 +484,7 @@ impl Runtime {
         name: &str,
         bytes: &[u8],
         key: Option<&str>,
-        role: Role,
+        role: Role<'_>,
         compiling: &dyn Fn(&Compiling),
     ) -> Result<(&Backend, Component, Compiled), RunError> {
         let start = Instant::now();
