@@ -14,6 +14,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::wording::tsc;
 use super::{Cx, Export, Func, Site, SourceError, find_line, lower_camel, shown};
 use crate::check::{Code, Finding, Location};
 
@@ -256,9 +257,7 @@ pub(super) fn check(cx: &Cx) -> Result<Vec<Finding>, SourceError> {
                 Check::Arity(i, j) if !absent.contains(&i) && !absent_fn.contains(&(i, j)) => {
                     // `Type '3' is not assignable to type '0 | 1 | 2'`; `number` is a rest
                     // parameter, which takes any count.
-                    static COUNT: LazyLock<Regex> =
-                        LazyLock::new(|| Regex::new(r"^Type '(\d+)'").unwrap());
-                    let Some(n) = COUNT
+                    let Some(n) = tsc::COUNT
                         .captures(&d.message)
                         .and_then(|c| c[1].parse::<usize>().ok())
                     else {
@@ -285,19 +284,14 @@ pub(super) fn check(cx: &Cx) -> Result<Vec<Finding>, SourceError> {
                     let f = &exports[i].2.functions[j];
                     // `Type '(name: number) => string' is not assignable to type '…'.` and
                     // TypeScript's reason on the next line.
-                    static TYPE: LazyLock<Regex> = LazyLock::new(|| {
-                        Regex::new(r"^Type '(.*)' is not assignable to type '").unwrap()
-                    });
                     let found = d
                         .message
                         .lines()
                         .next()
-                        .and_then(|l| TYPE.captures(l))
+                        .and_then(|l| tsc::TYPE.captures(l))
                         .map(|c| c[1].to_string());
                     // An arity finding already says what is wrong with this function.
-                    if d.message
-                        .contains("Target signature provides too few arguments")
-                    {
+                    if d.message.contains(tsc::TOO_FEW_ARGUMENTS) {
                         continue;
                     }
                     // TypeScript's elaboration, from the outermost reason in.

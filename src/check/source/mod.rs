@@ -14,6 +14,7 @@
 
 mod js;
 mod python;
+mod wording;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -16,6 +16,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Deserialize;
 
+use super::wording::mypy;
 use super::{Cx, Export, Site, SourceError, find_line, shown, snake, upper_camel};
 use crate::check::{Code, Finding, Location};
 
@@ -247,7 +248,8 @@ fn contract_finding(
     };
     let hint = m.hint.as_deref().unwrap_or("");
     match m.code.as_deref() {
-        Some("attr-defined") if m.message.contains("has no attribute") => {
+        // The generated module names the user's class; mypy finds no such attribute.
+        Some("attr-defined") => {
             vec![cx.finding(
                 Code::SourceMissingExport,
                 Site {
@@ -271,7 +273,7 @@ fn contract_finding(
         Some("abstract") => {
             let names = m
                 .message
-                .split_once(" attribute")
+                .split_once(mypy::ABSTRACT_NAMES)
                 .map_or("", |(_, rest)| rest);
             quoted(names).iter().map(|n| missing(n)).collect()
         }
@@ -279,8 +281,8 @@ fn contract_finding(
             let mut out = Vec::new();
             // `"Tidy" is missing following "Tidy" protocol member(s):\n    a\n    b`
             if let Some((_, rest)) = hint
-                .split_once("protocol member:")
-                .or_else(|| hint.split_once("protocol members:"))
+                .split_once(mypy::MISSING_MEMBERS[0])
+                .or_else(|| hint.split_once(mypy::MISSING_MEMBERS[1]))
             {
                 for name in rest
                     .lines()
@@ -293,17 +295,17 @@ fn contract_finding(
             }
             // `Following member(s) of "Tidy" have conflicts:\n Expected:\n def …\n Got:\n def …`
             let mut rest = hint;
-            while let Some(start) = rest.find("Expected:") {
-                let after = &rest[start + "Expected:".len()..];
+            while let Some(start) = rest.find(mypy::EXPECTED) {
+                let after = &rest[start + mypy::EXPECTED.len()..];
                 let expected = after
                     .lines()
                     .map(str::trim)
                     .find(|l| !l.is_empty())
                     .unwrap_or("");
-                let Some(got_at) = after.find("Got:") else {
+                let Some(got_at) = after.find(mypy::GOT) else {
                     break;
                 };
-                let got_text = &after[got_at + "Got:".len()..];
+                let got_text = &after[got_at + mypy::GOT.len()..];
                 let got = got_text
                     .lines()
                     .map(str::trim)
@@ -355,10 +357,7 @@ fn user_finding(cx: &Cx, m: &Message, file: &Path, imported: &HashSet<String>) -
     match m.code.as_deref()? {
         "override" => {
             // The supertype is a binding's protocol (`"wit_world.exports.Tidy"`).
-            static SUPER: LazyLock<Regex> = LazyLock::new(|| {
-                Regex::new(r#"supertype "wit_world\.(?:exports\.)?(\w+)""#).unwrap()
-            });
-            let class = SUPER.captures(&m.message)?[1].to_string();
+            let class = mypy::SUPERTYPE.captures(&m.message)?[1].to_string();
             let export = if class == "WitWorld" {
                 cx.contract.world_export()
             } else {
@@ -367,10 +366,10 @@ fn user_finding(cx: &Cx, m: &Message, file: &Path, imported: &HashSet<String>) -
             let interface = export.map_or(cx.contract.world.as_str(), |e| e.shown(cx.contract));
             let names = quoted(&m.message);
             let hint = m.hint.as_deref().unwrap_or("");
-            if m.message.starts_with("Signature of") {
+            if m.message.starts_with(mypy::SIGNATURE) {
                 let method = names.first()?;
-                let sup = after_label(hint, "Superclass:");
-                let sub = after_label(hint, "Subclass:");
+                let sup = after_label(hint, mypy::SUPERCLASS);
+                let sub = after_label(hint, mypy::SUBCLASS);
                 let code = if param_count(&sup) != param_count(&sub) {
                     Code::SourceArity
                 } else {
@@ -391,7 +390,7 @@ fn user_finding(cx: &Cx, m: &Message, file: &Path, imported: &HashSet<String>) -
             // `Return type "int" of "initials" incompatible with return type "str" in supertype …`
             // `Argument 1 of "initials" is incompatible with supertype …; supertype defines the
             // argument type as "str"`
-            let (method, found, what) = if m.message.starts_with("Return type") {
+            let (method, found, what) = if m.message.starts_with(mypy::RETURN_TYPE) {
                 // [returned, method, the WIT's, supertype]
                 let (got, method, want) = (names.first()?, names.get(1)?, names.get(2)?);
                 (
@@ -431,9 +430,7 @@ fn user_finding(cx: &Cx, m: &Message, file: &Path, imported: &HashSet<String>) -
             // `Too many arguments for "write"`, `Argument 1 to "write" has incompatible type …`,
             // `Missing named argument "text" for "Entry"`: the callee is the last quoted name
             // after "for"/"to".
-            static CALLEE: LazyLock<Regex> =
-                LazyLock::new(|| Regex::new(r#"(?:for|to) "(\w+)""#).unwrap());
-            let callee = CALLEE.captures_iter(&m.message).last()?[1].to_string();
+            let callee = mypy::CALLEE.captures_iter(&m.message).last()?[1].to_string();
             if !imported.contains(&callee) {
                 return None;
             }
