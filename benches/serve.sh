@@ -98,6 +98,21 @@ load() { # load CONCURRENCY KEEPALIVE(on|off): "rps p50_ms p99_ms non200"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
+# pair A B LABEL: the rows of server A against those of server B, after LABEL.
+pair() {
+    echo "$3"
+    printf '%-16s %9s %9s %6s %8s %8s %8s %8s %6s\n' "" "weld r/s" "wt r/s" "ratio" \
+        "weld p50" "wt p50" "weld p99" "wt p99" "!200"
+    for c in 1 32; do
+        for ka in on off; do
+            read -r ar a50 a99 abad <<<"${rows[$1-$c-$ka]}"
+            read -r br b50 b99 bbad <<<"${rows[$2-$c-$ka]}"
+            printf '%-16s %9s %9s %6s %7sms %7sms %7sms %7sms %6s\n' "c=$c keep-alive $ka" \
+                "$ar" "$br" "$(ratio "$ar" "$br")" "$a50" "$b50" "$a99" "$b99" "$((abad + bbad))"
+        done
+    done
+}
+
 echo "weld serve vs wasmtime serve -Scli 48.0.8: hey for $duration per row, server on core 0, client on core 1"
 for case in "hello fixtures/hello-http/target/weld/app.wasm /" \
     "hello-p3 fixtures/hello-http-p3/target/weld/app.wasm /" \
@@ -126,31 +141,9 @@ for case in "hello fixtures/hello-http/target/weld/app.wasm /" \
     done
 
     echo
-    echo "$name ($(du -h "$app" | cut -f1), GET $route)"
-    printf '%-16s %9s %9s %6s %8s %8s %8s %8s %6s\n' "" "weld r/s" "wt r/s" "ratio" \
-        "weld p50" "wt p50" "weld p99" "wt p99" "!200"
-    for c in 1 32; do
-        for ka in on off; do
-            read -r wr w50 w99 wbad <<<"${rows[weld-$c-$ka]}"
-            read -r tr t50 t99 tbad <<<"${rows[wasmtime-$c-$ka]}"
-            printf '%-16s %9s %9s %6s %7sms %7sms %7sms %7sms %6s\n' "c=$c keep-alive $ka" \
-                "$wr" "$tr" "$(ratio "$wr" "$tr")" "$w50" "$t50" "$w99" "$t99" "$((wbad + tbad))"
-        done
-    done
+    pair weld wasmtime "$name ($(du -h "$app" | cut -f1), GET $route)"
     echo "peak RSS under load: weld ${rss[weld]} MiB, wasmtime ${rss[wasmtime]} MiB"
     if [ "$name" = hello-p3 ]; then
-        # pair A B LABEL: A against B, row by row.
-        pair() {
-            echo "$3"
-            for c in 1 32; do
-                for ka in on off; do
-                    read -r ar a50 a99 abad <<<"${rows[$1-$c-$ka]}"
-                    read -r br b50 b99 bbad <<<"${rows[$2-$c-$ka]}"
-                    printf '%-16s %9s %9s %6s %7sms %7sms %7sms %7sms %6s\n' "c=$c keep-alive $ka" \
-                        "$ar" "$br" "$(ratio "$ar" "$br")" "$a50" "$b50" "$a99" "$b99" "$((abad + bbad))"
-                done
-            done
-        }
         pair weld-reuse wasmtime "reused instances: weld --instance-reuse 128 (16 at once) vs wasmtime serve's default (same)"
         echo "peak RSS under load: weld ${rss[weld-reuse]} MiB, wasmtime ${rss[wasmtime]} MiB"
         pair weld wasmtime-fresh "a fresh instance per request: weld's default vs wasmtime serve --max-instance-reuse-count 1"

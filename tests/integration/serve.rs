@@ -1016,6 +1016,34 @@ fn malformed() -> Result<(), Failed> {
     Ok(())
 }
 
+/// 128 GETs of `path` from 16 threads at once, every answer.
+fn many_at_once(server: &Server, path: &str) -> Vec<Result<(u16, String), Failed>> {
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..16)
+            .map(|_| s.spawn(|| (0..8).map(|_| server.get(path)).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("no panic"))
+            .collect()
+    })
+}
+
+/// POSTs 300 kB to `/echo` and checks that every byte came back, in order.
+fn echoes_whole(server: &Server) -> Result<(), Failed> {
+    let sent: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let mut echoed = Vec::new();
+    agent()
+        .post(server.url("/echo"))
+        .send(&sent[..])?
+        .into_body()
+        .into_reader()
+        .read_to_end(&mut echoed)?;
+    assert_eq!(echoed.len(), sent.len());
+    assert!(echoed == sent, "the echoed body differs");
+    Ok(())
+}
+
 /// WASI 0.3 components (fixtures/p3): the app, a Rust service (`wasip3`) composed with the
 /// WASI 0.2 JavaScript library it imports, answers GET and 404, calls the library, streams a
 /// 300 kB POST body back whole, answers many requests at once, is stopped at its deadline and
@@ -1055,29 +1083,9 @@ fn wasi_p3() -> Result<(), Failed> {
     assert_eq!(server.get("/shout?weld")?, (200, "WELD!".into()));
 
     // 300 kB through the guest's streams and back, every byte in order.
-    let sent: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    let mut echoed = Vec::new();
-    agent()
-        .post(server.url("/echo"))
-        .send(&sent[..])?
-        .into_body()
-        .into_reader()
-        .read_to_end(&mut echoed)?;
-    assert_eq!(echoed.len(), sent.len());
-    assert!(echoed == sent, "the echoed body differs");
-
+    echoes_whole(&server)?;
     // Many at once, each its own instance.
-    let answers: Vec<_> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..16)
-            .map(|_| s.spawn(|| (0..8).map(|_| server.get("/")).collect::<Vec<_>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("no panic"))
-            .collect()
-    });
-    assert_eq!(answers.len(), 128);
-    for answer in answers {
+    for answer in many_at_once(&server, "/") {
         assert_eq!(answer?.0, 200);
     }
 
@@ -1137,26 +1145,10 @@ fn wasi_p3() -> Result<(), Failed> {
         counts.iter().any(|n| *n > 1),
         "no instance was reused: {counts:?}"
     );
-    let answers: Vec<_> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..16)
-            .map(|_| s.spawn(|| (0..8).map(|_| server.get("/shout?hi")).collect::<Vec<_>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("no panic"))
-            .collect()
-    });
-    for answer in answers {
+    for answer in many_at_once(&server, "/shout?hi") {
         assert_eq!(answer?, (200, "HI!".into()));
     }
-    let mut echoed = Vec::new();
-    agent()
-        .post(server.url("/echo"))
-        .send(&sent[..])?
-        .into_body()
-        .into_reader()
-        .read_to_end(&mut echoed)?;
-    assert!(echoed == sent, "the echoed body differs");
+    echoes_whole(&server)?;
     // The deadline still holds per request, and the server goes on.
     assert_eq!(server.get("/loop")?.0, 504);
     let log = server.log_with(&["GET /loop 504"]);
