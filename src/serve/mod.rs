@@ -570,18 +570,32 @@ where
     };
     let max_body = usize::try_from(shared.max_body).unwrap_or(usize::MAX);
     let req = req.map(|body| {
-        Limited::new(body, max_body).map_err(|e| match e.downcast::<hyper::Error>() {
-            Ok(e) => wasmtime_wasi_http::Error::from(*e),
-            Err(_) => wasmtime_wasi_http::Error::HttpRequestBodySize(None),
-        })
+        Limited::new(body, max_body)
+            .map_err(|e| match e.downcast::<hyper::Error>() {
+                Ok(e) => wasmtime_wasi_http::Error::from(*e),
+                Err(_) => wasmtime_wasi_http::Error::HttpRequestBodySize(None),
+            })
+            .boxed_unsync()
     });
-
-    if let Some(workers) = &shared.workers {
-        let answer = reused(shared, workers, req.map(|body| body.boxed_unsync())).await;
-        drop(permit);
-        return answer;
+    match &shared.workers {
+        Some(workers) => {
+            let answer = reused(shared, workers, req).await;
+            drop(permit);
+            answer
+        }
+        None => fresh(shared, req, start, client, permit).await,
     }
+}
 
+/// Answers an admitted request (`permit` holds its slot) in a fresh instance of its own, whose
+/// store is dropped before the slot is given up.
+async fn fresh(
+    shared: &Arc<Shared>,
+    req: http::Request<wasmtime_wasi_http::WasiBody>,
+    start: Instant,
+    client: &Client,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> Answer {
     let streams = if shared.capture {
         Streams::Capture(&[])
     } else {
@@ -599,49 +613,10 @@ where
         Ok(store) => store,
         Err(e) => return Answer::weld(internal_error(), Some(e)),
     };
-    let (input, receiver) = match &shared.pre {
-        Handler::P2(pre) => {
-            let (sender, receiver) = oneshot::channel();
-            let resources = (|| -> wasmtime::Result<_> {
-                let mut http = store.data_mut().http();
-                let req = http.new_incoming_request(Scheme::Http, req)?;
-                let out = http.new_response_outparam(sender)?;
-                Ok((req, out))
-            })();
-            match resources {
-                Ok((req, out)) => (
-                    Input::P2 {
-                        pre: pre.clone(),
-                        req,
-                        out,
-                    },
-                    Receiver::P2(receiver),
-                ),
-                // The only request wasi:http refuses to represent: one with no authority.
-                Err(_) => {
-                    return Answer::weld(
-                        plain(http::StatusCode::BAD_REQUEST, "the request names no host\n"),
-                        None,
-                    );
-                }
-            }
-        }
-        Handler::P3(pre) => {
-            let (sender, receiver) = oneshot::channel();
-            let hooks = store.data_mut().http().hooks;
-            let (req, io) = wasmtime_wasi_http::p3::Request::from_http(hooks, req);
-            (
-                Input::P3 {
-                    pre: pre.clone(),
-                    req,
-                    io: Box::pin(io),
-                    sender,
-                },
-                Receiver::P3(receiver),
-            )
-        }
+    let (input, receiver) = match input(&shared.pre, &mut store, req) {
+        Ok(made) => made,
+        Err(answer) => return *answer,
     };
-
     let timeout = deadline.saturating_duration_since(Instant::now());
     let watching = client.clone();
     let guest = tokio::spawn(async move {
@@ -734,6 +709,57 @@ where
         guest,
         captured,
     }
+}
+
+/// The request as `pre`'s handler takes it, made in `store`, and where its response will
+/// arrive; weld's own answer when wasi:http cannot represent the request.
+fn input(
+    pre: &Handler,
+    store: &mut Store<Host>,
+    req: http::Request<wasmtime_wasi_http::WasiBody>,
+) -> Result<(Input, Receiver), Box<Answer>> {
+    Ok(match pre {
+        Handler::P2(pre) => {
+            let (sender, receiver) = oneshot::channel();
+            let resources = (|| -> wasmtime::Result<_> {
+                let mut http = store.data_mut().http();
+                let req = http.new_incoming_request(Scheme::Http, req)?;
+                let out = http.new_response_outparam(sender)?;
+                Ok((req, out))
+            })();
+            match resources {
+                Ok((req, out)) => (
+                    Input::P2 {
+                        pre: pre.clone(),
+                        req,
+                        out,
+                    },
+                    Receiver::P2(receiver),
+                ),
+                // The only request wasi:http refuses to represent: one with no authority.
+                Err(_) => {
+                    return Err(Box::new(Answer::weld(
+                        plain(http::StatusCode::BAD_REQUEST, "the request names no host\n"),
+                        None,
+                    )));
+                }
+            }
+        }
+        Handler::P3(pre) => {
+            let (sender, receiver) = oneshot::channel();
+            let hooks = store.data_mut().http().hooks;
+            let (req, io) = wasmtime_wasi_http::p3::Request::from_http(hooks, req);
+            (
+                Input::P3 {
+                    pre: pre.clone(),
+                    req,
+                    io: Box::pin(io),
+                    sender,
+                },
+                Receiver::P3(receiver),
+            )
+        }
+    })
 }
 
 /// Answers a request on a reused instance ([`reuse`]): the response as the worker gives it, or
