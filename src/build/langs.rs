@@ -246,9 +246,22 @@ pub(super) fn js(job: &Job) -> Result<Vec<u8>, Failure> {
     job.tool_cache(&mut cmd, "componentize-js");
     job.stage("componentize-js");
     let result = run(job, &mut cmd);
-    // A world exporting another wasi:http release than the engine's is refused by weld.toml's
-    // validation before this runs (`js_handler_release`).
-    read_scratch(job, result, &out, Tool::ComponentizeJs)
+    read_scratch(job, result, &out, Tool::ComponentizeJs).map_err(|mut f| {
+        // The engine's handler carries its own wasi:http release; another one in the world
+        // fails deep in the splicer with words that do not say so.
+        if f.detail
+            .contains("failed to find export of interface `wasi:http/incoming-handler@")
+        {
+            let v = crate::toolchain::COMPONENTIZE_JS_WASI_HTTP;
+            f.help = Some(format!(
+                "componentize-js {} serves `addEventListener(\"fetch\", …)` as \
+                 wasi:http/incoming-handler@{v}: have the world export that release \
+                 (`include wasi:http/proxy@{v};`)",
+                crate::toolchain::COMPONENTIZE_JS_VERSION
+            ));
+        }
+        f
+    })
 }
 
 /// Prebuilt: the file as it is (validated by the caller like every other output).

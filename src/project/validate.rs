@@ -535,26 +535,6 @@ impl Validator {
                     );
                     return None;
                 }
-                if let Some(found) = (lang == Lang::Js)
-                    .then(|| js_handler_release(resolve, id))
-                    .flatten()
-                {
-                    let engine = crate::toolchain::COMPONENTIZE_JS_WASI_HTTP;
-                    self.report(
-                        "weld::manifest::unsupported-world",
-                        Some(world.span()),
-                        format!(
-                            "component `{component}`: componentize-js {} serves `addEventListener(\"fetch\", …)` as wasi:http/incoming-handler@{engine}, but world `{}` exports it at {found}",
-                            crate::toolchain::COMPONENTIZE_JS_VERSION,
-                            world.get_ref()
-                        ),
-                        "another wasi:http release",
-                        Some(format!(
-                            "have the world export the engine's release: `include wasi:http/proxy@{engine};`"
-                        )),
-                    );
-                    return None;
-                }
                 Some(resolve.id_of_name(pkg, &resolve.worlds[id].name))
             }
             Err(_) => {
@@ -864,20 +844,6 @@ fn check_source(
         ))),
         _ => Ok(()),
     }
-}
-
-/// The release of `wasi:http/incoming-handler` world `id` exports, when it is not the one
-/// componentize-js's engine serves its fetch handler as (its own WIT's): such a world cannot
-/// build, and the engine's splicer says so only in words of its own.
-fn js_handler_release(resolve: &wit_parser::Resolve, id: wit_parser::WorldId) -> Option<String> {
-    resolve.worlds[id].exports.keys().find_map(|key| {
-        let wit_parser::WorldKey::Interface(i) = key else {
-            return None;
-        };
-        let name = resolve.id_of(*i)?;
-        let version = name.strip_prefix("wasi:http/incoming-handler@")?;
-        (version != crate::toolchain::COMPONENTIZE_JS_WASI_HTTP).then(|| version.to_string())
-    })
 }
 
 /// The first WASI 0.3 interface world `id` imports or exports, by name.
