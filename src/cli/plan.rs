@@ -157,7 +157,7 @@ fn render(plan: &Plan) -> String {
     if serve.settings.instance_reuse > 1 {
         let _ = writeln!(
             out,
-            "  instances   reused for up to {} requests, {} at once (WASI 0.3)",
+            "  instances   each answers up to {} requests (a WASI 0.3 one {} at once)",
             serve.settings.instance_reuse, serve.settings.instance_concurrency
         );
     }
