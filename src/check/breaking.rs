@@ -3,7 +3,7 @@
 //! or for 0.x a new minor version).
 
 use serde::Serialize;
-use wit_parser::{PackageId, Resolve, WorldItem};
+use wit_parser::{InterfaceId, PackageId, Resolve, WorldId, WorldItem};
 
 use super::Code;
 use super::compat::compare_interfaces;
@@ -42,41 +42,13 @@ pub fn diff(old: (&Resolve, PackageId), new: (&Resolve, PackageId)) -> Vec<Chang
 
     for (name, &oid) in &op.interfaces {
         let item = format!("interface `{name}`");
-        let Some(&nid) = np.interfaces.get(name) else {
-            changes.push(change(true, item.clone(), format!("{item} was removed")));
-            continue;
-        };
-        for d in compare_interfaces((or, oid), (nr, nid)) {
-            let mut c = match d.code {
-                Code::MissingFunction | Code::MissingType => change(
-                    true,
-                    format!("{item}, {}", d.item),
-                    format!("{} was removed from {item}", d.item),
-                ),
-                _ => {
-                    // compat speaks from the old side's needs; here it is history.
-                    let mut c = change(
-                        true,
-                        format!("{item}, {}", d.item),
-                        format!("{} changed in {item}: {}", d.item, d.what.as_change()),
-                    );
-                    c.new = Some(d.found);
-                    c
-                }
-            };
-            c.old = Some(d.expected);
-            changes.push(c);
-        }
-        for d in compare_interfaces((nr, nid), (or, oid)) {
-            if matches!(d.code, Code::MissingFunction | Code::MissingType) {
-                let mut c = change(
-                    false,
-                    format!("{item}, {}", d.item),
-                    format!("{} was added to {item}", d.item),
-                );
-                c.new = Some(d.expected);
-                changes.push(c);
-            }
+        match np.interfaces.get(name) {
+            Some(&nid) => changes.extend(interface_changes(&item, (or, oid), (nr, nid))),
+            None => changes.push(change(
+                true,
+                item.to_string(),
+                format!("{item} was removed"),
+            )),
         }
     }
     for name in np
@@ -93,48 +65,13 @@ pub fn diff(old: (&Resolve, PackageId), new: (&Resolve, PackageId)) -> Vec<Chang
 
     for (name, &ow) in &op.worlds {
         let item = format!("world `{name}`");
-        let Some(&nw) = np.worlds.get(name) else {
-            changes.push(change(true, item.clone(), format!("{item} was removed")));
-            continue;
-        };
-        let items = |r: &Resolve,
-                     map: &wit_parser::IndexMap<wit_parser::WorldKey, WorldItem>|
-         -> Vec<String> {
-            map.iter()
-                .filter(|(_, i)| !matches!(i, WorldItem::Type { .. }))
-                .map(|(k, _)| InterfaceName::parse(&r.name_world_key(k)).base)
-                .collect()
-        };
-        let (ow, nw) = (&or.worlds[ow], &nr.worlds[nw]);
-        let (oi, ni) = (items(or, &ow.imports), items(nr, &nw.imports));
-        let (oe, ne) = (items(or, &ow.exports), items(nr, &nw.exports));
-        for e in oe.iter().filter(|e| !ne.contains(e)) {
-            changes.push(change(
+        match np.worlds.get(name) {
+            Some(&nw) => changes.extend(world_changes(&item, (or, ow), (nr, nw))),
+            None => changes.push(change(
                 true,
-                item.clone(),
-                format!("{item} no longer exports {e}: its users lose it"),
-            ));
-        }
-        for i in ni.iter().filter(|i| !oi.contains(i)) {
-            changes.push(change(
-                true,
-                item.clone(),
-                format!("{item} now imports {i}: whoever hosts it must provide it"),
-            ));
-        }
-        for e in ne.iter().filter(|e| !oe.contains(e)) {
-            changes.push(change(
-                false,
-                item.clone(),
-                format!("{item} now also exports {e}"),
-            ));
-        }
-        for i in oi.iter().filter(|i| !ni.contains(i)) {
-            changes.push(change(
-                false,
-                item.clone(),
-                format!("{item} no longer imports {i}"),
-            ));
+                item.to_string(),
+                format!("{item} was removed"),
+            )),
         }
     }
     for name in np.worlds.keys().filter(|n| !op.worlds.contains_key(*n)) {
@@ -145,6 +82,96 @@ pub fn diff(old: (&Resolve, PackageId), new: (&Resolve, PackageId)) -> Vec<Chang
         ));
     }
     changes.sort_by_key(|c| !c.breaking);
+    changes
+}
+
+/// What changed inside an interface that both versions have.
+fn interface_changes(
+    item: &str,
+    (or, oid): (&Resolve, InterfaceId),
+    (nr, nid): (&Resolve, InterfaceId),
+) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for d in compare_interfaces((or, oid), (nr, nid)) {
+        let mut c = match d.code {
+            Code::MissingFunction | Code::MissingType => change(
+                true,
+                format!("{item}, {}", d.item),
+                format!("{} was removed from {item}", d.item),
+            ),
+            _ => {
+                // compat speaks from the old side's needs; here it is history.
+                let mut c = change(
+                    true,
+                    format!("{item}, {}", d.item),
+                    format!("{} changed in {item}: {}", d.item, d.what.as_change()),
+                );
+                c.new = Some(d.found);
+                c
+            }
+        };
+        c.old = Some(d.expected);
+        changes.push(c);
+    }
+    for d in compare_interfaces((nr, nid), (or, oid)) {
+        if matches!(d.code, Code::MissingFunction | Code::MissingType) {
+            let mut c = change(
+                false,
+                format!("{item}, {}", d.item),
+                format!("{} was added to {item}", d.item),
+            );
+            c.new = Some(d.expected);
+            changes.push(c);
+        }
+    }
+    changes
+}
+
+/// What a world that both versions have exports and imports now.
+fn world_changes(
+    item: &str,
+    (or, ow): (&Resolve, WorldId),
+    (nr, nw): (&Resolve, WorldId),
+) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let items =
+        |r: &Resolve, map: &wit_parser::IndexMap<wit_parser::WorldKey, WorldItem>| -> Vec<String> {
+            map.iter()
+                .filter(|(_, i)| !matches!(i, WorldItem::Type { .. }))
+                .map(|(k, _)| InterfaceName::parse(&r.name_world_key(k)).base)
+                .collect()
+        };
+    let (ow, nw) = (&or.worlds[ow], &nr.worlds[nw]);
+    let (oi, ni) = (items(or, &ow.imports), items(nr, &nw.imports));
+    let (oe, ne) = (items(or, &ow.exports), items(nr, &nw.exports));
+    for e in oe.iter().filter(|e| !ne.contains(e)) {
+        changes.push(change(
+            true,
+            item.to_string(),
+            format!("{item} no longer exports {e}: its users lose it"),
+        ));
+    }
+    for i in ni.iter().filter(|i| !oi.contains(i)) {
+        changes.push(change(
+            true,
+            item.to_string(),
+            format!("{item} now imports {i}: whoever hosts it must provide it"),
+        ));
+    }
+    for e in ne.iter().filter(|e| !oe.contains(e)) {
+        changes.push(change(
+            false,
+            item.to_string(),
+            format!("{item} now also exports {e}"),
+        ));
+    }
+    for i in oi.iter().filter(|i| !ni.contains(i)) {
+        changes.push(change(
+            false,
+            item.to_string(),
+            format!("{item} no longer imports {i}"),
+        ));
+    }
     changes
 }
 

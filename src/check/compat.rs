@@ -320,6 +320,8 @@ impl Cx<'_> {
         }
     }
 
+    /// Compares two types structurally. Long on purpose: one arm per kind of WIT type, each
+    /// short, so that the whole comparison reads in one place against the WIT spec's list.
     fn types(&mut self, et: &Type, ft: &Type, item: &str) {
         let (et, ft) = (unalias(self.e, *et), unalias(self.f, *ft));
         let (eid, fid) = match (et, ft) {

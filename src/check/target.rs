@@ -18,116 +18,159 @@ pub fn check(
     world: WorldId,
     world_name: &str,
 ) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    let cw = &component.resolve.worlds[component.world];
-    let tw = &resolve.worlds[world];
-    let target = format!("world `{world_name}`");
-    let finding = |severity, code, interface: String, message: String| Finding {
-        location: None,
-        severity,
-        code,
-        against: Against::World,
-        consumer: component.name.clone(),
-        provider: Some(target.clone()),
-        interface,
-        item: None,
-        expected: None,
-        found: None,
-        message,
-        help: None,
+    let mut check = TargetCheck {
+        component,
+        resolve,
+        world,
+        target: format!("world `{world_name}`"),
+        findings: Vec::new(),
     };
+    check.exports();
+    check.imports();
+    check.findings
+}
 
-    for (key, item) in &tw.exports {
-        let name = resolve.name_world_key(key);
-        let wanted = InterfaceName::parse(&name);
-        let have = cw.exports.iter().find(|(k, _)| {
-            let n = InterfaceName::parse(&component.resolve.name_world_key(k));
-            n.base == wanted.base && versions_compatible(&wanted.version, &n.version)
-        });
-        let diffs = match (item, have) {
-            (WorldItem::Interface { id, .. }, Some((_, WorldItem::Interface { id: cid, .. }))) => {
-                compare_interfaces((resolve, *id), (&component.resolve, *cid))
-            }
-            (WorldItem::Function(f), Some((_, WorldItem::Function(cf)))) => {
-                compare_functions((resolve, f), (&component.resolve, cf))
-            }
-            (WorldItem::Type { .. }, _) => continue,
-            _ => {
-                let mut x = finding(
-                    Severity::Error,
-                    Code::MissingExport,
-                    name.clone(),
-                    format!(
-                        "`{}` does not export {name}, which {target} requires",
-                        component.name
-                    ),
-                );
-                x.help = Some(format!(
-                    "implement {name} in `{}`, or check the world it is built for",
-                    component.name
-                ));
-                findings.push(x);
-                continue;
-            }
-        };
-        if diffs.is_empty() {
-            findings.push(finding(
-                Severity::Info,
-                Code::WorldExport,
-                name.clone(),
-                format!("`{}` exports {name} as {target} requires", component.name),
-            ));
+struct TargetCheck<'a> {
+    component: &'a Loaded,
+    /// The target world and the resolve it is in.
+    resolve: &'a Resolve,
+    world: WorldId,
+    /// The world as findings name it.
+    target: String,
+    findings: Vec<Finding>,
+}
+
+impl TargetCheck<'_> {
+    fn finding(
+        &self,
+        severity: Severity,
+        code: Code,
+        interface: String,
+        message: String,
+    ) -> Finding {
+        Finding {
+            location: None,
+            severity,
+            code,
+            against: Against::World,
+            consumer: self.component.name.clone(),
+            provider: Some(self.target.clone()),
+            interface,
+            item: None,
+            expected: None,
+            found: None,
+            message,
+            help: None,
         }
-        findings.extend(
-            diffs
-                .into_iter()
-                .map(|d| explain(component, &target, &name, "exports", d, false)),
-        );
     }
 
-    for (key, item) in &cw.imports {
-        let name = component.resolve.name_world_key(key);
-        let got = InterfaceName::parse(&name);
-        let allowed = tw.imports.iter().find(|(k, _)| {
-            let n = InterfaceName::parse(&resolve.name_world_key(k));
-            n.base == got.base && versions_compatible(&got.version, &n.version)
-        });
-        let diffs = match (item, allowed) {
-            (WorldItem::Interface { id, .. }, Some((_, WorldItem::Interface { id: tid, .. }))) => {
-                compare_interfaces((&component.resolve, *id), (resolve, *tid))
-            }
-            (WorldItem::Function(f), Some((_, WorldItem::Function(tf)))) => {
-                compare_functions((&component.resolve, f), (resolve, tf))
-            }
-            (WorldItem::Type { .. }, _) => continue,
-            (_, None) if got.runtime_provided() => continue,
-            _ => {
-                let mut x = finding(
-                    Severity::Error,
-                    Code::ImportNotInWorld,
+    /// Everything the world exports, the component must export with the same contract.
+    fn exports(&mut self) {
+        let (component, resolve) = (self.component, self.resolve);
+        let cw = &component.resolve.worlds[component.world];
+        let tw = &resolve.worlds[self.world];
+        for (key, item) in &tw.exports {
+            let name = resolve.name_world_key(key);
+            let wanted = InterfaceName::parse(&name);
+            let have = cw.exports.iter().find(|(k, _)| {
+                let n = InterfaceName::parse(&component.resolve.name_world_key(k));
+                n.base == wanted.base && versions_compatible(&wanted.version, &n.version)
+            });
+            let diffs = match (item, have) {
+                (
+                    WorldItem::Interface { id, .. },
+                    Some((_, WorldItem::Interface { id: cid, .. })),
+                ) => compare_interfaces((resolve, *id), (&component.resolve, *cid)),
+                (WorldItem::Function(f), Some((_, WorldItem::Function(cf)))) => {
+                    compare_functions((resolve, f), (&component.resolve, cf))
+                }
+                (WorldItem::Type { .. }, _) => continue,
+                _ => {
+                    let mut x = self.finding(
+                        Severity::Error,
+                        Code::MissingExport,
+                        name.clone(),
+                        format!(
+                            "`{}` does not export {name}, which {} requires",
+                            component.name, self.target
+                        ),
+                    );
+                    x.help = Some(format!(
+                        "implement {name} in `{}`, or check the world it is built for",
+                        component.name
+                    ));
+                    self.findings.push(x);
+                    continue;
+                }
+            };
+            if diffs.is_empty() {
+                self.findings.push(self.finding(
+                    Severity::Info,
+                    Code::WorldExport,
                     name.clone(),
                     format!(
-                        "`{}` imports {name}, which {target} does not import",
-                        component.name
+                        "`{}` exports {name} as {} requires",
+                        component.name, self.target
                     ),
-                );
-                x.help = Some(format!(
-                    "add `import {};` to {target}, or stop using it in `{}`",
-                    got.base, component.name
                 ));
-                findings.push(x);
-                continue;
             }
-        };
-        // Compared from the component's side (it may import less than the world offers);
-        // reported from the world's, like the exports.
-        findings.extend(
-            diffs
-                .into_iter()
-                .map(|d| explain(component, &target, &name, "imports", d, true)),
-        );
+            self.findings.extend(
+                diffs
+                    .into_iter()
+                    .map(|d| explain(component, &self.target, &name, "exports", d, false)),
+            );
+        }
     }
-    findings
+
+    /// The component may import only what the world imports, besides the runtime's WASI.
+    fn imports(&mut self) {
+        let (component, resolve) = (self.component, self.resolve);
+        let cw = &component.resolve.worlds[component.world];
+        let tw = &resolve.worlds[self.world];
+        for (key, item) in &cw.imports {
+            let name = component.resolve.name_world_key(key);
+            let got = InterfaceName::parse(&name);
+            let allowed = tw.imports.iter().find(|(k, _)| {
+                let n = InterfaceName::parse(&resolve.name_world_key(k));
+                n.base == got.base && versions_compatible(&got.version, &n.version)
+            });
+            let diffs = match (item, allowed) {
+                (
+                    WorldItem::Interface { id, .. },
+                    Some((_, WorldItem::Interface { id: tid, .. })),
+                ) => compare_interfaces((&component.resolve, *id), (resolve, *tid)),
+                (WorldItem::Function(f), Some((_, WorldItem::Function(tf)))) => {
+                    compare_functions((&component.resolve, f), (resolve, tf))
+                }
+                (WorldItem::Type { .. }, _) => continue,
+                (_, None) if got.runtime_provided() => continue,
+                _ => {
+                    let mut x = self.finding(
+                        Severity::Error,
+                        Code::ImportNotInWorld,
+                        name.clone(),
+                        format!(
+                            "`{}` imports {name}, which {} does not import",
+                            component.name, self.target
+                        ),
+                    );
+                    x.help = Some(format!(
+                        "add `import {};` to {}, or stop using it in `{}`",
+                        got.base, self.target, component.name
+                    ));
+                    self.findings.push(x);
+                    continue;
+                }
+            };
+            // Compared from the component's side (it may import less than the world offers);
+            // reported from the world's, like the exports.
+            self.findings.extend(
+                diffs
+                    .into_iter()
+                    .map(|d| explain(component, &self.target, &name, "imports", d, true)),
+            );
+        }
+    }
 }
 
 /// A difference between the component and the world as a finding; `expected` is the world's side

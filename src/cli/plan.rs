@@ -39,6 +39,9 @@ impl PlanArgs {
     }
 }
 
+/// A path as the plan shows it: relative to the project.
+type Rel<'a> = &'a dyn Fn(&std::path::Path) -> String;
+
 fn render(plan: &Plan) -> String {
     let rel = |p: &std::path::Path| {
         p.strip_prefix(&plan.root)
@@ -48,6 +51,15 @@ fn render(plan: &Plan) -> String {
     };
     let mut out = String::new();
     let _ = writeln!(out, "project {}", plan.name);
+    components(&mut out, plan, &rel);
+    compose(&mut out, plan, &rel);
+    run_settings(&mut out, plan, &rel);
+    serve_settings(&mut out, plan, &rel);
+    tests(&mut out, plan);
+    out
+}
+
+fn components(out: &mut String, plan: &Plan, rel: Rel) {
     let _ = writeln!(out, "\ncomponents ({}):", plan.components.len());
     let width = plan
         .components
@@ -82,6 +94,9 @@ fn render(plan: &Plan) -> String {
             rel(&c.output),
         );
     }
+}
+
+fn compose(out: &mut String, plan: &Plan, rel: Rel) {
     match &plan.compose {
         Some(compose) => {
             let wiring = match &compose.wiring {
@@ -108,6 +123,9 @@ fn render(plan: &Plan) -> String {
             let _ = writeln!(out, "\ncompose: none");
         }
     }
+}
+
+fn run_settings(out: &mut String, plan: &Plan, rel: Rel) {
     let run = &plan.run;
     let _ = writeln!(out, "\nrun:");
     let _ = writeln!(
@@ -124,7 +142,7 @@ fn render(plan: &Plan) -> String {
                 .join(" ")
         }
     );
-    let grants = describe_grants(run, &rel);
+    let grants = describe_grants(run, rel);
     let _ = writeln!(out, "  grants      {grants}");
     let _ = writeln!(
         out,
@@ -132,13 +150,16 @@ fn render(plan: &Plan) -> String {
         format_duration(run.timeout),
         format_size(run.max_memory)
     );
+}
+
+fn serve_settings(out: &mut String, plan: &Plan, rel: Rel) {
     let serve = &plan.serve;
     let _ = writeln!(out, "\nserve:");
     let _ = writeln!(out, "  addr        http://{}", serve.addr);
     let _ = writeln!(
         out,
         "  grants      {}",
-        describe_grants(&serve.settings.run, &rel)
+        describe_grants(&serve.settings.run, rel)
     );
     let _ = writeln!(
         out,
@@ -161,6 +182,9 @@ fn render(plan: &Plan) -> String {
             serve.settings.instance_reuse, serve.settings.instance_concurrency
         );
     }
+}
+
+fn tests(out: &mut String, plan: &Plan) {
     let _ = writeln!(out, "\ntests ({}):", plan.tests.len());
     let width = plan.tests.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for t in &plan.tests {
@@ -178,13 +202,9 @@ fn render(plan: &Plan) -> String {
         };
         let _ = writeln!(out, "  {:width$}  {:8}  {action}", t.name, target);
     }
-    out
 }
 
-fn describe_grants(
-    run: &weld::project::RunSettings,
-    rel: &dyn Fn(&std::path::Path) -> String,
-) -> String {
+fn describe_grants(run: &weld::project::RunSettings, rel: Rel) -> String {
     let mut parts = Vec::new();
     for d in &run.dirs {
         let mode = if d.read_only { "ro" } else { "rw" };

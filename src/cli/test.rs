@@ -63,37 +63,8 @@ impl TestArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("test")?;
         let plan = cx.plan()?;
-        let selected: Vec<&TestCase> = plan
-            .tests
-            .iter()
-            .filter(|t| {
-                self.filter
-                    .as_ref()
-                    .is_none_or(|f| t.name.contains(f.as_str()))
-            })
-            .collect();
+        let selected = self.select(cx, &plan)?;
         let filtered_out = plan.tests.len() - selected.len();
-        if plan.tests.is_empty() {
-            return Err(Error::Usage {
-                message: format!(
-                    "{} declares no [[test]]: docs/manifest.md shows how to write one",
-                    cx.show(&plan.manifest)
-                ),
-            });
-        }
-        if selected.is_empty() {
-            return Err(Error::Usage {
-                message: format!(
-                    "no test name contains `{}`; the tests are: {}",
-                    self.filter.as_deref().unwrap_or_default(),
-                    plan.tests
-                        .iter()
-                        .map(|t| t.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            });
-        }
         let r = &cx.reporter;
         // Build what is stale and compose if an app test is selected: tests run what the
         // sources say now, not what was last built.
@@ -144,12 +115,70 @@ impl TestArgs {
         };
         let start = Instant::now();
         let results = test::run_all(&runtime, &targets, &selected, jobs, &print);
-        let (passed, failed, errors) = test::tally(&results);
+        self.report(cx, &plan.name, &results, filtered_out, start)?;
+        let (_, failed, errors) = test::tally(&results);
+        // A test that could not run at all (a bad call, a missing import) is a usage or
+        // environment problem, not a verdict on the app.
+        Ok(if errors > 0 {
+            weld::error::EXIT_USAGE
+        } else if failed > 0 {
+            weld::error::EXIT_FAILURE
+        } else {
+            0
+        })
+    }
+
+    /// The tests whose names contain the filter; none is a usage error.
+    fn select<'p>(&self, cx: &Context, plan: &'p weld::project::Plan) -> Result<Vec<&'p TestCase>> {
+        if plan.tests.is_empty() {
+            return Err(Error::Usage {
+                message: format!(
+                    "{} declares no [[test]]: docs/manifest.md shows how to write one",
+                    cx.show(&plan.manifest)
+                ),
+            });
+        }
+        let selected: Vec<&TestCase> = plan
+            .tests
+            .iter()
+            .filter(|t| {
+                self.filter
+                    .as_ref()
+                    .is_none_or(|f| t.name.contains(f.as_str()))
+            })
+            .collect();
+        if selected.is_empty() {
+            return Err(Error::Usage {
+                message: format!(
+                    "no test name contains `{}`; the tests are: {}",
+                    self.filter.as_deref().unwrap_or_default(),
+                    plan.tests
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        Ok(selected)
+    }
+
+    /// The JUnit file if asked for, and the summary (or every result, as JSON).
+    fn report(
+        &self,
+        cx: &Context,
+        project: &str,
+        results: &[TestResult],
+        filtered_out: usize,
+        start: Instant,
+    ) -> Result<()> {
+        let r = &cx.reporter;
+        let (passed, failed, errors) = test::tally(results);
         if let Some(path) = &self.junit {
             let cannot = |e: &dyn std::fmt::Display| Error::Usage {
                 message: format!("cannot write {}: {e}", path.display()),
             };
-            let xml = test::junit_xml(&plan.name, &results).map_err(|e| cannot(&e))?;
+            let xml = test::junit_xml(project, results).map_err(|e| cannot(&e))?;
             weld::fsutil::write_atomic(&cx.cwd.join(path), xml.as_bytes())
                 .map_err(|e| cannot(&e))?;
         }
@@ -166,15 +195,7 @@ impl TestArgs {
             summary.push_str(&format!(" ({})\n", format_elapsed(start.elapsed())));
             r.print(&summary)?;
         }
-        // A test that could not run at all (a bad call, a missing import) is a usage or
-        // environment problem, not a verdict on the app.
-        Ok(if errors > 0 {
-            weld::error::EXIT_USAGE
-        } else if failed > 0 {
-            weld::error::EXIT_FAILURE
-        } else {
-            0
-        })
+        Ok(())
     }
 }
 

@@ -220,11 +220,14 @@ pub const SPIN_EXECUTOR: &str = "containerd-shim-spin";
 /// The manifests that deploy `app` on `target`, or why it cannot run there.
 pub fn manifests(target: Target, app: &App, options: &Options) -> Result<Vec<Object>, DeployError> {
     let c = &app.component;
-    let unsupported = |why: String, help: Option<&str>| DeployError::Unsupported {
+    let m = Manifests {
         target,
-        app: app.image.clone(),
-        why,
-        help: help.map(str::to_string),
+        app,
+        options,
+        labels: json!({
+            "app.kubernetes.io/name": app.name,
+            "app.kubernetes.io/managed-by": "weld",
+        }),
     };
     // A composed app imports only what a host provides; anything else has no provider there.
     let foreign: Vec<&String> = c
@@ -233,7 +236,7 @@ pub fn manifests(target: Target, app: &App, options: &Options) -> Result<Vec<Obj
         .filter(|i| !i.starts_with("wasi:"))
         .collect();
     if !foreign.is_empty() {
-        return Err(unsupported(
+        return Err(m.unsupported(
             format!(
                 "it imports {}, which no host provides",
                 foreign
@@ -247,140 +250,168 @@ pub fn manifests(target: Target, app: &App, options: &Options) -> Result<Vec<Obj
             ),
         ));
     }
-    let labels = json!({
-        "app.kubernetes.io/name": app.name,
-        "app.kubernetes.io/managed-by": "weld",
-    });
-    let metadata = |name: &str| {
-        let mut m = json!({ "name": name, "labels": labels });
-        if let Some(ns) = &options.namespace {
+    match target {
+        Target::Spinkube => m.spinkube(),
+        Target::Runwasi => m.runwasi(),
+        Target::Wasmcloud => m.wasmcloud(),
+    }
+}
+
+/// What every target's manifests share.
+struct Manifests<'a> {
+    target: Target,
+    app: &'a App,
+    options: &'a Options,
+    labels: serde_json::Value,
+}
+
+impl Manifests<'_> {
+    fn unsupported(&self, why: String, help: Option<&str>) -> DeployError {
+        DeployError::Unsupported {
+            target: self.target,
+            app: self.app.image.clone(),
+            why,
+            help: help.map(str::to_string),
+        }
+    }
+
+    fn metadata(&self) -> serde_json::Value {
+        let mut m = json!({ "name": self.app.name, "labels": self.labels });
+        if let Some(ns) = &self.options.namespace {
             m["namespace"] = json!(ns);
         }
         m
-    };
-    match target {
-        Target::Spinkube => {
-            if !c.is_http() {
-                return Err(unsupported(
-                    "containerd-shim-spin runs HTTP apps (an export of wasi:http/incoming-handler), and this app has none".into(),
-                    Some(if c.is_command() {
-                        "a command app runs on runwasi: --target runwasi"
-                    } else {
-                        "export wasi:http/incoming-handler (the wasi:http/proxy world)"
-                    }),
-                ));
-            }
-            Ok(vec![Object {
-                kind: "SpinApp",
-                name: app.name.clone(),
-                value: json!({
-                    "apiVersion": "core.spinkube.dev/v1alpha1",
-                    "kind": "SpinApp",
-                    "metadata": metadata(&app.name),
-                    "spec": {
-                        "image": app.image,
-                        "executor": SPIN_EXECUTOR,
-                        "replicas": options.replicas,
-                    },
+    }
+
+    /// A SpinApp for SpinKube's operator.
+    fn spinkube(&self) -> Result<Vec<Object>, DeployError> {
+        let (app, c) = (self.app, &self.app.component);
+        if !c.is_http() {
+            return Err(self.unsupported(
+                "containerd-shim-spin runs HTTP apps (an export of wasi:http/incoming-handler), and this app has none".into(),
+                Some(if c.is_command() {
+                    "a command app runs on runwasi: --target runwasi"
+                } else {
+                    "export wasi:http/incoming-handler (the wasi:http/proxy world)"
                 }),
-            }])
+            ));
         }
-        Target::Runwasi => {
-            let http = c.is_http();
-            if !http && !c.is_command() {
-                return Err(unsupported(
-                    "containerd-shim-wasmtime runs a wasi:cli command or serves a wasi:http app, and this app exports neither".into(),
-                    Some("export wasi:cli/run or wasi:http/incoming-handler"),
-                ));
-            }
-            let selector = json!({ "app.kubernetes.io/name": app.name });
-            let mut container = json!({
-                "name": app.name,
-                "image": app.image,
-                // containerd refuses a container with no command, and an artifact has no
-                // entrypoint; the shim runs the layer's component whatever it says, and passes
-                // it to the guest as argv[0].
-                "command": [format!("{}.wasm", app.name)],
-            });
-            if http {
-                container["ports"] =
-                    json!([{ "name": "http", "containerPort": HTTP_PORT, "protocol": "TCP" }]);
-            }
-            let mut objects = vec![
-                Object {
-                    kind: "RuntimeClass",
-                    name: RUNWASI_HANDLER.into(),
-                    value: json!({
-                        "apiVersion": "node.k8s.io/v1",
-                        "kind": "RuntimeClass",
-                        "metadata": { "name": RUNWASI_HANDLER, "labels": { "app.kubernetes.io/managed-by": "weld" } },
-                        "handler": RUNWASI_HANDLER,
-                    }),
+        Ok(vec![Object {
+            kind: "SpinApp",
+            name: app.name.clone(),
+            value: json!({
+                "apiVersion": "core.spinkube.dev/v1alpha1",
+                "kind": "SpinApp",
+                "metadata": self.metadata(),
+                "spec": {
+                    "image": app.image,
+                    "executor": SPIN_EXECUTOR,
+                    "replicas": self.options.replicas,
                 },
-                Object {
-                    kind: "Deployment",
-                    name: app.name.clone(),
-                    value: json!({
-                        "apiVersion": "apps/v1",
-                        "kind": "Deployment",
-                        "metadata": metadata(&app.name),
-                        "spec": {
-                            "replicas": options.replicas,
-                            "selector": { "matchLabels": selector },
-                            "template": {
-                                "metadata": { "labels": labels },
-                                "spec": {
-                                    "runtimeClassName": RUNWASI_HANDLER,
-                                    "containers": [container],
-                                },
-                            },
-                        },
-                    }),
-                },
-            ];
-            if http {
-                objects.push(Object {
-                    kind: "Service",
-                    name: app.name.clone(),
-                    value: json!({
-                        "apiVersion": "v1",
-                        "kind": "Service",
-                        "metadata": metadata(&app.name),
-                        "spec": {
-                            "selector": selector,
-                            "ports": [{ "name": "http", "port": 80, "targetPort": HTTP_PORT, "protocol": "TCP" }],
-                        },
-                    }),
-                });
-            }
-            Ok(objects)
+            }),
+        }])
+    }
+
+    /// runwasi's RuntimeClass, a Deployment, and a Service for an HTTP app.
+    fn runwasi(&self) -> Result<Vec<Object>, DeployError> {
+        let (app, c) = (self.app, &self.app.component);
+        let http = c.is_http();
+        if !http && !c.is_command() {
+            return Err(self.unsupported(
+                "containerd-shim-wasmtime runs a wasi:cli command or serves a wasi:http app, and this app exports neither".into(),
+                Some("export wasi:cli/run or wasi:http/incoming-handler"),
+            ));
         }
-        Target::Wasmcloud => {
-            if !c.is_http() && !c.is_command() {
-                return Err(unsupported(
-                    "wasmCloud runs a component that exports wasi:http/incoming-handler or wasi:cli/run, and this app exports neither".into(),
-                    None,
-                ));
-            }
-            Ok(vec![Object {
-                kind: "WorkloadDeployment",
+        let selector = json!({ "app.kubernetes.io/name": app.name });
+        let mut container = json!({
+            "name": app.name,
+            "image": app.image,
+            // containerd refuses a container with no command, and an artifact has no
+            // entrypoint; the shim runs the layer's component whatever it says, and passes
+            // it to the guest as argv[0].
+            "command": [format!("{}.wasm", app.name)],
+        });
+        if http {
+            container["ports"] =
+                json!([{ "name": "http", "containerPort": HTTP_PORT, "protocol": "TCP" }]);
+        }
+        let mut objects = vec![
+            Object {
+                kind: "RuntimeClass",
+                name: RUNWASI_HANDLER.into(),
+                value: json!({
+                    "apiVersion": "node.k8s.io/v1",
+                    "kind": "RuntimeClass",
+                    "metadata": { "name": RUNWASI_HANDLER, "labels": { "app.kubernetes.io/managed-by": "weld" } },
+                    "handler": RUNWASI_HANDLER,
+                }),
+            },
+            Object {
+                kind: "Deployment",
                 name: app.name.clone(),
                 value: json!({
-                    "apiVersion": "runtime.wasmcloud.dev/v1alpha1",
-                    "kind": "WorkloadDeployment",
-                    "metadata": metadata(&app.name),
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": self.metadata(),
                     "spec": {
-                        "replicas": options.replicas,
+                        "replicas": self.options.replicas,
+                        "selector": { "matchLabels": selector },
                         "template": {
+                            "metadata": { "labels": self.labels },
                             "spec": {
-                                "components": [{ "name": app.name, "image": app.image }],
-                                "hostInterfaces": host_interfaces(c, &options.host),
+                                "runtimeClassName": RUNWASI_HANDLER,
+                                "containers": [container],
                             },
                         },
                     },
                 }),
-            }])
+            },
+        ];
+        if http {
+            objects.push(Object {
+                kind: "Service",
+                name: app.name.clone(),
+                value: json!({
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": self.metadata(),
+                    "spec": {
+                        "selector": selector,
+                        "ports": [{ "name": "http", "port": 80, "targetPort": HTTP_PORT, "protocol": "TCP" }],
+                    },
+                }),
+            });
         }
+        Ok(objects)
+    }
+
+    /// A WorkloadDeployment for wasmCloud's operator.
+    fn wasmcloud(&self) -> Result<Vec<Object>, DeployError> {
+        let (app, c) = (self.app, &self.app.component);
+        if !c.is_http() && !c.is_command() {
+            return Err(self.unsupported(
+                "wasmCloud runs a component that exports wasi:http/incoming-handler or wasi:cli/run, and this app exports neither".into(),
+                None,
+            ));
+        }
+        Ok(vec![Object {
+            kind: "WorkloadDeployment",
+            name: app.name.clone(),
+            value: json!({
+                "apiVersion": "runtime.wasmcloud.dev/v1alpha1",
+                "kind": "WorkloadDeployment",
+                "metadata": self.metadata(),
+                "spec": {
+                    "replicas": self.options.replicas,
+                    "template": {
+                        "spec": {
+                            "components": [{ "name": app.name, "image": app.image }],
+                            "hostInterfaces": host_interfaces(c, &self.options.host),
+                        },
+                    },
+                },
+            }),
+        }])
     }
 }
 

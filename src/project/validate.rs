@@ -322,114 +322,18 @@ impl Validator {
             source.pop();
         }
 
-        let module = match (&raw.module, lang) {
-            (Some(m), Lang::Python) => Some(m.get_ref().clone()),
-            (None, Lang::Python) => Some("app".to_string()),
-            (Some(m), _) => {
-                self.report(
-                    "weld::manifest::misplaced-key",
-                    Some(m.span()),
-                    format!("component `{name}`: `module` applies only to python components"),
-                    format!("not used by a {lang} component"),
-                    Some("remove this line".into()),
-                );
-                ok = false;
-                None
-            }
-            (None, _) => None,
-        };
-        let source_check = match (&raw.source_check, lang) {
-            (Some(v), Lang::Python | Lang::Js) => *v.get_ref(),
-            (Some(v), _) => {
-                self.report(
-                    "weld::manifest::misplaced-key",
-                    Some(v.span()),
-                    format!(
-                        "component `{name}`: `source-check` applies only to python and js components"
-                    ),
-                    format!("a {lang} component's source is not checked by weld"),
-                    Some("remove this line".into()),
-                );
-                ok = false;
-                false
-            }
-            (None, _) => true,
-        };
-        if let (Some(module), Lang::Python, true) = (&module, lang, source.is_dir()) {
-            let file = module.replace('.', "/");
-            if !source.join(format!("{file}.py")).is_file()
-                && !source.join(&file).join("__init__.py").is_file()
-            {
-                let span = raw
-                    .module
-                    .as_ref()
-                    .map(|m| m.span())
-                    .unwrap_or(raw.path.span());
-                self.report(
-                    "weld::manifest::missing-path",
-                    Some(span),
-                    format!(
-                        "component `{name}`: python module `{module}` is not in `{}`",
-                        raw.path.get_ref()
-                    ),
-                    "no such module",
-                    Some(format!(
-                        "create `{}/{file}.py`, or set `module` to the module that defines the world's exports (the default is `app`)",
-                        raw.path.get_ref()
-                    )),
-                );
-                ok = false;
-            }
-        }
-
+        let module = self.module_key(&name, lang, &raw, &source, &mut ok);
+        let source_check = self.source_check_key(&name, lang, &raw, &mut ok);
         let wasi_world = raw
             .world
             .as_ref()
             .filter(|w| raw.wit.is_none() && crate::wit::is_wasi_world(w.get_ref()));
-        let wit = match (&raw.wit, wasi_world) {
-            (Some(w), _) => self.dir(w, &format!("component `{name}`: WIT directory")),
-            // `world = "wasi:http/service@0.3.0"` alone: the runtime's WASI is its WIT.
-            (None, Some(world)) => {
-                match crate::wit::wasi_world_dir(world.get_ref(), &target_dir.join(".wasi")) {
-                    Ok(dir) => Some(dir),
-                    Err(e) => {
-                        self.report(
-                            "weld::manifest::unknown-world",
-                            Some(world.span()),
-                            format!("component `{name}`: {e}"),
-                            "weld cannot supply this world",
-                            Some("name a WASI world of weld's runtime (e.g. `wasi:cli/command@0.3.0`, `wasi:http/proxy@0.2.0`), or set `wit = \"…\"` to a directory that defines this one".into()),
-                        );
-                        ok = false;
-                        None
-                    }
-                }
-            }
-            (None, None) => default_wit.map(Path::to_path_buf),
-        };
+        let wit = self.component_wit(&name, &raw, wasi_world, default_wit, target_dir, &mut ok);
         let world = match &raw.world {
             Some(_) if wasi_world.is_some() && wit.is_none() => None,
             Some(world) => self.world(&name, lang, world, wit.as_deref(), raw.wit.as_ref()),
             None if matches!(lang, Lang::Python | Lang::Js) => {
-                let known = wit
-                    .as_deref()
-                    .map(|w| self.worlds_in(w))
-                    .unwrap_or_default();
-                let help = if known.is_empty() {
-                    "add `world = \"…\"`: the world in its WIT package that this component implements".to_string()
-                } else {
-                    format!(
-                        "add `world = \"…\"`; worlds in its WIT package: {}",
-                        known.join(", ")
-                    )
-                };
-                self.report(
-                    "weld::manifest::missing-key",
-                    Some(table_span),
-                    format!("{lang} component `{name}` does not name its `world`"),
-                    "this component needs `world`",
-                    Some(help),
-                );
+                self.missing_world(&name, lang, wit.as_deref(), table_span);
                 None
             }
             None => None,
@@ -450,6 +354,148 @@ impl Validator {
             module,
             source_check,
         })
+    }
+
+    /// A Python component's `module` (`app` by default), which must be in its source; refused
+    /// on other components.
+    fn module_key(
+        &mut self,
+        name: &str,
+        lang: Lang,
+        raw: &RawComponent,
+        source: &Path,
+        ok: &mut bool,
+    ) -> Option<String> {
+        let module = match (&raw.module, lang) {
+            (Some(m), Lang::Python) => m.get_ref().clone(),
+            (None, Lang::Python) => "app".to_string(),
+            (Some(m), _) => {
+                self.report(
+                    "weld::manifest::misplaced-key",
+                    Some(m.span()),
+                    format!("component `{name}`: `module` applies only to python components"),
+                    format!("not used by a {lang} component"),
+                    Some("remove this line".into()),
+                );
+                *ok = false;
+                return None;
+            }
+            (None, _) => return None,
+        };
+        let file = module.replace('.', "/");
+        if source.is_dir()
+            && !source.join(format!("{file}.py")).is_file()
+            && !source.join(&file).join("__init__.py").is_file()
+        {
+            let span = raw
+                .module
+                .as_ref()
+                .map(|m| m.span())
+                .unwrap_or(raw.path.span());
+            self.report(
+                "weld::manifest::missing-path",
+                Some(span),
+                format!(
+                    "component `{name}`: python module `{module}` is not in `{}`",
+                    raw.path.get_ref()
+                ),
+                "no such module",
+                Some(format!(
+                    "create `{}/{file}.py`, or set `module` to the module that defines the world's exports (the default is `app`)",
+                    raw.path.get_ref()
+                )),
+            );
+            *ok = false;
+        }
+        Some(module)
+    }
+
+    /// `source-check`, on by default, for the languages weld checks the source of.
+    fn source_check_key(
+        &mut self,
+        name: &str,
+        lang: Lang,
+        raw: &RawComponent,
+        ok: &mut bool,
+    ) -> bool {
+        match (&raw.source_check, lang) {
+            (Some(v), Lang::Python | Lang::Js) => *v.get_ref(),
+            (Some(v), _) => {
+                self.report(
+                    "weld::manifest::misplaced-key",
+                    Some(v.span()),
+                    format!(
+                        "component `{name}`: `source-check` applies only to python and js components"
+                    ),
+                    format!("a {lang} component's source is not checked by weld"),
+                    Some("remove this line".into()),
+                );
+                *ok = false;
+                false
+            }
+            (None, _) => true,
+        }
+    }
+
+    /// The component's WIT directory: its own `wit`, the runtime's WASI for a WASI world
+    /// named alone, or the project's.
+    fn component_wit(
+        &mut self,
+        name: &str,
+        raw: &RawComponent,
+        wasi_world: Option<&Spanned<String>>,
+        default_wit: Option<&Path>,
+        target_dir: &Path,
+        ok: &mut bool,
+    ) -> Option<PathBuf> {
+        match (&raw.wit, wasi_world) {
+            (Some(w), _) => self.dir(w, &format!("component `{name}`: WIT directory")),
+            // `world = "wasi:http/service@0.3.0"` alone: the runtime's WASI is its WIT.
+            (None, Some(world)) => {
+                match crate::wit::wasi_world_dir(world.get_ref(), &target_dir.join(".wasi")) {
+                    Ok(dir) => Some(dir),
+                    Err(e) => {
+                        self.report(
+                            "weld::manifest::unknown-world",
+                            Some(world.span()),
+                            format!("component `{name}`: {e}"),
+                            "weld cannot supply this world",
+                            Some("name a WASI world of weld's runtime (e.g. `wasi:cli/command@0.3.0`, `wasi:http/proxy@0.2.0`), or set `wit = \"…\"` to a directory that defines this one".into()),
+                        );
+                        *ok = false;
+                        None
+                    }
+                }
+            }
+            (None, None) => default_wit.map(Path::to_path_buf),
+        }
+    }
+
+    /// A Python or JS component must name its world: its bindings are generated from it.
+    fn missing_world(
+        &mut self,
+        name: &str,
+        lang: Lang,
+        wit: Option<&Path>,
+        table_span: std::ops::Range<usize>,
+    ) {
+        let known = wit.map(|w| self.worlds_in(w)).unwrap_or_default();
+        let help = if known.is_empty() {
+            "add `world = \"…\"`: the world in its WIT package that this component implements"
+                .to_string()
+        } else {
+            format!(
+                "add `world = \"…\"`; worlds in its WIT package: {}",
+                known.join(", ")
+            )
+        };
+        self.report(
+            "weld::manifest::missing-key",
+            Some(table_span),
+            format!("{lang} component `{name}` does not name its `world`"),
+            "this component needs `world`",
+            Some(help),
+        );
     }
 
     /// Checks that `world` exists in the WIT package at `wit`; returns its qualified name.
@@ -510,29 +556,7 @@ impl Validator {
                     .then(|| wasi_0_3_item(resolve, id))
                     .flatten();
                 if let Some(item) = p3 {
-                    let (tool, instead) = match lang {
-                        Lang::Js => (
-                            "componentize-js",
-                            format!(
-                                "`wasi:http/proxy@{}` (its engine's release) or `wasi:cli/command@0.2.x`",
-                                crate::toolchain::COMPONENTIZE_JS_WASI_HTTP
-                            ),
-                        ),
-                        _ => (
-                            "Go's wit-bindgen-go",
-                            "`wasi:http/proxy@0.2.x` or `wasi:cli/command@0.2.x`".to_string(),
-                        ),
-                    };
-                    self.report(
-                        "weld::manifest::unsupported-world",
-                        Some(world.span()),
-                        format!(
-                            "component `{component}`: {tool} cannot build WASI 0.3 components yet, and world `{}` uses {item}",
-                            world.get_ref()
-                        ),
-                        "a WASI 0.3 world",
-                        Some(format!("build it for a WASI 0.2 world instead: {instead}; Rust (the `wasip3` crate) and Python (componentize-py) build 0.3 components")),
-                    );
+                    self.unsupported_p3(component, lang, world, &item);
                     return None;
                 }
                 Some(resolve.id_of_name(pkg, &resolve.worlds[id].name))
@@ -540,39 +564,79 @@ impl Validator {
             Err(_) => {
                 let known: Vec<String> = resolve.packages[pkg].worlds.keys().cloned().collect();
                 let pkg_name = resolve.packages[pkg].name.to_string();
-                // `wasi:cli/comand@0.3.0` is compared by its world's own name.
-                let short = world
-                    .get_ref()
-                    .rsplit_once('/')
-                    .map_or(world.get_ref().as_str(), |(_, w)| {
-                        w.split_once('@').map_or(w, |(w, _)| w)
-                    });
-                let help = match closest(short, known.iter().map(String::as_str)) {
-                    Some(best) => format!(
-                        "did you mean `{best}`? worlds in {pkg_name}: {}",
-                        known.join(", ")
-                    ),
-                    None if known.is_empty() => format!("{pkg_name} declares no worlds"),
-                    None => format!("worlds in {pkg_name}: {}", known.join(", ")),
-                };
-                self.report(
-                    "weld::manifest::unknown-world",
-                    Some(world.span()),
-                    format!(
-                        "component `{component}`: world `{}` is not in WIT package {pkg_name} ({})",
-                        world.get_ref(),
-                        if wit_key.is_none() && crate::wit::is_wasi_world(world.get_ref()) {
-                            "weld's runtime's WASI".to_string()
-                        } else {
-                            self.show(wit)
-                        }
-                    ),
-                    "no such world",
-                    Some(help),
-                );
+                self.unknown_world(component, world, wit, wit_key, &known, &pkg_name);
                 None
             }
         }
+    }
+
+    /// A JS or Go component's world uses WASI 0.3 (`item`), which its toolchain cannot build.
+    fn unsupported_p3(&mut self, component: &str, lang: Lang, world: &Spanned<String>, item: &str) {
+        let (tool, instead) = match lang {
+            Lang::Js => (
+                "componentize-js",
+                format!(
+                    "`wasi:http/proxy@{}` (its engine's release) or `wasi:cli/command@0.2.x`",
+                    crate::toolchain::COMPONENTIZE_JS_WASI_HTTP
+                ),
+            ),
+            _ => (
+                "Go's wit-bindgen-go",
+                "`wasi:http/proxy@0.2.x` or `wasi:cli/command@0.2.x`".to_string(),
+            ),
+        };
+        self.report(
+            "weld::manifest::unsupported-world",
+            Some(world.span()),
+            format!(
+                "component `{component}`: {tool} cannot build WASI 0.3 components yet, and world `{}` uses {item}",
+                world.get_ref()
+            ),
+            "a WASI 0.3 world",
+            Some(format!("build it for a WASI 0.2 world instead: {instead}; Rust (the `wasip3` crate) and Python (componentize-py) build 0.3 components")),
+        );
+    }
+
+    /// `world` is not in package `pkg_name`, whose worlds are `known`.
+    fn unknown_world(
+        &mut self,
+        component: &str,
+        world: &Spanned<String>,
+        wit: &Path,
+        wit_key: Option<&Spanned<String>>,
+        known: &[String],
+        pkg_name: &str,
+    ) {
+        // `wasi:cli/comand@0.3.0` is compared by its world's own name.
+        let short = world
+            .get_ref()
+            .rsplit_once('/')
+            .map_or(world.get_ref().as_str(), |(_, w)| {
+                w.split_once('@').map_or(w, |(w, _)| w)
+            });
+        let help = match closest(short, known.iter().map(String::as_str)) {
+            Some(best) => format!(
+                "did you mean `{best}`? worlds in {pkg_name}: {}",
+                known.join(", ")
+            ),
+            None if known.is_empty() => format!("{pkg_name} declares no worlds"),
+            None => format!("worlds in {pkg_name}: {}", known.join(", ")),
+        };
+        let place = if wit_key.is_none() && crate::wit::is_wasi_world(world.get_ref()) {
+            "weld's runtime's WASI".to_string()
+        } else {
+            self.show(wit)
+        };
+        self.report(
+            "weld::manifest::unknown-world",
+            Some(world.span()),
+            format!(
+                "component `{component}`: world `{}` is not in WIT package {pkg_name} ({place})",
+                world.get_ref(),
+            ),
+            "no such world",
+            Some(help),
+        );
     }
 
     fn worlds_in(&mut self, wit: &Path) -> Vec<String> {

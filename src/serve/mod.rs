@@ -661,7 +661,28 @@ async fn fresh(
         (result, hit)
     });
 
-    let (response, failure, guest) = match receiver.recv().await {
+    let (response, failure, guest) = outcome(shared, receiver, guest).await;
+    Answer {
+        from_app: failure.is_none(),
+        response,
+        failure,
+        guest,
+        captured,
+    }
+}
+
+/// What the client gets from a fresh instance's handler: its response, or weld's answer for why
+/// there is none; and the guest while it may still be writing the body.
+async fn outcome(
+    shared: &Shared,
+    receiver: Receiver,
+    guest: tokio::task::JoinHandle<GuestEnd>,
+) -> (
+    Response,
+    Option<RunError>,
+    Option<tokio::task::JoinHandle<GuestEnd>>,
+) {
+    match receiver.recv().await {
         Ok(Ok(response)) => (response, None, Some(guest)),
         Ok(Err(code)) => (
             internal_error(),
@@ -701,13 +722,6 @@ async fn fresh(
                 None,
             ),
         },
-    };
-    Answer {
-        from_app: failure.is_none(),
-        response,
-        failure,
-        guest,
-        captured,
     }
 }
 

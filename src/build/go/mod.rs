@@ -101,10 +101,30 @@ pub(in crate::build) fn go(job: &Job) -> Result<Vec<u8>, Failure> {
     let json = serde_json::json!({ "Replace": overlay });
     std::fs::write(&overlay_file, json.to_string()).map_err(|e| io(&overlay_file, e))?;
 
+    let core = go_build(job, &source, &work, &overlay_file, &overlay, shape, &world)?;
+    let module = std::fs::read(&core)
+        .map_err(|e| job.env_failure(format!("go build wrote no {}: {e}", core.display())))?;
+    job.stage("componentizing");
+    componentize(module, shape, &world).map_err(|e| {
+        job.source_failure("cannot make a component of the Go module", format!("{e:#}"))
+    })
+}
+
+/// `go build` of the user's module with weld's files laid over it, into `work/core.wasm`; a
+/// failure says where the code and the world disagree, with stubs of what the world expects.
+fn go_build(
+    job: &Job,
+    source: &Path,
+    work: &Path,
+    overlay_file: &Path,
+    overlay: &BTreeMap<PathBuf, PathBuf>,
+    shape: Shape,
+    world: &Option<(PathBuf, String)>,
+) -> Result<PathBuf, Failure> {
     let core = work.join("core.wasm");
     let _ = std::fs::remove_file(&core);
     let mut cmd = Command::new(&job.tools.go);
-    cmd.current_dir(&source)
+    cmd.current_dir(source)
         .arg("build")
         .arg(format!("-overlay={}", overlay_file.display()))
         .arg("-trimpath");
@@ -125,66 +145,67 @@ pub(in crate::build) fn go(job: &Job) -> Result<Vec<u8>, Failure> {
     go_env(job, &mut cmd);
     job.stage("go build");
     let out = langs::run(job, &mut cmd)?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let detail = go_errors(&stderr, &source, &overlay);
-        // An error inside the generated bindings means the code disagrees with the world.
-        let in_bindings = detail.contains(&crate::fsutil::shown(&work.join("bindings")));
-        let mut f = job.source_failure("go build failed", detail);
-        // The stubs are only read when the code and the world disagree: made only then.
-        let stubs = work.join("stubs");
-        let stubbed = match &world {
-            Some((wit, world)) => write_stubs(job, wit, world, &stubs),
-            None => false,
-        };
-        f.help = match (missing_export(&stderr), &world) {
-            _ if !stubbed => None,
-            // Go's words for "no code for this package" are "is not in std".
-            (Some(package), Some((_, world))) => Some(format!(
-                "world `{world}` exports an interface with no Go code: write `package {package}` \
-                 in {}/ (the functions it needs are stubbed in {})",
-                crate::fsutil::shown(&c.source.join(package)),
-                crate::fsutil::shown(&stubs.join(package))
-            )),
-            (None, Some((_, world))) if in_bindings => Some(format!(
-                "the functions and types world `{world}` expects are stubbed in {}: compare them \
-                 with the code",
-                crate::fsutil::shown(&stubs)
-            )),
-            _ => None,
-        };
-        return Err(f);
+    if out.status.success() {
+        return Ok(core);
     }
-    let module = std::fs::read(&core)
-        .map_err(|e| job.env_failure(format!("go build wrote no {}: {e}", core.display())))?;
-
-    job.stage("componentizing");
-    let encode = |module: Vec<u8>| -> anyhow::Result<Vec<u8>> {
-        let mut module = realloc::guard(&module)?;
-        if let Some((wit, world)) = &world {
-            let (resolve, pkg) = crate::wit::load_dir(wit, wit)?;
-            let world = resolve.select_world(&[pkg], Some(world))?;
-            wit_component::embed_component_metadata(
-                &mut module,
-                &resolve,
-                world,
-                wit_component::StringEncoding::UTF8,
-                false,
-            )?;
-        }
-        let adapter = match shape {
-            Shape::Command => WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
-            Shape::Library => WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-        };
-        wit_component::ComponentEncoder::default()
-            .validate(true)
-            .module(&module)?
-            .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)?
-            .encode()
+    let c = job.component;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let detail = go_errors(&stderr, source, overlay);
+    // An error inside the generated bindings means the code disagrees with the world.
+    let in_bindings = detail.contains(&crate::fsutil::shown(&work.join("bindings")));
+    let mut f = job.source_failure("go build failed", detail);
+    // The stubs are only read when the code and the world disagree: made only then.
+    let stubs = work.join("stubs");
+    let stubbed = match world {
+        Some((wit, world)) => write_stubs(job, wit, world, &stubs),
+        None => false,
     };
-    encode(module).map_err(|e| {
-        job.source_failure("cannot make a component of the Go module", format!("{e:#}"))
-    })
+    f.help = match (missing_export(&stderr), world) {
+        _ if !stubbed => None,
+        // Go's words for "no code for this package" are "is not in std".
+        (Some(package), Some((_, world))) => Some(format!(
+            "world `{world}` exports an interface with no Go code: write `package {package}` \
+             in {}/ (the functions it needs are stubbed in {})",
+            crate::fsutil::shown(&c.source.join(package)),
+            crate::fsutil::shown(&stubs.join(package))
+        )),
+        (None, Some((_, world))) if in_bindings => Some(format!(
+            "the functions and types world `{world}` expects are stubbed in {}: compare them \
+             with the code",
+            crate::fsutil::shown(&stubs)
+        )),
+        _ => None,
+    };
+    Err(f)
+}
+
+/// The core module as a component: the world's metadata embedded, WASI preview 1 adapted.
+fn componentize(
+    module: Vec<u8>,
+    shape: Shape,
+    world: &Option<(PathBuf, String)>,
+) -> anyhow::Result<Vec<u8>> {
+    let mut module = realloc::guard(&module)?;
+    if let Some((wit, world)) = world {
+        let (resolve, pkg) = crate::wit::load_dir(wit, wit)?;
+        let world = resolve.select_world(&[pkg], Some(world))?;
+        wit_component::embed_component_metadata(
+            &mut module,
+            &resolve,
+            world,
+            wit_component::StringEncoding::UTF8,
+            false,
+        )?;
+    }
+    let adapter = match shape {
+        Shape::Command => WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+        Shape::Library => WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+    };
+    wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(&module)?
+        .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)?
+        .encode()
 }
 
 /// Generates the world's bindings into `work/bindings` and lays them over `source`. Returns how

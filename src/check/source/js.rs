@@ -42,71 +42,125 @@ struct Diagnostic {
 }
 
 pub(super) fn check(cx: &Cx) -> Result<Vec<Finding>, SourceError> {
-    let c = cx.component;
     let node = cx.tools.node.as_deref().unwrap_or(Path::new("node"));
-    let types = cx.scratch("types")?;
-    let mut cmd = Command::new(node);
-    cmd.arg(&cx.tools.jco)
-        .arg("guest-types")
-        .arg(cx.staged)
-        .arg("--world-name")
-        .arg(&cx.contract.world)
-        .arg("-o")
-        .arg(&types)
-        .arg("-q");
-    let out = cx.run(&mut cmd)?;
-    if !out.status.success() {
-        return Err(cx.error(
-            format!(
-                "jco guest-types failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-            Some("run ./install.sh to reinstall componentize-js, then `weld doctor`"),
-        ));
-    }
-    let world_types = std::fs::read_dir(&types)
-        .map_err(|e| cx.error(format!("cannot read {}: {e}", types.display()), None))?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.to_string_lossy().ends_with(".d.ts"))
-        .ok_or_else(|| cx.error("jco guest-types wrote no world types".into(), None))?;
-    let declared = std::fs::read_to_string(&world_types).unwrap_or_default();
-    static MODULE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?m)^declare module '([^']+)'").unwrap());
-    static EXPORT: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?m)^\s*export \* as (\w+) from '([^']+)'").unwrap());
-    let world_module = MODULE
-        .captures(&declared)
-        .map(|c| c[1].to_string())
-        .ok_or_else(|| {
-            cx.error(
-                format!("{} declares no module", world_types.display()),
-                None,
-            )
-        })?;
-
-    let entry = c.source.canonicalize().unwrap_or_else(|_| c.source.clone());
+    let guest = GuestTypes::of(cx, node)?;
+    let entry = cx
+        .component
+        .source
+        .canonicalize()
+        .unwrap_or_else(|_| cx.component.source.clone());
     let entry_text = std::fs::read_to_string(&entry).unwrap_or_default();
-    // (JS name, the module its guest types are in, the WIT export)
-    let mut exports: Vec<(String, String, &Export)> = Vec::new();
-    for cap in EXPORT.captures_iter(&declared) {
-        let (name, spec) = (cap[1].to_string(), cap[2].to_string());
-        // The engine serves `addEventListener("fetch", …)` as the HTTP handler itself.
-        if spec.starts_with("wasi:http/incoming-handler@") && !exports_name(&entry_text, &name) {
-            continue;
+    let exports = guest.exports(cx, &entry_text);
+    let (module, checks) = contract_module(&guest, &entry, &exports);
+    let check_file = guest.dir.join("weld-contract.ts");
+    std::fs::write(&check_file, module)
+        .map_err(|e| cx.error(format!("cannot write {}: {e}", check_file.display()), None))?;
+    let diagnostics = tsc(cx, node, &check_file, &guest.dir)?;
+    let checked = Checked {
+        cx,
+        exports,
+        entry,
+        entry_text,
+        check_file,
+        checks,
+    };
+    Ok(checked.findings(&diagnostics, &guest.dir))
+}
+
+/// jco's guest types for the component's world.
+struct GuestTypes {
+    /// The directory jco wrote them to.
+    dir: PathBuf,
+    /// The world's declaration file, and its text.
+    world_file: PathBuf,
+    declared: String,
+    /// The module the world's own functions are declared in.
+    world_module: String,
+}
+
+/// An export to check: (its JS name, empty for the world's own functions; the module its guest
+/// types are in; the WIT export).
+type Exported<'a> = (String, String, &'a Export);
+
+impl GuestTypes {
+    fn of(cx: &Cx, node: &Path) -> Result<GuestTypes, SourceError> {
+        let dir = cx.scratch("types")?;
+        let mut cmd = Command::new(node);
+        cmd.arg(&cx.tools.jco)
+            .arg("guest-types")
+            .arg(cx.staged)
+            .arg("--world-name")
+            .arg(&cx.contract.world)
+            .arg("-o")
+            .arg(&dir)
+            .arg("-q");
+        let out = cx.run(&mut cmd)?;
+        if !out.status.success() {
+            return Err(cx.error(
+                format!(
+                    "jco guest-types failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+                Some("run ./install.sh to reinstall componentize-js, then `weld doctor`"),
+            ));
         }
-        if let Some(e) = cx.contract.export_named(&name, lower_camel) {
-            exports.push((name, spec, e));
-        }
-    }
-    if let Some(e) = cx.contract.world_export() {
-        exports.push((String::new(), world_module.clone(), e));
+        let world_file = std::fs::read_dir(&dir)
+            .map_err(|e| cx.error(format!("cannot read {}: {e}", dir.display()), None))?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(".d.ts"))
+            .ok_or_else(|| cx.error("jco guest-types wrote no world types".into(), None))?;
+        let declared = std::fs::read_to_string(&world_file).unwrap_or_default();
+        static MODULE: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"(?m)^declare module '([^']+)'").unwrap());
+        let world_module = MODULE
+            .captures(&declared)
+            .map(|c| c[1].to_string())
+            .ok_or_else(|| {
+                cx.error(format!("{} declares no module", world_file.display()), None)
+            })?;
+        Ok(GuestTypes {
+            dir,
+            world_file,
+            declared,
+            world_module,
+        })
     }
 
+    /// The world's exports that the entry module must implement.
+    fn exports<'a>(&self, cx: &Cx<'a>, entry_text: &str) -> Vec<Exported<'a>> {
+        static EXPORT: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"(?m)^\s*export \* as (\w+) from '([^']+)'").unwrap());
+        let mut exports = Vec::new();
+        for cap in EXPORT.captures_iter(&self.declared) {
+            let (name, spec) = (cap[1].to_string(), cap[2].to_string());
+            // The engine serves `addEventListener("fetch", …)` as the HTTP handler itself.
+            if spec.starts_with("wasi:http/incoming-handler@") && !exports_name(entry_text, &name) {
+                continue;
+            }
+            if let Some(e) = cx.contract.export_named(&name, lower_camel) {
+                exports.push((name, spec, e));
+            }
+        }
+        if let Some(e) = cx.contract.world_export() {
+            exports.push((String::new(), self.world_module.clone(), e));
+        }
+        exports
+    }
+}
+
+/// The TypeScript module that holds the entry module's exports against the guest types, one
+/// check a line, and which check each line is.
+fn contract_module(
+    guest: &GuestTypes,
+    entry: &Path,
+    exports: &[Exported],
+) -> (String, HashMap<u32, Check>) {
     let mut module = format!(
         "/// <reference path=\"./{}\" />\nimport * as user from {};\n\
          type Arity<F> = F extends (...args: infer A) => unknown ? Required<A>[\"length\"] : never;\n",
-        world_types
+        guest
+            .world_file
             .file_name()
             .unwrap_or_default()
             .to_string_lossy(),
@@ -155,10 +209,16 @@ pub(super) fn check(cx: &Cx) -> Result<Vec<Finding>, SourceError> {
             );
         }
     }
-    let check_file = types.join("weld-contract.ts");
-    std::fs::write(&check_file, module)
-        .map_err(|e| cx.error(format!("cannot write {}: {e}", check_file.display()), None))?;
+    (module, checks)
+}
 
+/// tsc's diagnostics on the contract module and the code it imports.
+fn tsc(
+    cx: &Cx,
+    node: &Path,
+    check_file: &Path,
+    types: &Path,
+) -> Result<Vec<Diagnostic>, SourceError> {
     let mut cmd = Command::new(node);
     cmd.arg(cx.tools.tsc.as_deref().unwrap_or(Path::new("tsc")))
         .args(["--noEmit", "--allowJs", "--checkJs", "--strict", "false"])
@@ -170,11 +230,11 @@ pub(super) fn check(cx: &Cx) -> Result<Vec<Finding>, SourceError> {
             "--pretty",
             "false",
         ])
-        .arg(&check_file)
-        .current_dir(&types);
+        .arg(check_file)
+        .current_dir(types);
     let out = cx.run(&mut cmd)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let diagnostics = parse(&stdout, &types);
+    let diagnostics = parse(&stdout, types);
     if !out.status.success() && diagnostics.is_empty() {
         return Err(cx.error(
             format!(
@@ -185,145 +245,208 @@ pub(super) fn check(cx: &Cx) -> Result<Vec<Finding>, SourceError> {
             Some("run ./install.sh to reinstall TypeScript, then `weld doctor`"),
         ));
     }
+    Ok(diagnostics)
+}
 
-    let mut findings = Vec::new();
-    let mut absent: Vec<usize> = Vec::new();
-    let mut absent_fn: Vec<(usize, usize)> = Vec::new();
-    // Presence first: a missing export makes every later line about it fail too.
-    let mut ordered: Vec<(&Diagnostic, Option<&Check>)> = diagnostics
-        .iter()
-        .map(|d| {
-            (
-                d,
-                (d.file == check_file)
-                    .then(|| checks.get(&d.line))
-                    .flatten(),
-            )
-        })
-        .collect();
-    ordered.sort_by_key(|(_, c)| match c {
-        Some(Check::Present(_)) => 0,
-        Some(Check::HasFunction(..)) => 1,
-        _ => 2,
-    });
-    let entry_shown = shown(&entry);
-    let interface_of = |i: usize| exports[i].2.shown(cx.contract);
-    for (d, check) in ordered {
-        if d.file == check_file {
-            let Some(check) = check else { continue };
-            match *check {
-                Check::Present(i) => {
-                    absent.push(i);
-                    let name = &exports[i].0;
-                    findings.push(cx.finding(
-                        Code::SourceMissingExport,
-                        Site {
-                            interface: interface_of(i),
-                            function: None,
-                            expected: None,
-                            found: None,
-                            location: Some(Location {
-                                file: entry_shown.clone(),
-                                line: 1,
-                                column: 1,
-                            }),
-                        },
-                        format!(
-                            "the entry module has no export `{name}`, which implements {}",
-                            interface_of(i)
-                        ),
-                    ));
+/// A checked contract module, for reading tsc's diagnostics back as findings.
+struct Checked<'a> {
+    cx: &'a Cx<'a>,
+    exports: Vec<Exported<'a>>,
+    entry: PathBuf,
+    entry_text: String,
+    check_file: PathBuf,
+    checks: HashMap<u32, Check>,
+}
+
+impl Checked<'_> {
+    fn findings(&self, diagnostics: &[Diagnostic], types: &Path) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let mut absent: Vec<usize> = Vec::new();
+        let mut absent_fn: Vec<(usize, usize)> = Vec::new();
+        // Presence first: a missing export makes every later line about it fail too.
+        let mut ordered: Vec<(&Diagnostic, Option<&Check>)> = diagnostics
+            .iter()
+            .map(|d| {
+                (
+                    d,
+                    (d.file == self.check_file)
+                        .then(|| self.checks.get(&d.line))
+                        .flatten(),
+                )
+            })
+            .collect();
+        ordered.sort_by_key(|(_, c)| match c {
+            Some(Check::Present(_)) => 0,
+            Some(Check::HasFunction(..)) => 1,
+            _ => 2,
+        });
+        for (d, check) in ordered {
+            if d.file != self.check_file {
+                if !d.file.starts_with(types) {
+                    findings.extend(import_call(self.cx, d));
                 }
-                Check::HasFunction(i, j) if !absent.contains(&i) => {
-                    absent_fn.push((i, j));
-                    let f = &exports[i].2.functions[j];
-                    let js = lower_camel(&f.name);
-                    let owner = owner(&exports[i].0);
-                    findings.push(cx.finding(
-                        Code::SourceMissingFunction,
-                        Site {
-                            interface: interface_of(i),
-                            function: Some(&f.name),
-                            expected: Some(f.signature.clone()),
-                            found: Some("(nothing)".into()),
-                            location: Some(export_site(&entry, &entry_text, &exports[i].0)),
-                        },
-                        format!(
-                            "{owner} has no function `{js}`, which {} exports",
-                            interface_of(i)
-                        ),
-                    ));
-                }
-                Check::Arity(i, j) if !absent.contains(&i) && !absent_fn.contains(&(i, j)) => {
-                    // `Type '3' is not assignable to type '0 | 1 | 2'`; `number` is a rest
-                    // parameter, which takes any count.
-                    let Some(n) = tsc::COUNT
-                        .captures(&d.message)
-                        .and_then(|c| c[1].parse::<usize>().ok())
-                    else {
-                        continue;
-                    };
-                    let f = &exports[i].2.functions[j];
-                    findings.push(function_finding(
-                        cx,
-                        Code::SourceArity,
-                        &exports[i],
-                        f,
-                        &entry,
-                        &entry_text,
-                        format!(
-                            "`{}` takes {}, but the WIT gives it {}",
-                            lower_camel(&f.name),
-                            plural(n, "parameter"),
-                            plural(f.params, "parameter")
-                        ),
-                        None,
-                    ));
-                }
-                Check::Type(i, j) if !absent.contains(&i) && !absent_fn.contains(&(i, j)) => {
-                    let f = &exports[i].2.functions[j];
-                    // `Type '(name: number) => string' is not assignable to type '…'.` and
-                    // TypeScript's reason on the next line.
-                    let found = d
-                        .message
-                        .lines()
-                        .next()
-                        .and_then(|l| tsc::TYPE.captures(l))
-                        .map(|c| c[1].to_string());
-                    // An arity finding already says what is wrong with this function.
-                    if d.message.contains(tsc::TOO_FEW_ARGUMENTS) {
-                        continue;
-                    }
-                    // TypeScript's elaboration, from the outermost reason in.
-                    let reason = d
-                        .message
-                        .lines()
-                        .skip(1)
-                        .map(|l| lowercase_first(l.trim().trim_end_matches('.')))
-                        .collect::<Vec<_>>()
-                        .join(": ");
-                    findings.push(function_finding(
-                        cx,
-                        Code::SourceType,
-                        &exports[i],
-                        f,
-                        &entry,
-                        &entry_text,
-                        format!(
-                            "`{}` does not match its WIT: {}",
-                            lower_camel(&f.name),
-                            lowercase_first(&reason)
-                        ),
-                        found,
-                    ));
-                }
-                _ => {}
+                continue;
             }
-        } else if !d.file.starts_with(&types) {
-            findings.extend(import_call(cx, d));
+            let found = match check {
+                Some(&Check::Present(i)) => {
+                    absent.push(i);
+                    Some(self.missing_export(i))
+                }
+                Some(&Check::HasFunction(i, j)) if !absent.contains(&i) => {
+                    absent_fn.push((i, j));
+                    Some(self.missing_function(i, j))
+                }
+                Some(&Check::Arity(i, j))
+                    if !absent.contains(&i) && !absent_fn.contains(&(i, j)) =>
+                {
+                    self.arity(d, i, j)
+                }
+                Some(&Check::Type(i, j))
+                    if !absent.contains(&i) && !absent_fn.contains(&(i, j)) =>
+                {
+                    self.type_mismatch(d, i, j)
+                }
+                _ => None,
+            };
+            findings.extend(found);
         }
+        findings
     }
-    Ok(findings)
+
+    fn interface_of(&self, i: usize) -> &str {
+        self.exports[i].2.shown(self.cx.contract)
+    }
+
+    fn missing_export(&self, i: usize) -> Finding {
+        let name = &self.exports[i].0;
+        self.cx.finding(
+            Code::SourceMissingExport,
+            Site {
+                interface: self.interface_of(i),
+                function: None,
+                expected: None,
+                found: None,
+                location: Some(Location {
+                    file: shown(&self.entry),
+                    line: 1,
+                    column: 1,
+                }),
+            },
+            format!(
+                "the entry module has no export `{name}`, which implements {}",
+                self.interface_of(i)
+            ),
+        )
+    }
+
+    fn missing_function(&self, i: usize, j: usize) -> Finding {
+        let f = &self.exports[i].2.functions[j];
+        let js = lower_camel(&f.name);
+        let owner = owner(&self.exports[i].0);
+        self.cx.finding(
+            Code::SourceMissingFunction,
+            Site {
+                interface: self.interface_of(i),
+                function: Some(&f.name),
+                expected: Some(f.signature.clone()),
+                found: Some("(nothing)".into()),
+                location: Some(export_site(
+                    &self.entry,
+                    &self.entry_text,
+                    &self.exports[i].0,
+                )),
+            },
+            format!(
+                "{owner} has no function `{js}`, which {} exports",
+                self.interface_of(i)
+            ),
+        )
+    }
+
+    fn arity(&self, d: &Diagnostic, i: usize, j: usize) -> Option<Finding> {
+        // `Type '3' is not assignable to type '0 | 1 | 2'`; `number` is a rest parameter,
+        // which takes any count.
+        let n = tsc::COUNT
+            .captures(&d.message)
+            .and_then(|c| c[1].parse::<usize>().ok())?;
+        let f = &self.exports[i].2.functions[j];
+        Some(self.function_finding(
+            Code::SourceArity,
+            i,
+            f,
+            format!(
+                "`{}` takes {}, but the WIT gives it {}",
+                lower_camel(&f.name),
+                plural(n, "parameter"),
+                plural(f.params, "parameter")
+            ),
+            None,
+        ))
+    }
+
+    fn type_mismatch(&self, d: &Diagnostic, i: usize, j: usize) -> Option<Finding> {
+        // An arity finding already says what is wrong with this function.
+        if d.message.contains(tsc::TOO_FEW_ARGUMENTS) {
+            return None;
+        }
+        let f = &self.exports[i].2.functions[j];
+        // `Type '(name: number) => string' is not assignable to type '…'.` and TypeScript's
+        // reason on the next line.
+        let found = d
+            .message
+            .lines()
+            .next()
+            .and_then(|l| tsc::TYPE.captures(l))
+            .map(|c| c[1].to_string());
+        // TypeScript's elaboration, from the outermost reason in.
+        let reason = d
+            .message
+            .lines()
+            .skip(1)
+            .map(|l| lowercase_first(l.trim().trim_end_matches('.')))
+            .collect::<Vec<_>>()
+            .join(": ");
+        Some(self.function_finding(
+            Code::SourceType,
+            i,
+            f,
+            format!(
+                "`{}` does not match its WIT: {}",
+                lower_camel(&f.name),
+                lowercase_first(&reason)
+            ),
+            found,
+        ))
+    }
+
+    /// A finding about function `f` of export `i`, at its definition in the entry module.
+    fn function_finding(
+        &self,
+        code: Code,
+        i: usize,
+        f: &Func,
+        message: String,
+        found: Option<String>,
+    ) -> Finding {
+        let text = &self.entry_text;
+        let at = function_site(&self.entry, text, &self.exports[i].0, &lower_camel(&f.name));
+        let found = found.or_else(|| {
+            text.lines()
+                .nth(at.line as usize - 1)
+                .map(|l| l.trim().trim_end_matches('{').trim().to_string())
+        });
+        self.cx.finding(
+            code,
+            Site {
+                interface: self.interface_of(i),
+                function: Some(&f.name),
+                expected: Some(f.signature.clone()),
+                found,
+                location: Some(at),
+            },
+            message,
+        )
+    }
 }
 
 /// Whether the module text exports `name` (by declaration or in an export list).
@@ -384,36 +507,6 @@ fn function_site(entry: &Path, text: &str, export: &str, js: &str) -> Location {
         }
     }
     export_site(entry, text, export)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn function_finding(
-    cx: &Cx,
-    code: Code,
-    export: &(String, String, &Export),
-    f: &Func,
-    entry: &Path,
-    text: &str,
-    message: String,
-    found: Option<String>,
-) -> Finding {
-    let at = function_site(entry, text, &export.0, &lower_camel(&f.name));
-    let found = found.or_else(|| {
-        text.lines()
-            .nth(at.line as usize - 1)
-            .map(|l| l.trim().trim_end_matches('{').trim().to_string())
-    });
-    cx.finding(
-        code,
-        Site {
-            interface: export.2.shown(cx.contract),
-            function: Some(&f.name),
-            expected: Some(f.signature.clone()),
-            found,
-            location: Some(at),
-        },
-        message,
-    )
 }
 
 /// A diagnostic in the user's code about a call into an import module, found by the names the

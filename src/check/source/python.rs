@@ -17,7 +17,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use super::wording::mypy;
-use super::{Cx, Export, Site, SourceError, find_line, shown, snake, upper_camel};
+use super::{Cx, Export, Func, Site, SourceError, find_line, shown, snake, upper_camel};
 use crate::check::{Code, Finding, Location};
 
 /// The Python componentize-py 0.25 embeds: mypy checks the code as that Python reads it.
@@ -41,6 +41,32 @@ struct Message {
 pub(super) fn check(cx: &Cx) -> Result<Vec<Finding>, SourceError> {
     let c = cx.component;
     let module = c.module.as_deref().unwrap_or("app");
+    let bindings = bindings(cx)?;
+    let (contract_file, lines) = contract_module(cx, &bindings, module)?;
+    let imported = import_names(&bindings.join("wit_world/imports"));
+    let source = c.source.canonicalize().unwrap_or_else(|_| c.source.clone());
+    let module_file = module_file(&source, module);
+    let messages = mypy(cx, &bindings, &source, &contract_file)?;
+    let mut findings = Vec::new();
+    for m in messages {
+        let file = if Path::new(&m.file).is_absolute() {
+            PathBuf::from(&m.file)
+        } else {
+            source.join(&m.file)
+        };
+        if file.file_stem().is_some_and(|s| s == CONTRACT) {
+            if let Some((_, class, export)) = lines.iter().find(|(l, ..)| *l == m.line) {
+                findings.extend(contract_finding(cx, &m, class, *export, &module_file));
+            }
+        } else if file.starts_with(&source) {
+            findings.extend(user_finding(cx, &m, &file, &imported));
+        }
+    }
+    Ok(findings)
+}
+
+/// componentize-py's bindings for the world, in the checker's scratch directory.
+fn bindings(cx: &Cx) -> Result<PathBuf, SourceError> {
     let bindings = cx.scratch("bindings")?;
     let mut cmd = Command::new(
         cx.tools
@@ -65,8 +91,19 @@ pub(super) fn check(cx: &Cx) -> Result<Vec<Finding>, SourceError> {
             None,
         ));
     }
+    Ok(bindings)
+}
 
-    // The classes componentize-py will look for, read from the bindings it generated.
+/// Which line of the contract module checks which class.
+type ContractLines<'a> = Vec<(i64, String, Option<&'a Export>)>;
+
+/// The module that assigns each class componentize-py will look for (read from the bindings it
+/// generated) to its protocol, one line a class.
+fn contract_module<'a>(
+    cx: &Cx<'a>,
+    bindings: &Path,
+    module: &str,
+) -> Result<(PathBuf, ContractLines<'a>), SourceError> {
     let mut classes: Vec<(String, Option<&Export>)> = Vec::new();
     let exports = read(&bindings.join("wit_world/exports/__init__.py"));
     static PROTOCOL: LazyLock<Regex> =
@@ -80,8 +117,7 @@ pub(super) fn check(cx: &Cx) -> Result<Vec<Finding>, SourceError> {
         classes.push(("wit_world.WitWorld".into(), cx.contract.world_export()));
     }
     let mut contract = format!("import {module}\nimport wit_world\nimport wit_world.exports\n");
-    // Line → the class that line checks.
-    let mut lines: Vec<(i64, String, Option<&Export>)> = Vec::new();
+    let mut lines = Vec::new();
     for (i, (protocol, export)) in classes.iter().enumerate() {
         let class = protocol.rsplit('.').next().unwrap_or(protocol);
         contract.push_str(&format!("_weld_{i}: {protocol} = {module}.{class}()\n"));
@@ -94,11 +130,17 @@ pub(super) fn check(cx: &Cx) -> Result<Vec<Finding>, SourceError> {
             None,
         )
     })?;
+    Ok((contract_file, lines))
+}
 
-    let imported = import_names(&bindings.join("wit_world/imports"));
-    let source = c.source.canonicalize().unwrap_or_else(|_| c.source.clone());
-    let module_file = module_file(&source, module);
-    let search = std::env::join_paths([&bindings, &source])
+/// mypy's error messages on the contract module and the user's code it imports.
+fn mypy(
+    cx: &Cx,
+    bindings: &Path,
+    source: &Path,
+    contract_file: &Path,
+) -> Result<Vec<Message>, SourceError> {
+    let search = std::env::join_paths([bindings, source])
         .map_err(|e| cx.error(format!("cannot set MYPYPATH: {e}"), None))?;
     let mut cmd = Command::new(cx.tools.mypy.as_deref().unwrap_or(Path::new("mypy")));
     cmd.args(["-O", "json", "--no-error-summary", "--check-untyped-defs"])
@@ -109,18 +151,19 @@ pub(super) fn check(cx: &Cx) -> Result<Vec<Finding>, SourceError> {
         ])
         .arg("--cache-dir")
         .arg(cx.work.join("mypy-cache"))
-        .arg(&contract_file)
-        .current_dir(&source)
+        .arg(contract_file)
+        .current_dir(source)
         .env("MYPYPATH", search)
         .env_remove("MYPY_FORCE_COLOR");
     let out = cx.run(&mut cmd)?;
     // 0: clean, 1: errors found, 2: a blocking error (a syntax error, reported as a message:
     // componentize-py says it in Python's words next) or mypy itself failed (no messages).
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let reported = stdout
+    let messages: Vec<Message> = stdout
         .lines()
-        .any(|l| serde_json::from_str::<Message>(l).is_ok());
-    if !matches!(out.status.code(), Some(0 | 1)) && !reported {
+        .filter_map(|l| serde_json::from_str::<Message>(l).ok())
+        .collect();
+    if !matches!(out.status.code(), Some(0 | 1)) && messages.is_empty() {
         return Err(cx.error(
             format!(
                 "mypy failed: {}{}",
@@ -130,28 +173,10 @@ pub(super) fn check(cx: &Cx) -> Result<Vec<Finding>, SourceError> {
             Some("run ./install.sh to reinstall mypy, then `weld doctor`"),
         ));
     }
-    let mut findings = Vec::new();
-    for line in stdout.lines() {
-        let Ok(m) = serde_json::from_str::<Message>(line) else {
-            continue;
-        };
-        if m.severity != "error" {
-            continue;
-        }
-        let file = if Path::new(&m.file).is_absolute() {
-            PathBuf::from(&m.file)
-        } else {
-            source.join(&m.file)
-        };
-        if file.file_stem().is_some_and(|s| s == CONTRACT) {
-            if let Some((_, class, export)) = lines.iter().find(|(l, ..)| *l == m.line) {
-                findings.extend(contract_finding(cx, &m, class, *export, &module_file));
-            }
-        } else if file.starts_with(&source) {
-            findings.extend(user_finding(cx, &m, &file, &imported));
-        }
-    }
-    Ok(findings)
+    Ok(messages
+        .into_iter()
+        .filter(|m| m.severity == "error")
+        .collect())
 }
 
 fn read(path: &Path) -> String {
@@ -230,123 +255,151 @@ fn contract_finding(
     export: Option<&Export>,
     module_file: &Path,
 ) -> Vec<Finding> {
-    let interface = export.map_or(cx.contract.world.as_str(), |e| e.shown(cx.contract));
-    let wit = |method: &str| export.and_then(|e| e.function(method, snake));
-    let missing = |method: &str| {
-        let f = wit(method);
-        cx.finding(
-            Code::SourceMissingFunction,
-            Site {
-                interface,
-                function: f.map(|f| f.name.as_str()),
-                expected: f.map(|f| f.signature.clone()),
-                found: Some("(nothing)".into()),
-                location: Some(class_site(module_file, class, None)),
-            },
-            format!("class `{class}` has no method `{method}`, which {interface} exports"),
-        )
+    let c = ClassCheck {
+        cx,
+        class,
+        interface: export.map_or(cx.contract.world.as_str(), |e| e.shown(cx.contract)),
+        export,
+        module_file,
     };
-    let hint = m.hint.as_deref().unwrap_or("");
     match m.code.as_deref() {
         // The generated module names the user's class; mypy finds no such attribute.
-        Some("attr-defined") => {
-            vec![cx.finding(
-                Code::SourceMissingExport,
-                Site {
-                    interface,
-                    function: None,
-                    expected: None,
-                    found: None,
-                    location: Some(Location {
-                        file: shown(module_file),
-                        line: 1,
-                        column: 1,
-                    }),
-                },
-                format!(
-                    "module `{}` defines no class `{class}`, which implements {interface}",
-                    cx.component.module.as_deref().unwrap_or("app")
-                ),
-            )]
-        }
+        Some("attr-defined") => vec![c.missing_class()],
         // `Cannot instantiate abstract class "Tidy" with abstract attributes "a" and "b"`
         Some("abstract") => {
             let names = m
                 .message
                 .split_once(mypy::ABSTRACT_NAMES)
                 .map_or("", |(_, rest)| rest);
-            quoted(names).iter().map(|n| missing(n)).collect()
+            quoted(names).iter().map(|n| c.missing(n)).collect()
         }
-        Some("assignment") => {
-            let mut out = Vec::new();
-            // `"Tidy" is missing following "Tidy" protocol member(s):\n    a\n    b`
-            if let Some((_, rest)) = hint
-                .split_once(mypy::MISSING_MEMBERS[0])
-                .or_else(|| hint.split_once(mypy::MISSING_MEMBERS[1]))
-            {
-                for name in rest
-                    .lines()
-                    .map(str::trim)
-                    .skip_while(|l| l.is_empty())
-                    .take_while(|l| !l.is_empty() && !l.contains(' '))
-                {
-                    out.push(missing(name));
-                }
-            }
-            // `Following member(s) of "Tidy" have conflicts:\n Expected:\n def …\n Got:\n def …`
-            let mut rest = hint;
-            while let Some(start) = rest.find(mypy::EXPECTED) {
-                let after = &rest[start + mypy::EXPECTED.len()..];
-                let expected = after
-                    .lines()
-                    .map(str::trim)
-                    .find(|l| !l.is_empty())
-                    .unwrap_or("");
-                let Some(got_at) = after.find(mypy::GOT) else {
-                    break;
-                };
-                let got_text = &after[got_at + mypy::GOT.len()..];
-                let got = got_text
-                    .lines()
-                    .map(str::trim)
-                    .find(|l| !l.is_empty())
-                    .unwrap_or("");
-                rest = got_text;
-                let Some(method) = def_name(got).or_else(|| def_name(expected)) else {
-                    continue;
-                };
-                let code = if param_count(expected) != param_count(got) {
-                    Code::SourceArity
-                } else {
-                    Code::SourceType
-                };
-                out.push(signature_finding(
-                    cx,
-                    code,
-                    interface,
-                    wit(method),
-                    class,
-                    method,
-                    got,
-                    Some(class_site(module_file, class, Some(method))),
-                ));
-            }
-            if out.is_empty() {
-                out.push(generic(
-                    cx,
-                    m,
-                    interface,
-                    class_site(module_file, class, None),
-                ));
-            }
-            out
-        }
-        _ => vec![generic(
-            cx,
+        Some("assignment") => c.not_the_protocol(m),
+        _ => vec![c.generic(m)],
+    }
+}
+
+/// The user's class that implements one export, as the generated module checks it.
+struct ClassCheck<'a> {
+    cx: &'a Cx<'a>,
+    class: &'a str,
+    /// The interface as findings name it.
+    interface: &'a str,
+    export: Option<&'a Export>,
+    module_file: &'a Path,
+}
+
+impl ClassCheck<'_> {
+    fn wit(&self, method: &str) -> Option<&Func> {
+        self.export.and_then(|e| e.function(method, snake))
+    }
+
+    fn missing_class(&self) -> Finding {
+        let (class, interface) = (self.class, self.interface);
+        self.cx.finding(
+            Code::SourceMissingExport,
+            Site {
+                interface,
+                function: None,
+                expected: None,
+                found: None,
+                location: Some(Location {
+                    file: shown(self.module_file),
+                    line: 1,
+                    column: 1,
+                }),
+            },
+            format!(
+                "module `{}` defines no class `{class}`, which implements {interface}",
+                self.cx.component.module.as_deref().unwrap_or("app")
+            ),
+        )
+    }
+
+    fn missing(&self, method: &str) -> Finding {
+        let (class, interface) = (self.class, self.interface);
+        let f = self.wit(method);
+        self.cx.finding(
+            Code::SourceMissingFunction,
+            Site {
+                interface,
+                function: f.map(|f| f.name.as_str()),
+                expected: f.map(|f| f.signature.clone()),
+                found: Some("(nothing)".into()),
+                location: Some(class_site(self.module_file, class, None)),
+            },
+            format!("class `{class}` has no method `{method}`, which {interface} exports"),
+        )
+    }
+
+    fn generic(&self, m: &Message) -> Finding {
+        generic(
+            self.cx,
             m,
-            interface,
-            class_site(module_file, class, None),
-        )],
+            self.interface,
+            class_site(self.module_file, self.class, None),
+        )
+    }
+
+    /// The class is not the protocol: mypy lists the members it lacks and those that conflict.
+    fn not_the_protocol(&self, m: &Message) -> Vec<Finding> {
+        let hint = m.hint.as_deref().unwrap_or("");
+        let mut out = Vec::new();
+        // `"Tidy" is missing following "Tidy" protocol member(s):\n    a\n    b`
+        if let Some((_, rest)) = hint
+            .split_once(mypy::MISSING_MEMBERS[0])
+            .or_else(|| hint.split_once(mypy::MISSING_MEMBERS[1]))
+        {
+            for name in rest
+                .lines()
+                .map(str::trim)
+                .skip_while(|l| l.is_empty())
+                .take_while(|l| !l.is_empty() && !l.contains(' '))
+            {
+                out.push(self.missing(name));
+            }
+        }
+        // `Following member(s) of "Tidy" have conflicts:\n Expected:\n def …\n Got:\n def …`
+        let mut rest = hint;
+        while let Some(start) = rest.find(mypy::EXPECTED) {
+            let after = &rest[start + mypy::EXPECTED.len()..];
+            let expected = after
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("");
+            let Some(got_at) = after.find(mypy::GOT) else {
+                break;
+            };
+            let got_text = &after[got_at + mypy::GOT.len()..];
+            let got = got_text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("");
+            rest = got_text;
+            let Some(method) = def_name(got).or_else(|| def_name(expected)) else {
+                continue;
+            };
+            let code = if param_count(expected) != param_count(got) {
+                Code::SourceArity
+            } else {
+                Code::SourceType
+            };
+            out.push(signature_finding(
+                self.cx,
+                code,
+                self.interface,
+                self.wit(method),
+                self.class,
+                method,
+                got,
+                Some(class_site(self.module_file, self.class, Some(method))),
+            ));
+        }
+        if out.is_empty() {
+            out.push(self.generic(m));
+        }
+        out
     }
 }
 
