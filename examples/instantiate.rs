@@ -22,6 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             max_memory: settings.run.max_memory,
         }),
         profile: Profile::Release,
+        functions: Vec::new(),
     })?;
     let app = runtime.load(std::path::Path::new(&path), "app")?;
     // The first instances touch memory the pool then keeps: leave them out.

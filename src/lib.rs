@@ -23,6 +23,7 @@ pub(crate) mod fingerprint;
 pub mod fsutil;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod host;
 pub mod lang;
 pub mod oci;
 pub mod pipeline;

@@ -149,8 +149,18 @@ pub fn build_stage(
     jobs: Option<NonZeroUsize>,
     observer: &dyn Observer,
 ) -> Result<Vec<Built>> {
+    build_only(plan, &[], jobs, observer)
+}
+
+/// [`build_stage`] for the components named in `only` (every one when it is empty).
+pub fn build_only(
+    plan: &Plan,
+    only: &[String],
+    jobs: Option<NonZeroUsize>,
+    observer: &dyn Observer,
+) -> Result<Vec<Built>> {
     let options = build::Options {
-        only: Vec::new(),
+        only: only.to_vec(),
         jobs: jobs
             .or_else(|| std::thread::available_parallelism().ok())
             .map_or(1, NonZeroUsize::get),
@@ -159,7 +169,11 @@ pub fn build_stage(
         verbose: observer.detailed(),
         cache_dir: crate::run::default_cache_dir(),
     };
-    let shown: Vec<&Component> = plan.components.iter().collect();
+    let shown: Vec<&Component> = plan
+        .components
+        .iter()
+        .filter(|c| only.is_empty() || only.contains(&c.name))
+        .collect();
     let progress = observer.build(&shown);
     build::build(
         plan,

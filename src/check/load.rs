@@ -106,6 +106,16 @@ pub fn load_with(path: &Path, name: &str, validate: bool) -> Result<Loaded, Load
             }
         }
     })?;
+    from_bytes(path, name, bytes, validate)
+}
+
+/// [`load_with`] for bytes already read, `path` naming them in messages.
+pub fn from_bytes(
+    path: &Path,
+    name: &str,
+    bytes: Vec<u8>,
+    validate: bool,
+) -> Result<Loaded, LoadError> {
     let (resolve, world) = decode(&bytes).map_err(|u| match u.valid {
         true => LoadError::Inexpressible {
             path: path.to_path_buf(),

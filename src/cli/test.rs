@@ -86,6 +86,7 @@ impl TestArgs {
             } else {
                 plan.profile
             },
+            functions: Vec::new(),
         })?;
         let mut wanted: Vec<(String, PathBuf)> = Vec::new();
         for t in &selected {

@@ -67,6 +67,17 @@ pub fn render(r: &Reporter, components: &[&str], findings: &[Finding]) -> String
     out
 }
 
+/// The problems among `findings` as `weld check` words them, each with both sides and what to
+/// do, without colour: for an error message.
+pub fn explain(findings: &[Finding]) -> String {
+    let plain = Reporter::quiet();
+    let mut out = String::new();
+    for f in findings.iter().filter(|f| f.severity != Severity::Info) {
+        problem(&plain, &mut out, f);
+    }
+    out.trim().to_string()
+}
+
 /// One component's rows: one per interface, with one verdict (an error outranks what was fine
 /// about it), and the runtime's imports in one line unless `-v`.
 fn component_rows(r: &Reporter, out: &mut String, mine: &[&Finding], width: usize) {

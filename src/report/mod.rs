@@ -88,6 +88,17 @@ impl Reporter {
         }
     }
 
+    /// A reporter that shows nothing but what is asked of it (no status lines, no colour),
+    /// for the library's own use of the pipeline: an embedding application's plugin builds.
+    pub fn quiet() -> Self {
+        Reporter {
+            format: Format::Human,
+            color: false,
+            verbosity: -1,
+            width: 100,
+        }
+    }
+
     /// The output format.
     pub fn format(&self) -> Format {
         self.format

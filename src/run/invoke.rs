@@ -572,24 +572,7 @@ pub(super) async fn execute(
                 .await
                 .map_err(Failure::Error)?;
             store.data_mut().instantiated = Some(start.elapsed());
-            let func = instance
-                .get_func(&mut *store, target.index)
-                .ok_or_else(|| {
-                    Failure::Usage(RunError::internal(format!(
-                        "`{}` is not a function",
-                        target.qualified()
-                    )))
-                })?;
-            let ty = func.ty(&*store);
-            let mut results = vec![Val::Bool(false); ty.results().len()];
-            // Concurrently, as an async export needs; a sync one runs the same way.
-            store
-                .run_concurrent(async |store| {
-                    func.call_concurrent(store, &params, &mut results).await
-                })
-                .await
-                .and_then(|r| r)
-                .map_err(Failure::Error)?;
+            let results = call_export(store, &instance, &target, &params).await?;
             Ok(match results.first() {
                 None => Status::Returned(None),
                 Some(value) => {
@@ -606,6 +589,61 @@ pub(super) async fn execute(
             })
         }
     }
+}
+
+/// Instantiates `app` in `store` and calls the export `call` names with `params` (already
+/// values: the call's own arguments are not read), returning its results.
+pub(super) async fn call_values(
+    app: &App,
+    store: &mut Store<Host>,
+    call: &Call,
+    params: &[Val],
+) -> Result<Vec<Val>, Failure> {
+    let engine = store.engine().clone();
+    let target = resolve(app.pre.component(), &app.name, &engine, call).map_err(Failure::Usage)?;
+    app.instantiate_providers(store)
+        .await
+        .map_err(Failure::Error)?;
+    let instance = app
+        .pre
+        .instantiate_async(&mut *store)
+        .await
+        .map_err(Failure::Error)?;
+    call_export(store, &instance, &target, params).await
+}
+
+/// Calls `target` of `instance` with `params`, concurrently as an async export needs (a sync
+/// one runs the same way).
+async fn call_export(
+    store: &mut Store<Host>,
+    instance: &wasmtime::component::Instance,
+    target: &Target,
+    params: &[Val],
+) -> Result<Vec<Val>, Failure> {
+    let func = instance
+        .get_func(&mut *store, target.index)
+        .ok_or_else(|| {
+            Failure::Usage(RunError::internal(format!(
+                "`{}` is not a function",
+                target.qualified()
+            )))
+        })?;
+    let ty = func.ty(&*store);
+    if ty.params().len() != params.len() {
+        return Err(Failure::Usage(RunError::internal(format!(
+            "`{}` takes {} arguments, {} given",
+            target.qualified(),
+            ty.params().len(),
+            params.len()
+        ))));
+    }
+    let mut results = vec![Val::Bool(false); ty.results().len()];
+    store
+        .run_concurrent(async |store| func.call_concurrent(store, params, &mut results).await)
+        .await
+        .and_then(|r| r)
+        .map_err(Failure::Error)?;
+    Ok(results)
 }
 
 /// The WIT signature of an export, `shout: func(text: string) -> string`, from the component's

@@ -88,6 +88,7 @@ pub fn run_app(
         },
         pool: None,
         profile: load.profile,
+        functions: Vec::new(),
     })?;
     let linked = match &load.parts {
         Some(parts) => runtime.load_parts(path, name, parts, &|part, compiling| {

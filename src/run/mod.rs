@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{Component, InstancePre, Linker};
+use wasmtime::component::{Component, InstancePre, Linker, Val};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
 pub use cache::{
@@ -57,6 +57,61 @@ pub struct RuntimeOptions {
     pub pool: Option<Pool>,
     /// Which compiler makes the machine code.
     pub profile: Profile,
+    /// Imports the embedding application provides, beside WASI.
+    pub functions: Vec<HostFunction>,
+}
+
+/// A function the embedding application gives guests: import `name` of `interface`, or of the
+/// world itself when `interface` is `None`. It gets the guest's arguments and returns the
+/// results; an `Err` traps the guest with that message.
+#[derive(Clone)]
+pub struct HostFunction {
+    /// The interface as WIT names it with its package (`example:text/log@0.1.0`).
+    pub interface: Option<String>,
+    /// The function's WIT name.
+    pub name: String,
+    /// What it does.
+    pub func: Arc<HostFn>,
+}
+
+/// The body of a [`HostFunction`].
+pub type HostFn = dyn Fn(&[Val]) -> Result<Vec<Val>, String> + Send + Sync;
+
+impl std::fmt::Debug for HostFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostFunction")
+            .field("interface", &self.interface)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HostFunction {
+    /// Defines it in `linker`.
+    fn define(&self, linker: &mut Linker<Host>) -> wasmtime::Result<()> {
+        let mut instance = match &self.interface {
+            Some(interface) => linker.instance(interface)?,
+            None => linker.root(),
+        };
+        let func = self.func.clone();
+        let name = match &self.interface {
+            Some(i) => format!("{i}#{}", self.name),
+            None => self.name.clone(),
+        };
+        instance.func_new(&self.name, move |_, _, params, results| {
+            let out = func(params)
+                .map_err(|e| wasmtime::format_err!("host function `{name}` failed: {e}"))?;
+            if out.len() != results.len() {
+                wasmtime::bail!(
+                    "host function `{name}` returned {} values where its WIT has {}",
+                    out.len(),
+                    results.len()
+                );
+            }
+            results.clone_from_slice(&out);
+            Ok(())
+        })
+    }
 }
 
 /// An app's file as messages show it: relative to the current directory, or by its name when
@@ -282,6 +337,15 @@ pub struct Outcome {
     pub instantiate: Duration,
 }
 
+/// What work in a fresh store did: its result, or how the guest stopped; and its output.
+struct Ended<R> {
+    result: Result<R, Status>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    elapsed: Duration,
+    instantiate: Duration,
+}
+
 impl Status {
     /// The exit code weld passes on: the guest's own, 1 for a trap or an error result,
     /// [`EXIT_LIMIT`] for a limit.
@@ -347,24 +411,29 @@ impl Runtime {
             compiled,
             read,
         } = self.component(path, name, Role::App(entry), compiling)?;
-        let bytes = std::sync::OnceLock::new();
-        if let Some(read) = read {
-            let _ = bytes.set(read);
-        }
-        let pre = match backend.linker.instantiate_pre(&component) {
-            Ok(pre) => pre,
-            Err(e) => return Err(backend.explain_link_error(name, &component, &e)),
-        };
-        Ok(App {
-            name: name.to_string(),
-            path: path.to_path_buf(),
-            compiled,
-            compiler: backend.compiler,
-            pre,
-            providers: Vec::new(),
-            root_part: None,
-            bytes,
-        })
+        app(backend, component, compiled, path, name, read)
+    }
+
+    /// [`Runtime::load`] for a component held in memory, called `name` in messages: checked
+    /// for `entry` and linked before it is compiled, and its code loaded from the cache by its
+    /// content when it was compiled before.
+    pub fn load_bytes(
+        &self,
+        bytes: Arc<[u8]>,
+        name: &str,
+        entry: Entry<'_>,
+    ) -> Result<App, RunError> {
+        let key = self.primary.cache.as_ref().map(|_| CodeCache::key(&bytes));
+        let path = Path::new(name);
+        let (backend, component, compiled) = self.compile(
+            path,
+            name,
+            &bytes,
+            key.as_deref(),
+            Role::App(entry),
+            &|_| {},
+        )?;
+        app(backend, component, compiled, path, name, Some(bytes))
     }
 
     /// The app at `path`, composed by plugging from `parts` (the root first, each a name and
@@ -573,11 +642,49 @@ impl Runtime {
         action: &Action,
         stdio: &Stdio,
     ) -> Result<Outcome, RunError> {
-        let grants = host::Grants::prepare(settings)?;
         let args: &[String] = match action {
             Action::Run { args } => args,
             Action::Invoke(_) => &[],
         };
+        let ended = self.in_fresh_store(app, settings, args, stdio, async |store| {
+            invoke::execute(app, store, action).await
+        })?;
+        Ok(Outcome {
+            status: ended.result.unwrap_or_else(|stopped| stopped),
+            stdout: ended.stdout,
+            stderr: ended.stderr,
+            elapsed: ended.elapsed,
+            instantiate: ended.instantiate,
+        })
+    }
+
+    /// Calls export `function` (named as `--invoke` names it) of `app` with `params`, in a
+    /// fresh store with `settings`' grants and limits: its results, or how the guest stopped.
+    pub(crate) fn call_values(
+        &self,
+        app: &App,
+        settings: &RunSettings,
+        function: &Call,
+        params: &[Val],
+    ) -> Result<Result<Vec<Val>, Status>, RunError> {
+        let stdio = Stdio::Capture { stdin: Vec::new() };
+        let ended = self.in_fresh_store(app, settings, &[], &stdio, async |store| {
+            invoke::call_values(app, store, function, params).await
+        })?;
+        Ok(ended.result)
+    }
+
+    /// A fresh store for `app` with `settings`' grants and limits, and `work` done in it before
+    /// the deadline: what it returned, or how the guest stopped (a trap or a limit).
+    fn in_fresh_store<R>(
+        &self,
+        app: &App,
+        settings: &RunSettings,
+        args: &[String],
+        stdio: &Stdio,
+        work: impl AsyncFnOnce(&mut Store<Host>) -> Result<R, invoke::Failure>,
+    ) -> Result<Ended<R>, RunError> {
+        let grants = host::Grants::prepare(settings)?;
         let streams = match stdio {
             Stdio::Inherit => host::Streams::Inherit,
             Stdio::Capture { stdin } => host::Streams::Capture(stdin),
@@ -600,8 +707,7 @@ impl Runtime {
         let start = Instant::now();
         let timeout = settings.timeout;
         let result = self.tokio.block_on(async {
-            let call = invoke::execute(app, &mut store, action);
-            match tokio::time::timeout(timeout, call).await {
+            match tokio::time::timeout(timeout, work(&mut store)).await {
                 Ok(result) => result,
                 Err(_) => Err(invoke::Failure::Error(wasmtime::Error::new(
                     host::DeadlinePassed,
@@ -611,8 +717,8 @@ impl Runtime {
         let elapsed = start.elapsed();
         let limit_hit = store.data().limits.hit.clone();
         let instantiate = store.data().instantiated.unwrap_or(elapsed);
-        let status = match result {
-            Ok(status) => status,
+        let result = match result {
+            Ok(done) => Ok(done),
             Err(invoke::Failure::Usage(e)) => return Err(e),
             Err(invoke::Failure::Error(e)) => {
                 let mut status = classify(&e, limit_hit, settings);
@@ -626,12 +732,12 @@ impl Runtime {
                         .take()
                         .or_else(|| app.root_part.clone());
                 }
-                status
+                Err(status)
             }
         };
         let (stdout, stderr) = captured.take();
-        Ok(Outcome {
-            status,
+        Ok(Ended {
+            result,
             stdout,
             stderr,
             elapsed,
@@ -655,6 +761,35 @@ impl Runtime {
     pub(crate) fn tokio(&self) -> &tokio::runtime::Runtime {
         &self.tokio
     }
+}
+
+/// A compiled component linked into an [`App`].
+fn app(
+    backend: &Backend,
+    component: Component,
+    compiled: Compiled,
+    path: &Path,
+    name: &str,
+    read: Option<Arc<[u8]>>,
+) -> Result<App, RunError> {
+    let bytes = std::sync::OnceLock::new();
+    if let Some(read) = read {
+        let _ = bytes.set(read);
+    }
+    let pre = match backend.linker.instantiate_pre(&component) {
+        Ok(pre) => pre,
+        Err(e) => return Err(backend.explain_link_error(name, &component, &e)),
+    };
+    Ok(App {
+        name: name.to_string(),
+        path: path.to_path_buf(),
+        compiled,
+        compiler: backend.compiler,
+        pre,
+        providers: Vec::new(),
+        root_part: None,
+        bytes,
+    })
 }
 
 /// A component ready to link, and where its code came from.
@@ -709,6 +844,11 @@ impl Backend {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(|e| RunError::engine(&e))?;
         wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(|e| RunError::engine(&e))?;
+        for f in &options.functions {
+            f.define(&mut linker).map_err(|e| {
+                RunError::Environment(format!("cannot define host function `{}`: {e:#}", f.name))
+            })?;
+        }
         let cache = options
             .cache_dir
             .clone()

@@ -71,6 +71,7 @@ pub fn start(launch: &Launch, observer: &dyn Observer) -> Result<Started, RunErr
             max_memory: launch.settings.run.max_memory,
         }),
         profile: launch.profile,
+        functions: Vec::new(),
     })?;
     let app = load(&runtime, launch.path, launch.name, observer)?;
     let server = Server::new(&app, launch.settings, observer.request_log())?;
