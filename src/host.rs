@@ -55,6 +55,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default memory limit of one call, in bytes.
 pub const DEFAULT_MAX_MEMORY: u64 = 256 << 20;
 
+/// Calls in flight at once across a host's plugins (the pool's instances); more wait for a
+/// slot.
+const POOL_INSTANCES: u32 = 128;
+
 /// Loads plugins that implement one world, and runs them under the limits and grants it sets.
 ///
 /// Made with [`Host::new`]; the builder methods set limits, grants, host functions, the
@@ -69,8 +73,37 @@ pub struct Host {
     cache_dir: Option<PathBuf>,
     compiler: Compiler,
     functions: Vec<HostFunction>,
-    /// Made on first load, once the builder methods have had their say.
-    runtime: OnceLock<Result<Arc<Runtime>, String>>,
+    /// Made on first load, once the builder methods have had their say; with the slots of
+    /// its pool.
+    runtime: OnceLock<Result<(Arc<Runtime>, Arc<Slots>), String>>,
+}
+
+/// Calls in flight across the plugins of one runtime, bounded by its pool: a call past the
+/// bound waits for a slot rather than failing.
+struct Slots {
+    free: std::sync::Mutex<u32>,
+    freed: std::sync::Condvar,
+}
+
+/// A taken slot, given back when dropped.
+struct Slot(Arc<Slots>);
+
+impl Slots {
+    fn take(self: &Arc<Slots>) -> Slot {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        Slot(self.clone())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 /// A plugin that fits the host's world, compiled and ready to call any number of times.
@@ -82,6 +115,7 @@ pub struct Plugin {
 struct Loaded {
     app: App,
     runtime: Arc<Runtime>,
+    slots: Arc<Slots>,
     settings: RunSettings,
 }
 
@@ -200,6 +234,17 @@ fn describe(limit: &Limit) -> String {
 impl Host {
     /// A host whose plugins implement `world` of the WIT package in `wit_dir` (a directory of
     /// `.wit` files, with its dependencies in `deps/`; WASI comes from weld's runtime).
+    ///
+    /// ```
+    /// use weld::host::{Host, HostError};
+    ///
+    /// let host = Host::new("fixtures/plugins/wit", "plugin")?;
+    /// match Host::new("fixtures/plugins/wit", "plug-in") {
+    ///     Err(HostError::Wit { message }) => assert!(message.contains("worlds: plugin")),
+    ///     _ => unreachable!("there is no world `plug-in`"),
+    /// }
+    /// # Ok::<(), HostError>(())
+    /// ```
     pub fn new(wit_dir: impl AsRef<Path>, world: &str) -> Result<Host, HostError> {
         let dir = wit_dir.as_ref();
         let (resolve, pkg) = crate::wit::load_dir(dir, dir).map_err(|e| HostError::Wit {
@@ -250,6 +295,8 @@ impl Host {
     /// unless set).
     pub fn max_memory(mut self, bytes: u64) -> Host {
         self.settings.max_memory = bytes;
+        // The pool is sized for it.
+        self.runtime = OnceLock::new();
         self
     }
 
@@ -289,6 +336,26 @@ impl Host {
     /// `f` gets the plugin's arguments and returns the results, as wasmtime's component values;
     /// an `Err` traps the plugin with that message, and the call fails with
     /// [`CallError::Trap`].
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use weld::host::{Host, Val};
+    ///
+    /// let lines = Arc::new(Mutex::new(Vec::new()));
+    /// let kept = lines.clone();
+    /// let host = Host::new("fixtures/plugins/wit", "plugin")?.func(
+    ///     "example:text/log@0.1.0",
+    ///     "log",
+    ///     move |args| match args {
+    ///         [Val::String(line)] => {
+    ///             kept.lock().unwrap().push(line.clone());
+    ///             Ok(vec![])
+    ///         }
+    ///         _ => Err("log takes one string".into()),
+    ///     },
+    /// );
+    /// # Ok::<(), weld::host::HostError>(())
+    /// ```
     pub fn func(
         mut self,
         interface: &str,
@@ -304,19 +371,30 @@ impl Host {
         self
     }
 
-    fn runtime(&self) -> Result<Arc<Runtime>, String> {
+    fn runtime(&self) -> Result<(Arc<Runtime>, Arc<Slots>), String> {
         self.runtime
             .get_or_init(|| {
                 Runtime::new(RuntimeOptions {
                     cache_dir: self.cache_dir.clone(),
-                    pool: None,
+                    // Instances, their memories and their stacks are reused from a pool: a
+                    // fresh instance per call then costs microseconds, not mmap and munmap.
+                    pool: Some(crate::run::Pool {
+                        instances: POOL_INSTANCES,
+                        max_memory: self.settings.max_memory,
+                    }),
                     profile: match self.compiler {
                         Compiler::Cranelift => crate::settings::Profile::Release,
                         Compiler::Winch => crate::settings::Profile::Dev,
                     },
                     functions: self.functions.clone(),
                 })
-                .map(Arc::new)
+                .map(|runtime| {
+                    let slots = Slots {
+                        free: std::sync::Mutex::new(POOL_INSTANCES),
+                        freed: std::sync::Condvar::new(),
+                    };
+                    (Arc::new(runtime), Arc::new(slots))
+                })
                 .map_err(|e| e.to_string())
             })
             .clone()
@@ -339,6 +417,20 @@ impl Host {
     /// Loads a plugin from its bytes, calling it `name` in messages: validates it, checks it
     /// against the host's world (a misfit is refused before anything is compiled), then
     /// compiles it or loads its code from the cache.
+    ///
+    /// ```
+    /// use weld::host::{Host, HostError};
+    ///
+    /// let host = Host::new("fixtures/plugins/wit", "plugin")?;
+    /// match host.load_bytes("upload-17", b"#!/bin/sh\nrm -rf /\n".to_vec()) {
+    ///     Err(HostError::Invalid { plugin, message }) => {
+    ///         assert_eq!(plugin, "upload-17");
+    ///         assert!(message.contains("not a component"), "{message}");
+    ///     }
+    ///     _ => unreachable!("a shell script is no plugin"),
+    /// }
+    /// # Ok::<(), HostError>(())
+    /// ```
     pub fn load_bytes(&self, name: &str, bytes: impl Into<Vec<u8>>) -> Result<Plugin, HostError> {
         let bytes: Vec<u8> = bytes.into();
         let loaded =
@@ -359,7 +451,7 @@ impl Host {
             });
         }
         self.provides_imports(&loaded)?;
-        let runtime = self.runtime().map_err(|message| HostError::Load {
+        let (runtime, slots) = self.runtime().map_err(|message| HostError::Load {
             plugin: name.to_string(),
             source: Box::new(crate::run::RunError::Environment(message)),
         })?;
@@ -373,6 +465,7 @@ impl Host {
             inner: Arc::new(Loaded {
                 app,
                 runtime,
+                slots,
                 settings: self.settings.clone(),
             }),
         })
@@ -439,7 +532,8 @@ impl Host {
             dir: dir.to_path_buf(),
             message,
         };
-        let plan = crate::project::Plan::discover(Some(&dir.join("weld.toml")), dir)
+        let absolute = std::path::absolute(dir).map_err(|e| failed(e.to_string()))?;
+        let plan = crate::project::Plan::discover(Some(&absolute.join("weld.toml")), &absolute)
             .map_err(|e| failed(words(&e)))?;
         let names = || {
             plan.components
@@ -507,13 +601,27 @@ impl Plugin {
     /// returning its result as WAVE text (`"HI"`; an empty string for a function with no
     /// result). An `err(..)` result is a result: only a failure of the plugin itself is an
     /// `Err`.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let host = weld::host::Host::new("fixtures/plugins/wit", "plugin")?;
+    /// let plugin = host.load("fixtures/plugins/target/weld/spin.wasm")?;
+    /// match plugin.call(r#"transform("x")"#) {
+    ///     Err(weld::host::CallError::Limit { plugin, limit }) => eprintln!("{plugin}: {limit:?}"),
+    ///     other => println!("{other:?}"),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn call(&self, wave: &str) -> Result<String, CallError> {
         let call = Call::parse(wave).map_err(|e| self.usage(&*e))?;
         let Loaded {
             app,
             runtime,
+            slots,
             settings,
         } = &*self.inner;
+        let _slot = slots.take();
         let outcome = runtime
             .run(
                 app,
@@ -531,13 +639,27 @@ impl Plugin {
 
     /// Calls export `function` (named as in [`Plugin::call`], without arguments) with
     /// `params`, returning its results as wasmtime's component values.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use weld::host::{Host, Val};
+    ///
+    /// let host = Host::new("fixtures/plugins/wit", "plugin")?.func("example:text/log@0.1.0", "log", |_| Ok(vec![]));
+    /// let shout = host.load("fixtures/plugins/target/weld/shout.wasm")?;
+    /// let out = shout.call_values("transform", &[Val::String("hi".into())])?;
+    /// assert_eq!(out, [Val::String("HI".into())]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn call_values(&self, function: &str, params: &[Val]) -> Result<Vec<Val>, CallError> {
         let call = Call::parse(&format!("{function}()")).map_err(|e| self.usage(&*e))?;
         let Loaded {
             app,
             runtime,
+            slots,
             settings,
         } = &*self.inner;
+        let _slot = slots.take();
         match runtime.call_values(app, settings, &call, params) {
             Ok(Ok(results)) => Ok(results),
             Ok(Err(status)) => Err(self.stopped(status)),

@@ -6,7 +6,8 @@
 //! [`project`] (weld.toml → [`project::Plan`]), [`build`], [`check`], [`compose`], [`run`] and
 //! [`test`], then [`serve`], [`oci`] (registries) and [`deploy`] (Kubernetes). [`pipeline`] runs
 //! build → check → compose on a plan for every command that needs the app, and [`watch`] runs it
-//! again on every change. [`report`] prints results and diagnostics and shows the stages as they
+//! again on every change. [`host`] is the API an application embeds to run its users' plugins
+//! (docs/embedding.md). [`report`] prints results and diagnostics and shows the stages as they
 //! run; [`toolchain`] finds the language toolchains. Leaves that several stages share:
 //! [`settings`] (grants and limits), [`lang`], [`call`] (a WAVE call), [`sources`], [`units`].
 
