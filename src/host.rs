@@ -75,8 +75,11 @@ pub struct Host {
     functions: Vec<HostFunction>,
     /// Made on first load, once the builder methods have had their say; with the slots of
     /// its pool.
-    runtime: OnceLock<Result<(Arc<Runtime>, Arc<Slots>), String>>,
+    runtime: OnceLock<Result<Engine, String>>,
 }
+
+/// The runtime plugins of one host share, and the slots of its instance pool.
+type Engine = (Arc<Runtime>, Arc<Slots>);
 
 /// Calls in flight across the plugins of one runtime, bounded by its pool: a call past the
 /// bound waits for a slot rather than failing.
@@ -371,7 +374,7 @@ impl Host {
         self
     }
 
-    fn runtime(&self) -> Result<(Arc<Runtime>, Arc<Slots>), String> {
+    fn runtime(&self) -> Result<Engine, String> {
         self.runtime
             .get_or_init(|| {
                 Runtime::new(RuntimeOptions {
