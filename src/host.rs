@@ -289,6 +289,12 @@ impl Host {
     }
 
     /// The deadline of each call ([`DEFAULT_TIMEOUT`] unless set).
+    ///
+    /// ```
+    /// let host = weld::host::Host::new("fixtures/plugins/wit", "plugin")?
+    ///     .timeout(std::time::Duration::from_millis(250));
+    /// # Ok::<(), weld::host::HostError>(())
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Host {
         self.settings.timeout = timeout;
         self
@@ -296,6 +302,11 @@ impl Host {
 
     /// The largest linear memory each call may grow to, in bytes ([`DEFAULT_MAX_MEMORY`]
     /// unless set).
+    ///
+    /// ```
+    /// let host = weld::host::Host::new("fixtures/plugins/wit", "plugin")?.max_memory(32 << 20);
+    /// # Ok::<(), weld::host::HostError>(())
+    /// ```
     pub fn max_memory(mut self, bytes: u64) -> Host {
         self.settings.max_memory = bytes;
         // The pool is sized for it.
@@ -304,6 +315,13 @@ impl Host {
     }
 
     /// Lets plugins see host directory `host` as `guest`, read-only unless `writable`.
+    ///
+    /// ```
+    /// // Plugins read the host's templates at /templates, and cannot change them.
+    /// let host = weld::host::Host::new("fixtures/plugins/wit", "plugin")?
+    ///     .grant_dir("fixtures/plugins/wit", "/templates", false);
+    /// # Ok::<(), weld::host::HostError>(())
+    /// ```
     pub fn grant_dir(mut self, host: impl Into<PathBuf>, guest: &str, writable: bool) -> Host {
         self.settings.dirs.push(DirGrant {
             host: host.into(),
@@ -314,6 +332,11 @@ impl Host {
     }
 
     /// Sets environment variable `key` to `value` for plugins.
+    ///
+    /// ```
+    /// let host = weld::host::Host::new("fixtures/plugins/wit", "plugin")?.grant_env("LANG", "C");
+    /// # Ok::<(), weld::host::HostError>(())
+    /// ```
     pub fn grant_env(mut self, key: &str, value: &str) -> Host {
         self.settings.env.push((key.to_string(), value.to_string()));
         self
@@ -321,6 +344,12 @@ impl Host {
 
     /// Caches compiled code in `dir` (by the plugin's content), so that loading a plugin
     /// compiled before takes milliseconds; `None` (the default) compiles on every load.
+    ///
+    /// ```
+    /// let cache = std::env::temp_dir().join("my-app-plugins");
+    /// let host = weld::host::Host::new("fixtures/plugins/wit", "plugin")?.cache_dir(Some(cache));
+    /// # Ok::<(), weld::host::HostError>(())
+    /// ```
     pub fn cache_dir(mut self, dir: Option<PathBuf>) -> Host {
         self.cache_dir = dir;
         self.runtime = OnceLock::new();
@@ -328,6 +357,12 @@ impl Host {
     }
 
     /// The compiler: Cranelift (the default) for fast code, Winch for fast loading.
+    ///
+    /// ```
+    /// use weld::host::{Compiler, Host};
+    /// let host = Host::new("fixtures/plugins/wit", "plugin")?.compiler(Compiler::Winch);
+    /// # Ok::<(), weld::host::HostError>(())
+    /// ```
     pub fn compiler(mut self, compiler: Compiler) -> Host {
         self.compiler = compiler;
         self.runtime = OnceLock::new();
@@ -404,6 +439,19 @@ impl Host {
     }
 
     /// Loads the plugin at `path`, named by its file name in messages.
+    ///
+    /// ```
+    /// use weld::host::{Host, HostError};
+    /// let host = Host::new("fixtures/plugins/wit", "plugin")?;
+    /// match host.load("no/such/plugin.wasm") {
+    ///     Err(HostError::Invalid { plugin, message }) => {
+    ///         assert_eq!(plugin, "plugin");
+    ///         assert!(message.contains("cannot read no/such/plugin.wasm"), "{message}");
+    ///     }
+    ///     _ => unreachable!(),
+    /// }
+    /// # Ok::<(), HostError>(())
+    /// ```
     pub fn load(&self, path: impl AsRef<Path>) -> Result<Plugin, HostError> {
         let path = path.as_ref();
         let name = path.file_stem().map_or_else(
@@ -517,11 +565,27 @@ impl Host {
     /// Builds the plugin whose source is in `project_dir` (a weld project: a weld.toml naming
     /// one component, in Rust, Python, JavaScript or Go) through weld's pipeline, then loads
     /// it as [`Host::load`] does. The toolchains are weld's (`weld doctor` lists them).
+    ///
+    /// ```no_run
+    /// // A directory that `weld new title --lang python --world plugin` made, with the
+    /// // host's WIT in wit/ and the user's app.py.
+    /// let host = weld::host::Host::new("wit", "plugin")?
+    ///     .func("example:text/log@0.1.0", "log", |_| Ok(vec![]));
+    /// let plugin = host.build("uploads/title")?;
+    /// # Ok::<(), weld::host::HostError>(())
+    /// ```
     pub fn build(&self, project_dir: impl AsRef<Path>) -> Result<Plugin, HostError> {
         self.build_project(project_dir.as_ref(), None)
     }
 
     /// [`Host::build`] for component `name` of a project that holds several.
+    ///
+    /// ```no_run
+    /// let host = weld::host::Host::new("fixtures/plugins/wit", "plugin")?
+    ///     .func("example:text/log@0.1.0", "log", |_| Ok(vec![]));
+    /// let rot13 = host.build_component("fixtures/plugins", "rot13")?;
+    /// # Ok::<(), weld::host::HostError>(())
+    /// ```
     pub fn build_component(
         &self,
         project_dir: impl AsRef<Path>,
@@ -595,6 +659,13 @@ fn invalid(e: &crate::check::load::LoadError) -> String {
 
 impl Plugin {
     /// Its name in messages: the file name it was loaded from, or the name it was given.
+    ///
+    /// ```no_run
+    /// # let host = weld::host::Host::new("fixtures/plugins/wit", "plugin")?;
+    /// let plugin = host.load("fixtures/plugins/target/weld/spin.wasm")?;
+    /// assert_eq!(plugin.name(), "spin");
+    /// # Ok::<(), weld::host::HostError>(())
+    /// ```
     pub fn name(&self) -> &str {
         &self.inner.app.name
     }
