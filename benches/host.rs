@@ -59,6 +59,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    // `ONLY=weld` stops here, for profiling weld's side alone.
+    if std::env::var_os("ONLY").is_some_and(|v| v == "weld") {
+        println!("weld::host call_values   {}", row(stats(&mut weld_calls)));
+        return Ok(());
+    }
+
     // Raw wasmtime: Cranelift, WASI 0.2 linked, the same `log`, no limits; with the default
     // (on-demand) instance allocator, and with the pooling one that weld::host uses.
     let (mut raw_calls, mut raw_instantiate) = raw(&wasm, Config::new(), n, &input, &expected)?;
