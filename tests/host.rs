@@ -3,8 +3,8 @@
 //! `Host::build_component`, then loaded, refused, called, contained and replaced.
 //!
 //! Hermetic like tests/cli.rs: before any thread starts, `$HOME` is an empty stand-in (checked
-//! untouched at the end) and `$WELD_CACHE_DIR` a temporary directory; weld's toolchains are read
-//! from where install.sh put them.
+//! untouched at the end) and `$WELD_CACHE_DIR` a temporary directory; weld's toolchains, cargo
+//! and rustup are read from where they were installed.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -74,13 +74,30 @@ fn main() {
     let home = scratch.path().join("home");
     std::fs::create_dir(&home).expect("a stand-in home");
     let toolchains = weld::toolchain::weld_home();
+    // Cargo and rustup find themselves through $HOME unless told: tell them, before it moves.
+    let real_home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let var = |name: &str, default: PathBuf| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .unwrap_or(default)
+    };
+    let cargo_home = var("CARGO_HOME", real_home.join(".cargo"));
+    let rustup_home = var("RUSTUP_HOME", real_home.join(".rustup"));
     // SAFETY: no other thread exists yet.
     unsafe {
+        std::env::set_var("CARGO_HOME", cargo_home);
+        std::env::set_var("RUSTUP_HOME", rustup_home);
         std::env::set_var("WELD_HOME", &toolchains);
         std::env::set_var("WELD_CACHE_DIR", scratch.path().join("cache"));
         std::env::set_var("HOME", &home);
-        std::env::remove_var("XDG_CACHE_HOME");
-        std::env::remove_var("XDG_DATA_HOME");
+        for xdg in [
+            "XDG_CACHE_HOME",
+            "XDG_CONFIG_HOME",
+            "XDG_DATA_HOME",
+            "XDG_STATE_HOME",
+        ] {
+            std::env::remove_var(xdg);
+        }
     }
     let args = Arguments::from_args();
     let trials = vec![
