@@ -75,12 +75,11 @@ fn main() {
     std::fs::create_dir(&home).expect("a stand-in home");
     let toolchains = weld::toolchain::weld_home();
     // Cargo and rustup find themselves through $HOME unless told: tell them, before it moves.
-    let real_home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    let var = |name: &str, default: PathBuf| {
-        std::env::var_os(name)
-            .map(PathBuf::from)
-            .unwrap_or(default)
-    };
+    let real_home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let var =
+        |name: &str, default: PathBuf| std::env::var_os(name).map(PathBuf::from).unwrap_or(default);
     let cargo_home = var("CARGO_HOME", real_home.join(".cargo"));
     let rustup_home = var("RUSTUP_HOME", real_home.join(".rustup"));
     // SAFETY: no other thread exists yet.
