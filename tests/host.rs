@@ -60,10 +60,30 @@ fn build_all() -> Result<(), String> {
 }
 
 fn trial(name: &str, test: fn() -> Result<(), Failed>) -> Trial {
+    let timed = name.to_string();
     Trial::test(name, move || {
+        let start = std::time::Instant::now();
         build_all()?;
-        test()
+        let result = test();
+        record_time(&timed, start.elapsed());
+        result
     })
+}
+
+/// Appends `SECONDS<TAB>NAME` to the file `WELD_TEST_TIMES` names, as tests/cli.rs does, so
+/// that `.ci/run`'s slowest trials include these (the first one includes building the plugins).
+fn record_time(name: &str, elapsed: Duration) {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os("WELD_TEST_TIMES") else {
+        return;
+    };
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = file.write_all(format!("{:.1}\t{name}\n", elapsed.as_secs_f64()).as_bytes());
+    }
 }
 
 fn main() {
