@@ -272,14 +272,9 @@ impl Host {
             resolve,
             world: world_id,
             settings: RunSettings {
-                args: Vec::new(),
-                env: Vec::new(),
-                env_inherit: Vec::new(),
-                dirs: Vec::new(),
-                allow_net: Vec::new(),
-                allow_http: Vec::new(),
                 timeout: DEFAULT_TIMEOUT,
                 max_memory: DEFAULT_MAX_MEMORY,
+                ..crate::run::grants::defaults()
             },
             cache_dir: None,
             compiler: Compiler::Cranelift,

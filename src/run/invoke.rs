@@ -562,16 +562,7 @@ pub(super) async fn execute(
             let (target, params) =
                 target_and_arguments(app.pre.component(), &app.name, app.bytes(), &engine, call)
                     .map_err(Failure::Usage)?;
-            let start = Instant::now();
-            app.instantiate_providers(store)
-                .await
-                .map_err(Failure::Error)?;
-            let instance = app
-                .pre
-                .instantiate_async(&mut *store)
-                .await
-                .map_err(Failure::Error)?;
-            store.data_mut().instantiated = Some(start.elapsed());
+            let instance = instantiate(app, store).await?;
             let results = call_export(store, &instance, &target, &params).await?;
             Ok(match results.first() {
                 None => Status::Returned(None),
@@ -601,6 +592,17 @@ pub(super) async fn call_values(
 ) -> Result<Vec<Val>, Failure> {
     let engine = store.engine().clone();
     let target = resolve(app.pre.component(), &app.name, &engine, call).map_err(Failure::Usage)?;
+    let instance = instantiate(app, store).await?;
+    call_export(store, &instance, &target, params).await
+}
+
+/// Instantiates `app` (its providing parts first, for an app run as its parts) in `store`,
+/// recording how long that took.
+async fn instantiate(
+    app: &App,
+    store: &mut Store<Host>,
+) -> Result<wasmtime::component::Instance, Failure> {
+    let start = Instant::now();
     app.instantiate_providers(store)
         .await
         .map_err(Failure::Error)?;
@@ -609,7 +611,8 @@ pub(super) async fn call_values(
         .instantiate_async(&mut *store)
         .await
         .map_err(Failure::Error)?;
-    call_export(store, &instance, &target, params).await
+    store.data_mut().instantiated = Some(start.elapsed());
+    Ok(instance)
 }
 
 /// Calls `target` of `instance` with `params`, concurrently as an async export needs (a sync
