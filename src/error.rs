@@ -37,6 +37,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Run(#[from] crate::run::RunError),
 
+    /// Registry WIT packages could not be provided or published.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Packages(#[from] crate::packages::PackageError),
+
     /// A registry push or pull failed.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -100,6 +105,7 @@ impl Error {
             Error::Run(e) => e.exit_code(),
             Error::Wit(e) => e.exit_code(),
             Error::Oci(e) => e.exit_code(),
+            Error::Packages(e) => e.exit_code(),
             Error::Deploy(e) => e.exit_code(),
             Error::Scaffold(e) => e.exit_code(),
             Error::Checked(_) => EXIT_FAILURE,

@@ -27,6 +27,7 @@ pub mod fuzzing;
 pub mod host;
 pub mod lang;
 pub mod oci;
+pub mod packages;
 pub mod pipeline;
 pub mod project;
 pub mod report;

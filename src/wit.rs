@@ -481,6 +481,33 @@ fn parse_wasi_world(world: &str) -> Result<WasiWorld<'_>, String> {
     Ok(WasiWorld { package, version })
 }
 
+/// Whether weld's runtime provides package `name` (so that a WIT using it needs no copy of
+/// it): a WASI package of the runtime's releases, at a 0.2 version no newer than the runtime's
+/// or at its 0.3 version.
+pub fn runtime_provides(name: &PackageName) -> bool {
+    if name.namespace != "wasi" {
+        return false;
+    }
+    let Some(version) = &name.version else {
+        return false;
+    };
+    let mut wanted = HashSet::new();
+    wanted.insert(name);
+    if runtime_wasi_as(&wanted).is_none() {
+        return false;
+    }
+    let files = if version.minor == 3 {
+        RUNTIME_WASI_P3
+    } else {
+        RUNTIME_WASI
+    };
+    files.iter().any(|(file, _)| {
+        Path::new(file)
+            .file_stem()
+            .is_some_and(|stem| *stem == *name.name)
+    })
+}
+
 /// deps/weld-runtime-0.2.0-cli.wit: a name no user dependency collides with by accident.
 pub fn runtime_dep_name(name: &str) -> String {
     format!("weld-runtime-{name}")

@@ -213,6 +213,27 @@ impl Import<'_> {
         findings: &mut Vec<Finding>,
     ) -> Provider {
         let (consumer, interface) = (self.consumer, &self.interface);
+        let iface = &consumer.resolve.interfaces[id];
+        let types_only = iface.functions.is_empty()
+            && iface.types.values().all(|t| {
+                !matches!(
+                    consumer.resolve.types[*t].kind,
+                    wit_parser::TypeDefKind::Resource
+                )
+            });
+        if types_only {
+            // An interface of plain types (a registry package's shared records, say) has nothing
+            // to link: wasmtime instantiates its import with no definition, and so does the app.
+            findings.push(self.finding(
+                Severity::Info,
+                Code::RuntimeProvided,
+                format!(
+                    "`{}` imports {interface}: only types, which need no provider",
+                    consumer.name
+                ),
+            ));
+            return Provider::Runtime;
+        }
         let runtime = super::runtime::runtime();
         if let Some(rid) = runtime.provides(name) {
             let diffs = compare_interfaces((&consumer.resolve, id), (&runtime.resolve, rid));

@@ -29,7 +29,7 @@ pub fn oci_app(
     let transport = oci::Transport {
         insecure: insecure.to_vec(),
         ca_files: ca_files.iter().map(|f| cx.cwd.join(f)).collect(),
-        credentials: None,
+        ..oci::Transport::default()
     };
     let store = oci::Store::new(&cache);
     let bar = TransferBar::new(&cx.reporter);

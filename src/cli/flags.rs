@@ -119,6 +119,7 @@ impl RegistryFlags {
             insecure: self.insecure.clone(),
             ca_files: self.ca_file.iter().map(|f| cx.cwd.join(f)).collect(),
             credentials,
+            ..Transport::default()
         })
     }
 }

@@ -12,6 +12,7 @@ mod doctor;
 mod flags;
 mod graph;
 mod new;
+mod packages;
 mod plan;
 mod pull;
 mod push;
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use weld::error::{Error, Result};
+use weld::packages::Mode;
 use weld::project::Plan;
 use weld::report::{ColorChoice, Format, Reporter};
 
@@ -99,6 +101,14 @@ struct GlobalOptions {
     /// current directory]
     #[arg(short = 'C', long, value_name = "PATH", global = true)]
     manifest_path: Option<PathBuf>,
+
+    /// Fail rather than change weld.lock (registry WIT packages), as CI should
+    #[arg(long, global = true)]
+    locked: bool,
+
+    /// Never ask a registry: registry WIT packages come from weld.lock and the cache
+    #[arg(long, global = true)]
+    offline: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +137,8 @@ pub struct Context {
     manifest_path: Option<PathBuf>,
     cwd: PathBuf,
     no_source_check: bool,
+    /// How far providing registry WIT packages may go (`--locked`, `--offline`).
+    packages: Mode,
 }
 
 impl Context {
@@ -138,6 +150,14 @@ impl Context {
     /// The project at `manifest_path` (or found above the current directory), with the global
     /// options that change it applied.
     fn discover(&self, manifest_path: Option<&Path>) -> Result<Plan> {
+        // Registry packages go into deps/ before the plan is made: making it parses the WIT.
+        if let Ok(manifest) = weld::project::locate(manifest_path, &self.cwd)
+            && let Some(mut request) = weld::project::registry_request(&manifest)
+        {
+            request.mode = self.packages.clone();
+            let synced = weld::packages::sync(&request)?;
+            packages::report_synced(self, &synced);
+        }
         let plan = Plan::discover(manifest_path, &self.cwd)?;
         Ok(if self.no_source_check {
             plan.without_source_check()
@@ -188,6 +208,13 @@ impl Cli {
                 Command::Test(a) => a.source.no_source_check,
                 Command::Up(a) => a.source.no_source_check,
                 _ => false,
+            },
+            packages: if self.global.offline {
+                Mode::Offline
+            } else if self.global.locked {
+                Mode::Locked
+            } else {
+                Mode::Normal
             },
             cwd: std::env::current_dir().map_err(|e| Error::Usage {
                 message: format!("the current directory is unusable: {e}"),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, Subcommand};
 use serde::Serialize;
 use wit_parser::{Resolve, WorldItem};
 
@@ -10,21 +10,37 @@ use super::Context;
 use weld::check::{load, wit_text};
 use weld::error::{Error, Result};
 
-/// Print a component's world as WIT: its imports, its exports and the types they use
+/// Print a component's world as WIT; fetch, update and publish WIT packages in registries
 #[derive(Debug, Args)]
-#[command(after_long_help = "\
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_long_help = "\
 Examples:
   weld wit target/weld/arith.wasm
   weld wit app.wasm --format json                every import and export with its functions
+  weld wit fetch                                 the registry packages the project's WIT uses
+  weld wit update                                ... at the newest versions allowed
+  weld wit publish                               the project's WIT package, as wkg publish
 
 Exit status:
   0  printed
   1  the file is not a valid component (the reason is given)
-  2  usage or environment error: missing file")]
+  2  usage or environment error: missing file"
+)]
 pub struct WitArgs {
+    #[command(subcommand)]
+    action: Option<Action>,
+
     /// The component to describe
     #[arg(value_name = "COMPONENT.wasm")]
-    component: PathBuf,
+    component: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Action {
+    Fetch(super::packages::FetchArgs),
+    Update(super::packages::UpdateArgs),
+    Publish(super::packages::PublishArgs),
 }
 
 #[derive(Serialize)]
@@ -50,9 +66,20 @@ struct World {
 
 impl WitArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
+        let component = match (self.action, self.component) {
+            (Some(Action::Fetch(a)), _) => return a.exec(cx),
+            (Some(Action::Update(a)), _) => return a.exec(cx),
+            (Some(Action::Publish(a)), _) => return a.exec(cx),
+            (None, Some(c)) => c,
+            (None, None) => {
+                return Err(Error::Usage {
+                    message: "give a component (`weld wit app.wasm`) or a command: fetch, update, publish (see `weld wit --help`)".into(),
+                });
+            }
+        };
         cx.human_or_json("wit")?;
-        let name = self.component.display().to_string();
-        let c = load::load(&self.component, &name)?;
+        let name = component.display().to_string();
+        let c = load::load(&component, &name)?;
         if cx.reporter.json() {
             let w = &c.resolve.worlds[c.world];
             let items = |map: &wit_parser::IndexMap<wit_parser::WorldKey, WorldItem>| {

@@ -116,6 +116,51 @@ impl ComponentInfo {
         })
     }
 
+    /// What an encoded WIT package offers: its worlds (`ns:pkg/world@version`) and interfaces,
+    /// as exports, the way wkg's publisher lists them. Fails on anything else.
+    pub fn of_package(bytes: &[u8]) -> Result<ComponentInfo, OciError> {
+        let not =
+            |why: String| OciError::NotComponent(format!("not an encoded WIT package: {why}"));
+        if !bytes.starts_with(b"\0asm") || wasmparser::Parser::is_core_wasm(bytes) {
+            return Err(not("it is not a component-model binary".into()));
+        }
+        let decoded = crate::contained(|| wit_component::decode(bytes))
+            .map_err(|panic| not(format!("decoding failed: {panic}")))?
+            .map_err(|e| not(format!("{e:#}")))?;
+        let wit_component::DecodedWasm::WitPackage(resolve, pkg) = decoded else {
+            return Err(not("it is a component".into()));
+        };
+        let package = &resolve.packages[pkg];
+        let version = package
+            .name
+            .version
+            .as_ref()
+            .map(|v| format!("@{v}"))
+            .unwrap_or_default();
+        let mut exports: Vec<String> = package
+            .worlds
+            .keys()
+            .map(|w| {
+                format!(
+                    "{}:{}/{w}{version}",
+                    package.name.namespace, package.name.name
+                )
+            })
+            .chain(
+                package
+                    .interfaces
+                    .values()
+                    .filter_map(|id| resolve.id_of(*id)),
+            )
+            .collect();
+        exports.sort();
+        Ok(ComponentInfo {
+            exports,
+            imports: Vec::new(),
+            target: None,
+        })
+    }
+
     /// Whether the component is a WASI 0.2 HTTP app (the proxy world), as the deploy targets'
     /// shims serve. A 0.3 service is not counted: they are not known to serve one.
     pub fn is_http(&self) -> bool {
@@ -202,6 +247,17 @@ impl Artifact {
     /// Packs `component` with `meta`. Fails when `component` is not a component.
     pub fn new(component: Vec<u8>, meta: &Metadata) -> Result<Artifact, OciError> {
         let info = ComponentInfo::of(&component)?;
+        Ok(Artifact::pack(component, info, meta))
+    }
+
+    /// Packs an encoded WIT package as wkg publishes one: the config lists its worlds and
+    /// interfaces as exports. Fails when `package` is not an encoded WIT package.
+    pub fn package(package: Vec<u8>, meta: &Metadata) -> Result<Artifact, OciError> {
+        let info = ComponentInfo::of_package(&package)?;
+        Ok(Artifact::pack(package, info, meta))
+    }
+
+    fn pack(component: Vec<u8>, info: ComponentInfo, meta: &Metadata) -> Artifact {
         let layer_digest = digest(&component);
         let wasm = WasmConfig {
             created: meta.created.clone(),
@@ -243,13 +299,13 @@ impl Artifact {
             annotations,
         };
         let manifest = serde_json::to_vec(&parsed).expect("the manifest serialises");
-        Ok(Artifact {
+        Artifact {
             manifest,
             config,
             layer: component,
             parsed,
             wasm,
-        })
+        }
     }
 
     /// The manifest's digest: what the registry names the pushed artifact by.

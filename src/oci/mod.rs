@@ -244,6 +244,10 @@ pub struct Transport {
     pub ca_files: Vec<PathBuf>,
     /// Credentials given on the command line, for every registry.
     pub credentials: Option<(String, String)>,
+    /// A bearer token, for registries that take one (wkg's `WKG_REGISTRY_…_AUTH_BEARER`).
+    pub token: Option<String>,
+    /// Certificate authorities given as data (wkg's `extra_root_certificates`).
+    pub certificates: Vec<oci_client::client::Certificate>,
 }
 
 impl Transport {
@@ -255,10 +259,10 @@ impl Transport {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let registry = reference.resolve_registry().to_string();
         let mut plain = self.insecure.clone();
-        if is_loopback(&registry) && self.ca_files.is_empty() {
+        if is_loopback(&registry) && self.ca_files.is_empty() && self.certificates.is_empty() {
             plain.push(registry.clone());
         }
-        let mut extra_root_certificates = Vec::new();
+        let mut extra_root_certificates = self.certificates.clone();
         for path in &self.ca_files {
             extra_root_certificates.extend(ca_certificates(path)?);
         }
@@ -272,6 +276,9 @@ impl Transport {
 
     /// The credentials for `reference`'s registry: the command line's, Docker's, or none.
     fn auth(&self, reference: &Reference) -> Result<RegistryAuth, OciError> {
+        if let Some(token) = &self.token {
+            return Ok(RegistryAuth::Bearer(token.clone()));
+        }
         if let Some((user, password)) = &self.credentials {
             return Ok(RegistryAuth::Basic(user.clone(), password.clone()));
         }
@@ -382,7 +389,7 @@ fn certificate_words(error: &rustls::CertificateError) -> (String, String) {
 }
 
 /// `localhost[:PORT]` or an address in 127.0.0.0/8 or ::1.
-fn is_loopback(registry: &str) -> bool {
+pub(crate) fn is_loopback(registry: &str) -> bool {
     let host = match registry.rsplit_once(':') {
         Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
         _ => registry,
@@ -501,6 +508,32 @@ pub async fn push(
         .await
         .map_err(fail)?;
     Ok(pushed)
+}
+
+/// The tags of `reference`'s repository (every page of them).
+pub async fn list_tags(
+    reference: &Reference,
+    transport: &Transport,
+) -> Result<Vec<String>, OciError> {
+    let session = Session::open(reference, transport)?;
+    let mut tags: Vec<String> = Vec::new();
+    loop {
+        let page = session
+            .client
+            .list_tags(
+                reference,
+                &session.auth,
+                Some(1000),
+                tags.last().map(String::as_str),
+            )
+            .await
+            .map_err(|e| session.fail(e))?;
+        let full = page.tags.len() >= 1000;
+        tags.extend(page.tags);
+        if !full {
+            return Ok(tags);
+        }
+    }
 }
 
 /// A component pulled from a registry, every digest checked.

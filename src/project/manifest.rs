@@ -19,6 +19,71 @@ pub(crate) struct RawManifest {
     pub serve: Option<RawServe>,
     #[serde(default, rename = "test")]
     pub tests: Vec<Spanned<RawTest>>,
+    /// `[wit-dependencies]`: registry packages' version requirements and registries.
+    #[serde(default, rename = "wit-dependencies")]
+    pub wit_dependencies: IndexMap<Spanned<String>, Spanned<RawWitDependency>>,
+}
+
+/// One `[wit-dependencies]` entry: `"acme:billing" = "1.2"` or
+/// `"acme:billing" = { version = "1.2", registry = "ghcr.io" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawWitDependency {
+    Requirement(String),
+    Table(RawWitDependencyTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWitDependencyTable {
+    pub version: Option<String>,
+    pub registry: Option<String>,
+}
+
+impl RawWitDependency {
+    /// The entry as typed values, or what is wrong with it.
+    pub fn declared(&self) -> Result<crate::packages::Declared, String> {
+        let (version, registry) = match self {
+            RawWitDependency::Requirement(v) => (Some(v), None),
+            RawWitDependency::Table(t) => (t.version.as_ref(), t.registry.as_ref()),
+        };
+        let requirement = version
+            .map(|v| {
+                semver::VersionReq::parse(v)
+                    .map_err(|e| format!("`{v}` is not a version requirement: {e}"))
+            })
+            .transpose()?;
+        if let Some(r) = registry
+            && r.parse::<http::uri::Authority>().is_err()
+        {
+            return Err(format!(
+                "registry `{r}` is not a host name (with an optional port)"
+            ));
+        }
+        Ok(crate::packages::Declared {
+            requirement,
+            registry: registry.cloned(),
+        })
+    }
+}
+
+/// Whether `name` is `namespace:name`, each a WIT identifier (kebab-case).
+pub(crate) fn package_name_error(name: &str) -> Option<String> {
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.split('-').all(|w| {
+                !w.is_empty()
+                    && w.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && w.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            })
+    };
+    match name.split_once(':') {
+        Some((ns, pkg)) if label(ns) && label(pkg) => None,
+        _ => Some(format!(
+            "`{name}` is not a package name: write NAMESPACE:NAME in kebab-case, e.g. \"acme:billing\" (no version: that goes in the value)"
+        )),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -306,6 +306,44 @@ pub enum StdoutExpect {
     Contains(String),
 }
 
+/// What the project's WIT needs from registries, read from `manifest` before its plan is made
+/// (making the plan parses the WIT, which needs those packages in deps/ already): every WIT
+/// directory and `[wit-dependencies]`. `None` when weld.toml does not parse; making the plan
+/// then says why, with the location. Entries that are wrong are left out for the same reason.
+pub fn registry_request(manifest: &Path) -> Option<crate::packages::Request> {
+    let text = crate::fsutil::read_text(manifest).ok()?;
+    let raw: manifest::RawManifest = toml::from_str(&text).ok()?;
+    let root = manifest.parent()?.to_path_buf();
+    let mut wit_dirs = Vec::new();
+    let project_wit = match &raw.project.get_ref().wit {
+        Some(w) => Some(root.join(w.get_ref())),
+        None => Some(root.join("wit")).filter(|p| p.is_dir()),
+    };
+    wit_dirs.extend(project_wit);
+    for component in raw.components.values() {
+        if let Some(w) = &component.get_ref().wit {
+            wit_dirs.push(root.join(w.get_ref()));
+        }
+    }
+    wit_dirs.sort();
+    wit_dirs.dedup();
+    let declared = raw
+        .wit_dependencies
+        .iter()
+        .filter(|(name, _)| manifest::package_name_error(name.get_ref()).is_none())
+        .filter_map(|(name, entry)| {
+            Some((name.get_ref().clone(), entry.get_ref().declared().ok()?))
+        })
+        .collect();
+    Some(crate::packages::Request {
+        root,
+        wit_dirs,
+        declared,
+        cache_dir: crate::run::default_cache_dir(),
+        mode: crate::packages::Mode::Normal,
+    })
+}
+
 /// Resolves `-C` (a file or a directory) or searches `cwd` and its ancestors for weld.toml.
 pub fn locate(manifest_path: Option<&Path>, cwd: &Path) -> Result<PathBuf, ManifestError> {
     match manifest_path {

@@ -109,11 +109,36 @@ impl Validator {
         self.report(code, e.span(), message, label, help);
     }
 
+    /// `[wit-dependencies]`: names and requirements that parse, registries that are host names.
+    fn wit_dependencies(&mut self, raw: &RawManifest) {
+        for (name, entry) in &raw.wit_dependencies {
+            if let Some(message) = super::manifest::package_name_error(name.get_ref()) {
+                self.report(
+                    "weld::manifest::wit-dependency",
+                    Some(name.span()),
+                    message,
+                    "not a package name",
+                    None,
+                );
+            }
+            if let Err(message) = entry.get_ref().declared() {
+                self.report(
+                    "weld::manifest::wit-dependency",
+                    Some(entry.span()),
+                    format!("[wit-dependencies] `{}`: {message}", name.get_ref()),
+                    "here",
+                    Some("write a semver requirement (\"1.2\", \"=0.2.0-draft\") or { version = \"1.2\", registry = \"ghcr.io\" }".into()),
+                );
+            }
+        }
+    }
+
     pub(super) fn path(&self, raw: &str) -> PathBuf {
         crate::fsutil::clean(&self.root.join(raw))
     }
 
     fn plan(&mut self, manifest: &Path, raw: RawManifest) -> Plan {
+        self.wit_dependencies(&raw);
         let project = raw.project.into_inner();
         let name = project.name.get_ref().clone();
         if !is_name(&name) {
