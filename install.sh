@@ -6,7 +6,8 @@
 #
 #   ./install.sh            everything
 #   ./install.sh --no-weld  only the toolchains (CI builds weld itself through cargo test)
-#   ./install.sh --dev      also what the test suite uses (Graphviz and docker-registry, via apt-get)
+#   ./install.sh --dev      also what the test suite uses (Graphviz and docker-registry, via apt-get;
+#                           wkg, the reference WIT package client, via cargo install)
 #
 # Where things go (override with WELD_HOME):
 #   $WELD_HOME/toolchains/python   virtualenv with componentize-py and mypy
@@ -21,6 +22,7 @@ TYPESCRIPT_VERSION=7.0.2
 GO_VERSION=1.27.3
 WORKFLOW_PARSER_VERSION=0.3.61
 AJV_VERSION=8.20.0
+WKG_VERSION=0.16.1
 RUST_TARGET=wasm32-wasip2
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,7 +34,7 @@ for arg in "$@"; do
     case $arg in
         --no-weld) install_weld=0 ;;
         --dev) install_dev=1 ;;
-        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "install.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -151,6 +153,20 @@ if [ "$install_dev" = 1 ]; then
         ok "installed $(docker-registry --version 2>&1 | head -1)"
     else
         die "install CNCF distribution's registry as \`docker-registry\` with your package manager"
+    fi
+fi
+
+if [ "$install_dev" = 1 ]; then
+    step "wkg $WKG_VERSION (tests check weld's registry WIT packages against the reference client)"
+    wkg=$tools/dev/bin/wkg
+    if [ -x "$wkg" ] && [ "$("$wkg" --version 2>/dev/null)" = "wkg $WKG_VERSION" ]; then
+        ok "already installed in $tools/dev"
+    else
+        # Once per machine (~5 minutes on 2 cores); its own target dir, so weld's is not disturbed.
+        cargo install --quiet --locked --root "$tools/dev" --target-dir "$tools/dev/target" \
+            wkg --version "$WKG_VERSION" || die "cargo could not install wkg $WKG_VERSION from crates.io"
+        rm -rf "$tools/dev/target"
+        ok "installed $("$wkg" --version)"
     fi
 fi
 

@@ -163,13 +163,32 @@ impl PublishArgs {
     pub fn exec(self, cx: &Context) -> Result<u8> {
         cx.human_or_json("wit publish")?;
         let dir = match &self.dir {
-            Some(d) => cx.cwd.join(d),
+            Some(d) => weld::fsutil::clean(&cx.cwd.join(d)),
             None => weld::project::locate(cx.manifest_path.as_deref(), &cx.cwd)
                 .ok()
                 .and_then(|m| Some(m.parent()?.join("wit")))
                 .filter(|d| d.is_dir())
                 .unwrap_or_else(|| cx.cwd.join("wit")),
         };
+        // The registry packages it uses go into its deps/ first, pinned in the project's
+        // weld.lock (every WIT directory of the project, so no other entry is lost), or outside
+        // a project in a weld.lock beside the directory, as `wkg publish` keeps wkg.lock.
+        let mut request = weld::project::locate(cx.manifest_path.as_deref(), &cx.cwd)
+            .ok()
+            .and_then(|m| weld::project::registry_request(&m))
+            .unwrap_or_else(|| packages::Request {
+                root: dir.parent().map(std::path::Path::to_path_buf).unwrap_or_else(|| cx.cwd.clone()),
+                wit_dirs: Vec::new(),
+                declared: Default::default(),
+                cache_dir: weld::run::default_cache_dir(),
+                mode: Mode::Normal,
+            });
+        if !request.wit_dirs.contains(&dir) {
+            request.wit_dirs.push(dir.clone());
+        }
+        request.mode = cx.packages.clone();
+        let synced = packages::sync(&request)?;
+        report_synced(cx, &synced);
         let encoded = packages::encode(&dir)?;
         let mut place = packages::place(&encoded.name, self.registry.as_deref())?;
         // The command line's flags add to what wkg's configuration says about the registry.
