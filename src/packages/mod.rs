@@ -558,6 +558,19 @@ impl Resolver<'_> {
     }
 }
 
+/// The versions the registry has of the package at `place`, oldest first (tags that are not
+/// versions left out).
+fn published_versions(place: &Place) -> Result<Vec<String>, crate::oci::OciError> {
+    let reference = crate::oci::parse_reference(&place.reference(&semver::Version::new(0, 0, 0)))?;
+    let tags = crate::oci::block_on(crate::oci::list_tags(&reference, &place.transport))??;
+    let mut versions: Vec<semver::Version> = tags
+        .iter()
+        .filter_map(|t| semver::Version::parse(t).ok())
+        .collect();
+    versions.sort();
+    Ok(versions.iter().map(ToString::to_string).collect())
+}
+
 /// The newest version in the registry satisfying `requirement`.
 fn newest(place: &Place, name: &str, requirement: &str) -> Result<semver::Version, PackageError> {
     let req = semver::VersionReq::parse(requirement).expect("requirements are checked");
@@ -600,7 +613,8 @@ fn fetch(place: &Place, name: &str, version: &semver::Version) -> Result<Vec<u8>
             package: name.to_string(),
             registry: place.registry.clone(),
             requirement: format!("={version}"),
-            available: Vec::new(),
+            // What there is instead, when the registry says.
+            available: published_versions(place).unwrap_or_default(),
         },
         crate::oci::OciError::NotWasm { kind, .. } => PackageError::NotWit {
             package: format!("{name}@{version}"),

@@ -15,6 +15,7 @@ mod fuzz;
 mod go;
 mod new;
 mod oci;
+mod packages;
 mod profile;
 mod run;
 mod serve;
@@ -72,6 +73,7 @@ pub fn trials() -> Vec<Trial> {
     trials.extend(profile::trials());
     trials.extend(serve::trials());
     trials.extend(oci::trials());
+    trials.extend(packages::trials());
     trials.extend(source::trials());
     trials.extend(new::trials());
     trials.extend(fuzz::trials());

@@ -32,14 +32,14 @@ pub fn trials() -> Vec<Trial> {
 }
 
 /// A registry on 127.0.0.1, killed when dropped.
-struct Registry {
+pub(super) struct Registry {
     child: Child,
     /// `127.0.0.1:PORT`.
-    host: String,
+    pub(super) host: String,
 }
 
 impl Registry {
-    fn start() -> Result<Registry, Failed> {
+    pub(super) fn start() -> Result<Registry, Failed> {
         Registry::with_auth("")
     }
 
