@@ -12,7 +12,6 @@ mod doctor;
 mod flags;
 mod graph;
 mod new;
-mod packages;
 mod plan;
 mod pull;
 mod push;
@@ -151,12 +150,8 @@ impl Context {
     /// options that change it applied.
     fn discover(&self, manifest_path: Option<&Path>) -> Result<Plan> {
         // Registry packages go into deps/ before the plan is made: making it parses the WIT.
-        if let Ok(manifest) = weld::project::locate(manifest_path, &self.cwd)
-            && let Some(mut request) = weld::project::registry_request(&manifest)
-        {
-            request.mode = self.packages.clone();
-            let synced = weld::packages::sync(&request)?;
-            packages::report_synced(self, &synced);
+        if let Ok(manifest) = weld::project::locate(manifest_path, &self.cwd) {
+            self.provide_packages(&manifest)?;
         }
         let plan = Plan::discover(manifest_path, &self.cwd)?;
         Ok(if self.no_source_check {
@@ -164,6 +159,51 @@ impl Context {
         } else {
             plan
         })
+    }
+
+    /// The registry WIT packages the project at `manifest` uses, put into its deps/ and pinned
+    /// in weld.lock as `--locked` and `--offline` allow; nothing when weld.toml does not parse
+    /// (making the plan says why).
+    fn provide_packages(&self, manifest: &Path) -> Result<()> {
+        if let Some(request) = self.packages_request(manifest) {
+            let synced = weld::packages::sync(&request)?;
+            self.report_synced(&synced);
+        }
+        Ok(())
+    }
+
+    /// What the project at `manifest` asks of registries, under this run's mode and cache.
+    fn packages_request(&self, manifest: &Path) -> Option<weld::packages::Request> {
+        let wanted = weld::project::registry_needs(manifest)?;
+        Some(weld::packages::Request {
+            root: wanted.root,
+            wit_dirs: wanted.wit_dirs,
+            declared: wanted.declared,
+            cache_dir: weld::run::default_cache_dir(),
+            mode: self.packages.clone(),
+        })
+    }
+
+    /// The status lines of a sync: each package fetched over the network, and weld.lock
+    /// written.
+    fn report_synced(&self, synced: &weld::packages::Synced) {
+        let r = &self.reporter;
+        for p in synced.packages.iter().filter(|p| p.fetched) {
+            r.status(&format!(
+                "{} {}@{} from {} ({})",
+                r.paint("fetched", weld::report::Style::Bold),
+                p.package,
+                p.version,
+                p.registry,
+                &p.digest[..p.digest.len().min("sha256:".len() + 12)]
+            ));
+        }
+        if synced.lock_written {
+            r.status(&format!(
+                "{} weld.lock",
+                r.paint("wrote", weld::report::Style::Bold)
+            ));
+        }
     }
 
     /// `path` as the user would write it: relative to the current directory when inside it.

@@ -106,6 +106,10 @@ impl NewArgs {
         std::fs::create_dir_all(&dir).map_err(|e| weld::error::Error::Usage {
             message: format!("cannot create {}: {e}", cx.show(&dir)),
         })?;
+        // A world in WIT that imports registry packages: they go into deps/ first.
+        if self.world.is_some() {
+            cx.provide_packages(&dir.join("weld.toml"))?;
+        }
         let created = match &self.world {
             Some(world) => scaffold::new_from_world(
                 &dir,

@@ -123,33 +123,31 @@ impl Registries {
             package: package.to_string(),
             message: format!("{e}"),
         })?;
-        let (name, inline) = match registry {
-            Some(r) => {
-                let name: Registry = r.parse().map_err(|e| PackageError::Config {
-                    path: PathBuf::from("weld.toml"),
-                    message: format!("registry `{r}` for {package}: {e}"),
-                })?;
-                (name, None)
+        // The mapping wkg's configuration has for the package; its inline metadata also
+        // applies when weld.toml or weld.lock names the same registry.
+        let mapping = self
+            .config
+            .package_registry_override(&parsed)
+            .or_else(|| self.config.namespace_registry(parsed.namespace()));
+        let name: Registry = match registry {
+            Some(r) => r.parse().map_err(|e| PackageError::Config {
+                path: PathBuf::from("weld.toml"),
+                message: format!("registry `{r}` for {package}: {e}"),
+            })?,
+            None => self
+                .config
+                .resolve_registry(&parsed)
+                .cloned()
+                .ok_or_else(|| PackageError::NoRegistry {
+                    package: package.to_string(),
+                    config: self.shown_path(),
+                })?,
+        };
+        let inline = match mapping {
+            Some(RegistryMapping::Custom(custom)) if custom.registry == name => {
+                Some(custom.metadata.clone())
             }
-            None => {
-                let mapping = self
-                    .config
-                    .package_registry_override(&parsed)
-                    .or_else(|| self.config.namespace_registry(parsed.namespace()));
-                let inline = match mapping {
-                    Some(RegistryMapping::Custom(custom)) => Some(custom.metadata.clone()),
-                    _ => None,
-                };
-                let name = self
-                    .config
-                    .resolve_registry(&parsed)
-                    .cloned()
-                    .ok_or_else(|| PackageError::NoRegistry {
-                        package: package.to_string(),
-                        config: self.shown_path(),
-                    })?;
-                (name, inline)
-            }
+            _ => None,
         };
         let metadata = match inline {
             Some(m) => m,

@@ -212,6 +212,11 @@ pub enum PackageError {
         message: String,
     },
 
+    /// The WIT package to publish does not parse or resolve.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Wit(#[from] crate::wit::WitError),
+
     /// The WIT package to publish is wrong.
     #[error("{dir}: {message}")]
     #[diagnostic(code(weld::packages::publish), help("{help}"))]
@@ -234,19 +239,14 @@ impl PackageError {
             | PackageError::Conflict { .. }
             | PackageError::Locked { .. } => crate::exit::EXIT_FAILURE,
             PackageError::Registry { source, .. } => source.exit_code(),
+            PackageError::Wit(e) => e.exit_code(),
             _ => crate::exit::EXIT_USAGE,
         }
     }
 }
 
 /// What weld.toml says about one package under `[wit-dependencies]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Declared {
-    /// A version requirement (`1.2`, `^1.2.0`, `=0.2.0-draft`).
-    pub requirement: Option<semver::VersionReq>,
-    /// The registry to take it from, instead of what wkg's configuration says.
-    pub registry: Option<String>,
-}
+pub use crate::project::WitDependency as Declared;
 
 /// How far a sync may go.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -838,9 +838,9 @@ pub struct Encoded {
 }
 
 /// Encodes the WIT package in `dir` (its deps resolved as every stage resolves them).
-pub fn encode(dir: &Path) -> Result<Encoded, crate::error::Error> {
-    let (resolve, pkg) = crate::wit::load_dir(dir, dir)?;
+pub fn encode(dir: &Path) -> Result<Encoded, PackageError> {
     let shown = crate::fsutil::shown(dir);
+    let (resolve, pkg) = crate::wit::load_dir(dir, dir)?;
     let package = &resolve.packages[pkg];
     let Some(version) = package.name.version.clone() else {
         return Err(PackageError::Publish {
@@ -850,8 +850,7 @@ pub fn encode(dir: &Path) -> Result<Encoded, crate::error::Error> {
                 "a registry tags each package with its version: write `package {}@0.1.0;`",
                 package.name
             ),
-        }
-        .into());
+        });
     };
     let bytes = wit_component::encode(&resolve, pkg, false).map_err(|e| PackageError::Publish {
         dir: shown.clone(),
@@ -941,4 +940,189 @@ pub fn publish(
         digest: crate::oci::artifact::digest(&encoded.bytes),
         pushed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// acme:billing@1.2.0 (using acme:money@1.0.0), encoded as a registry holds it.
+    fn billing_bytes() -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            &dir.path().join("rates.wit"),
+            "package acme:billing@1.2.0;\ninterface rates {\n  use acme:money/types@1.0.0.{amount};\n  price: func(item: string) -> amount;\n}\n",
+        );
+        write(
+            &dir.path().join("deps/money.wit"),
+            "package acme:money@1.0.0;\ninterface types { record amount { units: u64 } }\n",
+        );
+        let mut resolve = Resolve::default();
+        let (pkg, _) = resolve.push_dir(dir.path()).unwrap();
+        wit_component::encode(&resolve, pkg, false).unwrap()
+    }
+
+    fn app_wit(dir: &Path) {
+        write(
+            &dir.join("app.wit"),
+            "package example:app;\nworld app {\n  import acme:billing/rates@1.2.0;\n  import wasi:cli/environment@0.2.0;\n  import local:thing/i;\n}\n",
+        );
+        write(
+            &dir.join("deps/thing.wit"),
+            "package local:thing;\ninterface i { f: func(); }\n",
+        );
+    }
+
+    #[test]
+    fn scan_wants_what_neither_the_project_nor_the_runtime_has() {
+        let dir = tempfile::tempdir().unwrap();
+        app_wit(dir.path());
+        write(
+            &dir.path().join("more.wit"),
+            "interface kv { use wasi:keyvalue/store@0.2.0-draft.{bucket}; }\n",
+        );
+        let wanted: Vec<String> = scan(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|w| format!("{}@{}", w.name, w.version.unwrap()))
+            .collect();
+        // wasi:cli is the runtime's, local:thing is in deps/; wasi:keyvalue is not the runtime's.
+        assert_eq!(wanted, ["acme:billing@1.2.0", "wasi:keyvalue@0.2.0-draft"]);
+        // WIT that does not parse is left to the manifest's validation, which locates the error.
+        write(&dir.path().join("broken.wit"), "interface {");
+        assert!(scan(dir.path()).is_none());
+    }
+
+    #[test]
+    fn requirements_follow_the_wit_then_weld_toml() {
+        let exact = Wanted {
+            name: "acme:billing".into(),
+            version: Some(semver::Version::new(1, 2, 0)),
+        };
+        let loose = Wanted {
+            name: "acme:billing".into(),
+            version: None,
+        };
+        let declared = |r: &str| Declared {
+            requirement: Some(semver::VersionReq::parse(r).unwrap()),
+            registry: None,
+        };
+        assert_eq!(requirement(&exact, None).unwrap(), "=1.2.0");
+        assert_eq!(
+            requirement(&exact, Some(&declared("1.2"))).unwrap(),
+            "=1.2.0"
+        );
+        assert!(matches!(
+            requirement(&exact, Some(&declared("^2"))),
+            Err(PackageError::Requirement { .. })
+        ));
+        assert_eq!(requirement(&loose, Some(&declared("1.2"))).unwrap(), "^1.2");
+        assert_eq!(requirement(&loose, None).unwrap(), "*");
+    }
+
+    /// From weld.lock and the cache alone (no registry, no network): the package and what it
+    /// uses are written into deps/ in wkg's layout, the user's own deps/ left alone, and the
+    /// lock not rewritten; a stale package weld wrote is removed when the WIT stops using it.
+    #[test]
+    fn offline_from_the_lock_and_the_cache() {
+        let root = tempfile::tempdir().unwrap();
+        let wit = root.path().join("wit");
+        app_wit(&wit);
+        let cache = root.path().join("cache");
+        let bytes = billing_bytes();
+        let digest = crate::oci::artifact::digest(&bytes);
+        store_bytes(Some(&cache.join("wit")), &digest, &bytes).unwrap();
+        let mut pins = BTreeMap::new();
+        pins.insert(
+            ("acme:billing".to_string(), "=1.2.0".to_string()),
+            Pin {
+                registry: "127.0.0.1:9".into(),
+                version: semver::Version::new(1, 2, 0),
+                digest: digest.clone(),
+            },
+        );
+        let lock_text = Lock::from_pins(&pins).text();
+        write(&root.path().join(lock::FILE), &lock_text);
+        let request = Request {
+            root: root.path().to_path_buf(),
+            wit_dirs: vec![wit.clone()],
+            declared: BTreeMap::new(),
+            cache_dir: Some(cache.clone()),
+            mode: Mode::Offline,
+        };
+        // A stale directory weld wrote before, and one of the user's that looks like it.
+        write(
+            &wit.join("deps/acme-old-0.1.0/package.wit"),
+            &format!("{MARKER} with acme:old\npackage acme:old@0.1.0;\n"),
+        );
+        write(
+            &wit.join("deps/acme-mine-0.1.0/package.wit"),
+            "package acme:mine@0.1.0;\ninterface j { g: func(); }\n",
+        );
+        let synced = sync(&request).unwrap();
+        assert!(!synced.lock_written);
+        assert_eq!(synced.packages.len(), 1);
+        assert!(!synced.packages[0].fetched);
+        let billing =
+            std::fs::read_to_string(wit.join("deps/acme-billing-1.2.0/package.wit")).unwrap();
+        assert!(
+            billing.starts_with(MARKER) && billing.contains(&digest),
+            "{billing}"
+        );
+        assert!(wit.join("deps/acme-money-1.0.0/package.wit").is_file());
+        assert!(!wit.join("deps/acme-old-0.1.0").exists());
+        assert!(wit.join("deps/acme-mine-0.1.0/package.wit").is_file());
+        assert_eq!(
+            std::fs::read_to_string(root.path().join(lock::FILE)).unwrap(),
+            lock_text
+        );
+        // What was written resolves with wit-parser, as every stage reads it.
+        crate::wit::load_dir(&wit, &wit).unwrap();
+        // A second sync changes nothing.
+        assert!(sync(&request).unwrap().written.is_empty());
+
+        // Bytes in the cache that no longer match their digest are not used.
+        std::fs::write(blob_path(&cache.join("wit"), &digest), b"\0asm").unwrap();
+        let e = sync(&request).unwrap_err();
+        assert!(matches!(e, PackageError::Offline { .. }), "{e}");
+        // --locked with the lock missing an entry: refused before anything is written.
+        std::fs::remove_file(root.path().join(lock::FILE)).unwrap();
+        let locked = Request {
+            mode: Mode::Locked,
+            ..request
+        };
+        let e = sync(&locked).unwrap_err();
+        assert!(
+            e.to_string().contains("acme:billing =1.2.0 is not in it"),
+            "{e}"
+        );
+        assert!(!root.path().join(lock::FILE).exists());
+    }
+
+    #[test]
+    fn bytes_that_are_not_the_package_are_named() {
+        let pin = Pin {
+            registry: "r".into(),
+            version: semver::Version::new(1, 2, 0),
+            digest: String::new(),
+        };
+        let bytes = billing_bytes();
+        assert!(decode(&bytes, "acme:billing", &pin).is_ok());
+        let e = decode(&bytes, "acme:other", &pin).unwrap_err().to_string();
+        assert!(
+            e.contains("holds package acme:billing@1.2.0, not acme:other@1.2.0"),
+            "{e}"
+        );
+        for bad in [&b"hello"[..], b"\0asm\x01\0\0\0", b"\0asm\x0d\0\x01\0\xff"] {
+            assert!(matches!(
+                decode(bad, "acme:billing", &pin),
+                Err(PackageError::NotWit { .. })
+            ));
+        }
+    }
 }

@@ -42,7 +42,7 @@ pub(crate) struct RawWitDependencyTable {
 
 impl RawWitDependency {
     /// The entry as typed values, or what is wrong with it.
-    pub fn declared(&self) -> Result<crate::packages::Declared, String> {
+    pub fn declared(&self) -> Result<super::WitDependency, String> {
         let (version, registry) = match self {
             RawWitDependency::Requirement(v) => (Some(v), None),
             RawWitDependency::Table(t) => (t.version.as_ref(), t.registry.as_ref()),
@@ -60,7 +60,7 @@ impl RawWitDependency {
                 "registry `{r}` is not a host name (with an optional port)"
             ));
         }
-        Ok(crate::packages::Declared {
+        Ok(super::WitDependency {
             requirement,
             registry: registry.cloned(),
         })

@@ -306,11 +306,32 @@ pub enum StdoutExpect {
     Contains(String),
 }
 
-/// What the project's WIT needs from registries, read from `manifest` before its plan is made
-/// (making the plan parses the WIT, which needs those packages in deps/ already): every WIT
-/// directory and `[wit-dependencies]`. `None` when weld.toml does not parse; making the plan
-/// then says why, with the location. Entries that are wrong are left out for the same reason.
-pub fn registry_request(manifest: &Path) -> Option<crate::packages::Request> {
+/// One `[wit-dependencies]` entry, typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WitDependency {
+    /// A version requirement (`1.2`, `^1.2.0`, `=0.2.0-draft`).
+    pub requirement: Option<semver::VersionReq>,
+    /// The registry to take it from, instead of what wkg's configuration says.
+    pub registry: Option<String>,
+}
+
+/// What a project's WIT may need from registries: where its WIT directories are and what
+/// weld.toml says about registry packages.
+#[derive(Debug, Clone)]
+pub struct RegistryNeeds {
+    /// The project's directory (weld.lock goes here).
+    pub root: PathBuf,
+    /// Every WIT directory named in weld.toml (and wit/ when it exists).
+    pub wit_dirs: Vec<PathBuf>,
+    /// `[wit-dependencies]`, by `namespace:name`.
+    pub declared: std::collections::BTreeMap<String, WitDependency>,
+}
+
+/// [`RegistryNeeds`] read from `manifest` before its plan is made (making the plan parses the
+/// WIT, which needs registry packages in deps/ already). `None` when weld.toml does not parse;
+/// making the plan then says why, with the location. Entries that are wrong are left out for
+/// the same reason.
+pub fn registry_needs(manifest: &Path) -> Option<RegistryNeeds> {
     let text = crate::fsutil::read_text(manifest).ok()?;
     let raw: manifest::RawManifest = toml::from_str(&text).ok()?;
     let root = manifest.parent()?.to_path_buf();
@@ -325,6 +346,7 @@ pub fn registry_request(manifest: &Path) -> Option<crate::packages::Request> {
             wit_dirs.push(root.join(w.get_ref()));
         }
     }
+    let mut wit_dirs: Vec<PathBuf> = wit_dirs.iter().map(|d| crate::fsutil::clean(d)).collect();
     wit_dirs.sort();
     wit_dirs.dedup();
     let declared = raw
@@ -335,12 +357,10 @@ pub fn registry_request(manifest: &Path) -> Option<crate::packages::Request> {
             Some((name.get_ref().clone(), entry.get_ref().declared().ok()?))
         })
         .collect();
-    Some(crate::packages::Request {
+    Some(RegistryNeeds {
         root,
         wit_dirs,
         declared,
-        cache_dir: crate::run::default_cache_dir(),
-        mode: crate::packages::Mode::Normal,
     })
 }
 
