@@ -335,6 +335,53 @@ fn to_wkg() -> Result<(), Failed> {
         "{wit}"
     );
 
+    // A weld project pins billing; then the tag is published again with other bytes. With the
+    // cache gone, the registry's bytes no longer match the lock: refused, exit 1, the lock
+    // kept. `weld wit update` takes the new bytes on purpose.
+    let pinned = setup.copy_as("invoice", "pinned")?;
+    ok(&setup.weld(&pinned, &["wit", "fetch"])?, "weld wit fetch")?;
+    let lock = std::fs::read_to_string(pinned.join("weld.lock"))?;
+    let billing = setup.dir.join("billing/wit/rates.wit");
+    let wit = std::fs::read_to_string(&billing)?;
+    std::fs::write(
+        &billing,
+        wit.replace("/// The acme platform's prices.", "/// Prices, revised."),
+    )?;
+    ok(
+        &setup.weld(&setup.dir.join("billing"), &["wit", "publish"])?,
+        "weld wit publish, changed",
+    )?;
+    let fresh = |args: &[&str]| {
+        weld()
+            .current_dir(&pinned)
+            .env("WKG_CONFIG_FILE", &setup.config)
+            .env("WELD_CACHE_DIR", setup.dir.join("fresh-cache"))
+            .args(args)
+            .output()
+    };
+    let out = fresh(&["wit", "fetch"])?;
+    expect_code(&out, 1);
+    let said = text(&out);
+    assert!(
+        said.contains("acme:billing@1.2.0: the registry")
+            && said.contains(&registry.host)
+            && said.contains("weld.lock pins")
+            && said.contains(&digests[1]),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(pinned.join("weld.lock"))?,
+        lock,
+        "a refused fetch changed weld.lock"
+    );
+    let out = fresh(&["wit", "update", "acme:billing"])?;
+    ok(&out, "weld wit update")?;
+    assert!(!std::fs::read_to_string(pinned.join("weld.lock"))?.contains(&digests[1]));
+    assert!(
+        std::fs::read_to_string(pinned.join("wit/deps/acme-billing-1.2.0/package.wit"))?
+            .contains("Prices, revised.")
+    );
+
     // A package without a version cannot be published: said before anything is sent.
     let dir = setup.dir.join("unversioned");
     std::fs::create_dir_all(&dir)?;
