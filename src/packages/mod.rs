@@ -560,7 +560,7 @@ impl Resolver<'_> {
 
 /// The versions the registry has of the package at `place`, oldest first (tags that are not
 /// versions left out).
-fn published_versions(place: &Place) -> Result<Vec<String>, crate::oci::OciError> {
+fn published_versions(place: &Place) -> Result<Vec<semver::Version>, crate::oci::OciError> {
     let reference = crate::oci::parse_reference(&place.reference(&semver::Version::new(0, 0, 0)))?;
     let tags = crate::oci::block_on(crate::oci::list_tags(&reference, &place.transport))??;
     let mut versions: Vec<semver::Version> = tags
@@ -568,22 +568,13 @@ fn published_versions(place: &Place) -> Result<Vec<String>, crate::oci::OciError
         .filter_map(|t| semver::Version::parse(t).ok())
         .collect();
     versions.sort();
-    Ok(versions.iter().map(ToString::to_string).collect())
+    Ok(versions)
 }
 
 /// The newest version in the registry satisfying `requirement`.
 fn newest(place: &Place, name: &str, requirement: &str) -> Result<semver::Version, PackageError> {
     let req = semver::VersionReq::parse(requirement).expect("requirements are checked");
-    let reference = crate::oci::parse_reference(&place.reference(&semver::Version::new(0, 0, 0)))
-        .map_err(|e| registry_error(place, name, e))?;
-    let tags = crate::oci::block_on(crate::oci::list_tags(&reference, &place.transport))
-        .map_err(|e| registry_error(place, name, e))?
-        .map_err(|e| registry_error(place, name, e))?;
-    let mut versions: Vec<semver::Version> = tags
-        .iter()
-        .filter_map(|t| semver::Version::parse(t).ok())
-        .collect();
-    versions.sort();
+    let versions = published_versions(place).map_err(|e| registry_error(place, name, e))?;
     versions
         .iter()
         .rev()
@@ -614,7 +605,11 @@ fn fetch(place: &Place, name: &str, version: &semver::Version) -> Result<Vec<u8>
             registry: place.registry.clone(),
             requirement: format!("={version}"),
             // What there is instead, when the registry says.
-            available: published_versions(place).unwrap_or_default(),
+            available: published_versions(place)
+                .unwrap_or_default()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
         },
         crate::oci::OciError::NotWasm { kind, .. } => PackageError::NotWit {
             package: format!("{name}@{version}"),

@@ -21,50 +21,53 @@ pub(crate) struct RawManifest {
     pub tests: Vec<Spanned<RawTest>>,
     /// `[wit-dependencies]`: registry packages' version requirements and registries.
     #[serde(default, rename = "wit-dependencies")]
-    pub wit_dependencies: IndexMap<Spanned<String>, Spanned<RawWitDependency>>,
+    pub wit_dependencies: IndexMap<Spanned<String>, Spanned<toml::Value>>,
 }
 
-/// One `[wit-dependencies]` entry: `"acme:billing" = "1.2"` or
-/// `"acme:billing" = { version = "1.2", registry = "ghcr.io" }`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum RawWitDependency {
-    Requirement(String),
-    Table(RawWitDependencyTable),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawWitDependencyTable {
-    pub version: Option<String>,
-    pub registry: Option<String>,
-}
-
-impl RawWitDependency {
-    /// The entry as typed values, or what is wrong with it.
-    pub fn declared(&self) -> Result<super::WitDependency, String> {
-        let (version, registry) = match self {
-            RawWitDependency::Requirement(v) => (Some(v), None),
-            RawWitDependency::Table(t) => (t.version.as_ref(), t.registry.as_ref()),
-        };
-        let requirement = version
-            .map(|v| {
-                semver::VersionReq::parse(v)
-                    .map_err(|e| format!("`{v}` is not a version requirement: {e}"))
-            })
-            .transpose()?;
-        if let Some(r) = registry
-            && r.parse::<http::uri::Authority>().is_err()
-        {
+/// One `[wit-dependencies]` entry, `"acme:billing" = "1.2"` or
+/// `"acme:billing" = { version = "1.2", registry = "ghcr.io" }`, as typed values, or what is
+/// wrong with it. Read by hand so that a wrong entry gets words rather than serde's "did not
+/// match any variant".
+pub(crate) fn wit_dependency(value: &toml::Value) -> Result<super::WitDependency, String> {
+    let (version, registry) = match value {
+        toml::Value::String(v) => (Some(v.as_str()), None),
+        toml::Value::Table(t) => {
+            if let Some(key) = t.keys().find(|k| *k != "version" && *k != "registry") {
+                return Err(format!(
+                    "unknown key `{key}`: an entry has `version` and `registry`"
+                ));
+            }
+            let text = |key: &str| match t.get(key) {
+                None => Ok(None),
+                Some(toml::Value::String(s)) => Ok(Some(s.as_str())),
+                Some(other) => Err(format!("`{key}` is a {}, not a string", other.type_str())),
+            };
+            (text("version")?, text("registry")?)
+        }
+        other => {
             return Err(format!(
-                "registry `{r}` is not a host name (with an optional port)"
+                "a value of type {} is neither a version requirement (\"1.2\") nor a table ({{ version = \"1.2\", registry = \"ghcr.io\" }})",
+                other.type_str()
             ));
         }
-        Ok(super::WitDependency {
-            requirement,
-            registry: registry.cloned(),
+    };
+    let requirement = version
+        .map(|v| {
+            semver::VersionReq::parse(v)
+                .map_err(|e| format!("`{v}` is not a version requirement: {e}"))
         })
+        .transpose()?;
+    if let Some(r) = registry
+        && r.parse::<http::uri::Authority>().is_err()
+    {
+        return Err(format!(
+            "registry `{r}` is not a host name (with an optional port)"
+        ));
     }
+    Ok(super::WitDependency {
+        requirement,
+        registry: registry.map(str::to_string),
+    })
 }
 
 /// Whether `name` is `namespace:name`, each a WIT identifier (kebab-case).

@@ -329,8 +329,8 @@ pub struct RegistryNeeds {
 
 /// [`RegistryNeeds`] read from `manifest` before its plan is made (making the plan parses the
 /// WIT, which needs registry packages in deps/ already). `None` when weld.toml does not parse;
-/// making the plan then says why, with the location. Entries that are wrong are left out for
-/// the same reason.
+/// making the plan then says why, with the location; so it does for a wrong
+/// `[wit-dependencies]` entry.
 pub fn registry_needs(manifest: &Path) -> Option<RegistryNeeds> {
     let text = crate::fsutil::read_text(manifest).ok()?;
     let raw: manifest::RawManifest = toml::from_str(&text).ok()?;
@@ -349,14 +349,13 @@ pub fn registry_needs(manifest: &Path) -> Option<RegistryNeeds> {
     let mut wit_dirs: Vec<PathBuf> = wit_dirs.iter().map(|d| crate::fsutil::clean(d)).collect();
     wit_dirs.sort();
     wit_dirs.dedup();
-    let declared = raw
-        .wit_dependencies
-        .iter()
-        .filter(|(name, _)| manifest::package_name_error(name.get_ref()).is_none())
-        .filter_map(|(name, entry)| {
-            Some((name.get_ref().clone(), entry.get_ref().declared().ok()?))
-        })
-        .collect();
+    // A wrong entry: nothing is fetched, and making the plan reports it with its location.
+    let mut declared = std::collections::BTreeMap::new();
+    for (name, entry) in &raw.wit_dependencies {
+        manifest::package_name_error(name.get_ref()).map_or(Some(()), |_| None)?;
+        let dependency = manifest::wit_dependency(entry.get_ref()).ok()?;
+        declared.insert(name.get_ref().clone(), dependency);
+    }
     Some(RegistryNeeds {
         root,
         wit_dirs,

@@ -121,7 +121,7 @@ impl Validator {
                     None,
                 );
             }
-            if let Err(message) = entry.get_ref().declared() {
+            if let Err(message) = super::manifest::wit_dependency(entry.get_ref()) {
                 self.report(
                     "weld::manifest::wit-dependency",
                     Some(entry.span()),
