@@ -24,7 +24,7 @@ pub struct Registries {
 /// the OCI repository it maps to.
 #[derive(Debug, Clone)]
 pub struct Place {
-    /// The registry as configured (`wasi.dev`, `127.0.0.1:5000`).
+    /// The registry as configured (`wasi.dev`, `127.0.0.1:9`).
     pub registry: String,
     /// The OCI registry that stores it (the metadata's `oci.registry`, else the same).
     pub oci_registry: String,
@@ -299,5 +299,82 @@ async fn fetch_metadata(registry: &Registry) -> RegistryMetadata {
         // A document that does not parse is no metadata, as a missing one.
         Ok(body) if body.len() < 1 << 20 => serde_json::from_slice(&body).unwrap_or_default(),
         _ => RegistryMetadata::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registries(toml: &str) -> Registries {
+        Registries {
+            config: {
+                let mut c = Config::default();
+                c.merge(Config::from_toml(toml).unwrap());
+                c
+            },
+            path: None,
+        }
+    }
+
+    /// wkg's resolution, asking nothing beyond loopback (port 9, where nothing listens, for the
+    /// well-known metadata of registries without inline metadata): inline metadata gives the OCI registry and prefix (also
+    /// when weld.lock names that registry again), a package override beats the namespace, and the
+    /// registry's settings become the transport.
+    #[test]
+    fn places_follow_wkg_configuration() {
+        let r = registries(
+            r#"
+default_registry = "127.0.0.1:9"
+
+[namespace_registries]
+acme = { registry = "acme", metadata = { preferredProtocol = "oci", oci = { registry = "ghcr.io", namespacePrefix = "acme-corp/" } } }
+
+[package_registry_overrides]
+"acme:special" = { registry = "special", metadata = { oci = { registry = "localhost:5001" } } }
+
+[registry."acme".oci]
+auth = { username = "u", password = "p" }
+
+[registry."127.0.0.1:9".oci]
+protocol = "http"
+"#,
+        );
+        let place =
+            |p: &str, reg: Option<&str>| crate::oci::block_on(r.place(p, reg)).unwrap().unwrap();
+        let billing = place("acme:billing", None);
+        assert_eq!(billing.registry, "acme");
+        assert_eq!(
+            billing.reference(&semver::Version::new(1, 2, 0)),
+            "ghcr.io/acme-corp/acme/billing:1.2.0"
+        );
+        assert_eq!(
+            billing.transport.credentials,
+            Some(("u".into(), "p".into()))
+        );
+        // The lock names the registry: the same inline metadata applies.
+        assert_eq!(place("acme:billing", Some("acme")).oci_registry, "ghcr.io");
+        assert_eq!(
+            place("acme:special", None).reference(&semver::Version::new(0, 1, 0)),
+            "localhost:5001/acme/special:0.1.0"
+        );
+        let other = place("other:thing", None);
+        assert_eq!(other.registry, "127.0.0.1:9");
+        assert_eq!(other.transport.insecure, vec!["127.0.0.1:9".to_string()]);
+
+        let bad =
+            registries("[registry.\"127.0.0.1:9\".oci]\naccept_invalid_certificates = true\n");
+        let e = crate::oci::block_on(bad.place("a:b", Some("127.0.0.1:9")))
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("never skips a certificate check"),
+            "{e}"
+        );
+        let none = registries("");
+        let e = crate::oci::block_on(none.place("acme:billing", None))
+            .unwrap()
+            .unwrap_err();
+        assert!(matches!(e, PackageError::NoRegistry { .. }), "{e}");
     }
 }
