@@ -194,9 +194,8 @@ Examples:
   weld wit update                every package
   weld wit update acme:billing   only this one
 
-A WIT reference names one exact version (`acme:billing/rates@1.2.0`): update then takes that
-version's current digest. A reference without a version follows weld.toml's requirement
-under [wit-dependencies] (\"acme:billing\" = \"1.2\"), or the newest version.")]
+A WIT reference names one exact version (`acme:billing/rates@1.2.0`): update takes that
+version's current digest, for a tag published again with other contents.")]
 pub struct UpdateArgs {
     /// Only these packages (NAMESPACE:NAME) [default: all]
     #[arg(value_name = "PACKAGE")]
