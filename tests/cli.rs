@@ -28,6 +28,10 @@ use std::sync::OnceLock;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 mod integration;
+#[path = "support/shared.rs"]
+mod shared;
+
+use shared::{Toolchains, record_time};
 
 fn main() {
     let args = Arguments::from_args();
@@ -46,32 +50,9 @@ thread_local! {
     static TRIAL_DIR: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
 }
 
-/// The toolchains the tests use but never write, found from the environment the suite started
-/// in, before any trial replaces `$HOME`.
-struct Toolchains {
-    weld_home: PathBuf,
-    cargo_home: PathBuf,
-    rustup_home: PathBuf,
-}
-
 fn toolchains() -> &'static Toolchains {
     static FOUND: OnceLock<Toolchains> = OnceLock::new();
-    FOUND.get_or_init(|| {
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        let var = |name: &str, default: PathBuf| {
-            std::env::var_os(name)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .unwrap_or(default)
-        };
-        Toolchains {
-            weld_home: weld::toolchain::weld_home(),
-            cargo_home: var("CARGO_HOME", home.join(".cargo")),
-            rustup_home: var("RUSTUP_HOME", home.join(".rustup")),
-        }
-    })
+    FOUND.get_or_init(Toolchains::find)
 }
 
 /// A test run in isolation: see [`weld`] for what it gets. It fails if weld (or a toolchain
@@ -88,23 +69,6 @@ where
         record_time(&timed, start.elapsed());
         result
     })
-}
-
-/// Appends `SECONDS<TAB>NAME` to the file `WELD_TEST_TIMES` names, if set: `.ci/run` prints the
-/// slowest trials from it, so that a regression in the suite's time shows.
-fn record_time(name: &str, elapsed: std::time::Duration) {
-    use std::io::Write as _;
-    let Some(path) = std::env::var_os("WELD_TEST_TIMES") else {
-        return;
-    };
-    // One short line per write, in append mode: lines from parallel trials do not interleave.
-    if let Ok(mut file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let _ = file.write_all(format!("{:.1}\t{name}\n", elapsed.as_secs_f64()).as_bytes());
-    }
 }
 
 /// Runs `test` in the isolation [`trial`] describes.

@@ -6,11 +6,15 @@
 //! untouched at the end) and `$WELD_CACHE_DIR` a temporary directory; weld's toolchains, cargo
 //! and rustup are read from where they were installed.
 
+#[path = "support/shared.rs"]
+mod shared;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use shared::record_time;
 use weld::host::{CallError, Compiler, Host, HostError, Limit, Plugin, Val};
 
 fn root() -> &'static Path {
@@ -70,22 +74,6 @@ fn trial(name: &str, test: fn() -> Result<(), Failed>) -> Trial {
     })
 }
 
-/// Appends `SECONDS<TAB>NAME` to the file `WELD_TEST_TIMES` names, as tests/cli.rs does, so
-/// that `.ci/run`'s slowest trials include these (the first one includes building the plugins).
-fn record_time(name: &str, elapsed: Duration) {
-    use std::io::Write as _;
-    let Some(path) = std::env::var_os("WELD_TEST_TIMES") else {
-        return;
-    };
-    if let Ok(mut file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let _ = file.write_all(format!("{:.1}\t{name}\n", elapsed.as_secs_f64()).as_bytes());
-    }
-}
-
 fn main() {
     let scratch = tempfile::Builder::new()
         .prefix("weld-host-test-")
@@ -93,20 +81,12 @@ fn main() {
         .expect("a temporary directory");
     let home = scratch.path().join("home");
     std::fs::create_dir(&home).expect("a stand-in home");
-    let toolchains = weld::toolchain::weld_home();
-    // Cargo and rustup find themselves through $HOME unless told: tell them, before it moves.
-    let real_home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let var =
-        |name: &str, default: PathBuf| std::env::var_os(name).map(PathBuf::from).unwrap_or(default);
-    let cargo_home = var("CARGO_HOME", real_home.join(".cargo"));
-    let rustup_home = var("RUSTUP_HOME", real_home.join(".rustup"));
+    let toolchains = shared::Toolchains::find();
     // SAFETY: no other thread exists yet.
     unsafe {
-        std::env::set_var("CARGO_HOME", cargo_home);
-        std::env::set_var("RUSTUP_HOME", rustup_home);
-        std::env::set_var("WELD_HOME", &toolchains);
+        std::env::set_var("CARGO_HOME", &toolchains.cargo_home);
+        std::env::set_var("RUSTUP_HOME", &toolchains.rustup_home);
+        std::env::set_var("WELD_HOME", &toolchains.weld_home);
         std::env::set_var("WELD_CACHE_DIR", scratch.path().join("cache"));
         std::env::set_var("HOME", &home);
         for xdg in [
