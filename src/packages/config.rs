@@ -16,7 +16,7 @@ use crate::oci::Transport;
 /// The configuration, loaded once per run.
 pub struct Registries {
     config: Config,
-    /// Where it was read from, for messages; `None` when there was no file.
+    /// Where it is looked for (whether or not a file is there), for messages.
     path: Option<PathBuf>,
 }
 
@@ -86,30 +86,25 @@ impl Registries {
             .map(PathBuf::from)
             .or_else(Config::global_config_path);
         let mut config = Config::default();
-        let mut read_from = None;
-        if let Some(path) = path {
-            match crate::fsutil::read_text(&path) {
+        if let Some(path) = &path {
+            match crate::fsutil::read_text(path) {
                 Ok(text) => {
                     let file = Config::from_toml(&text).map_err(|e| PackageError::Config {
                         path: path.clone(),
                         message: e.to_string(),
                     })?;
                     config.merge(file);
-                    read_from = Some(path);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
                     return Err(PackageError::Config {
-                        path,
+                        path: path.clone(),
                         message: format!("cannot read it: {e}"),
                     });
                 }
             }
         }
-        Ok(Registries {
-            config,
-            path: read_from,
-        })
+        Ok(Registries { config, path })
     }
 
     /// Where `package` lives: `registry` when weld.toml names one, else as wkg resolves it
@@ -258,12 +253,7 @@ impl Registries {
     /// The configuration file, for messages.
     pub fn shown_path(&self) -> String {
         self.path
-            .clone()
-            .or_else(|| {
-                std::env::var_os("WKG_CONFIG_FILE")
-                    .map(PathBuf::from)
-                    .or_else(Config::global_config_path)
-            })
+            .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "~/.config/wasm-pkg/config.toml".into())
     }
