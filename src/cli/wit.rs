@@ -186,8 +186,8 @@ Exit status:
      registry unreachable")]
 pub struct FetchArgs {}
 
-/// Resolve the registry WIT packages again to the newest versions their requirements allow,
-/// and rewrite weld.lock
+/// Resolve the registry WIT packages again, ignoring weld.lock (a tag published anew), and
+/// rewrite it
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
 Examples:
